@@ -1,0 +1,150 @@
+"""The row-level rules of the common data set, as one pandera schema per feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas.standard import Feed, codelists
+
+MAX_AGE = 110
+MAX_SENTENCE_MONTHS = 1200
+PERIOD = re.compile(r"^(?:all|\d{4}|\d{4}-Q[1-4])$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named rule on one column: `passes` returns True for every row that satisfies it."""
+
+    name: str
+    column: str
+    passes: Callable[[pd.DataFrame], pd.Series]
+    message: str
+
+    @property
+    def check_name(self) -> str:
+        return f"{self.name}:{self.column}"
+
+
+def _isin_codes(codes: set[str], multi: bool) -> Callable[[pd.Series], pd.Series]:
+    def check(s: pd.Series) -> pd.Series:
+        if not multi:
+            return s.isna() | s.isin(codes)
+        parts = s.dropna().str.split(";").explode()
+        ok = parts.isin(codes).groupby(level=0).all()
+        return ok.reindex(s.index, fill_value=True)
+
+    return check
+
+
+def _services_ok(s: pd.Series) -> pd.Series:
+    lists = codelists()
+    pairs = s.dropna().str.split(";").explode().str.strip()
+    split = pairs.str.split(":", n=1, expand=True).reindex(columns=[0, 1])
+    ok = split[0].str.strip().str.lower().isin(lists["service"]) & split[1].str.strip().str.lower().isin(
+        lists["service_provider"]
+    )
+    return ok.groupby(level=0).all().reindex(s.index, fill_value=True)
+
+
+def _not_after(a: str, b: str) -> Callable[[pd.DataFrame], pd.Series]:
+    """Passes where date `a` is blank, `b` is blank, or a <= b."""
+    return lambda d: d[a].isna() | d[b].isna() | (d[a] <= d[b])
+
+
+def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) -> list[Rule]:
+    """Every rule for `feed`, in the order failures are reported."""
+    today = pd.Timestamp(today or dt.date.today())
+    lists = codelists()
+    rules: list[Rule] = []
+    for name, col in feed.columns.items():
+        if col.required:
+            bad = f"{name}__bad" if col.type in ("date", "integer") else None
+            rules.append(Rule(
+                "required", name,
+                (lambda d, n=name, b=bad: d[n].notna() | (d[b] if b else False)),
+                f"{name} is blank; it is required",
+            ))
+        if col.type in ("code", "codes"):
+            rules.append(Rule(
+                "unmapped_code", name,
+                (lambda d, n=name, c=set(lists[col.codelist]), m=col.type == "codes": _isin_codes(c, m)(d[n])),
+                f"{name}: {{value}} is not a {col.codelist} code nor in the mapping of provider {{provider}}",
+            ))
+        if col.type == "services":
+            rules.append(Rule(
+                "invalid_services", name, (lambda d, n=name: _services_ok(d[n])),
+                f"{name}: each item must be service:provider with standard codes, e.g. shelter:non_state",
+            ))
+        if col.type == "date":
+            rules.append(Rule(
+                "invalid_date", name, (lambda d, n=name: ~d[f"{n}__bad"]),
+                f"{name} is not a valid date (use YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)",
+            ))
+            rules.append(Rule(
+                "future_date", name, (lambda d, n=name: d[n].isna() | (d[n] <= today)),
+                f"{name} is in the future",
+            ))
+        if col.type == "integer":
+            rules.append(Rule(
+                "invalid_integer", name, (lambda d, n=name: ~d[f"{n}__bad"]), f"{name} is not a whole number"
+            ))
+    age_at = "identification_date" if feed.name == "victim-assistance" else "investigation_date"
+    rules += [
+        Rule("birth_after_event", "date_of_birth", lambda d: d["age_at_event"].isna() | (d["age_at_event"] >= 0),
+             f"date_of_birth is after {age_at}"),
+        Rule("implausible_age", "date_of_birth",
+             lambda d: d["age_at_event"].isna() | (d["age_at_event"] <= MAX_AGE),
+             f"the age at {age_at} is over {MAX_AGE}"),
+        Rule("duplicate_record_id", "provider_record_id", lambda d: ~d["_duplicate"],
+             "provider_record_id repeats an earlier row of this file"),
+    ]
+    if feed.name == "victim-assistance":
+        rules.append(Rule("assistance_before_identification", "assistance_start_date",
+                          _not_after("identification_date", "assistance_start_date"),
+                          "assistance_start_date is before identification_date"))
+    else:
+        rules += [
+            Rule("stage_dates_out_of_order", "prosecution_date",
+                 _not_after("investigation_date", "prosecution_date"),
+                 "prosecution_date is before investigation_date"),
+            Rule("stage_dates_out_of_order", "conviction_date",
+                 _not_after("prosecution_date", "conviction_date"),
+                 "conviction_date is before prosecution_date"),
+            Rule("stage_date_missing", "prosecution_date",
+                 lambda d: ~d["stage"].isin(["prosecuted", "convicted"]) | d["prosecution_date"].notna()
+                 | d["prosecution_date__bad"],
+                 "stage is prosecuted or convicted but prosecution_date is blank"),
+            Rule("stage_date_missing", "conviction_date",
+                 lambda d: (d["stage"] != "convicted") | d["conviction_date"].notna() | d["conviction_date__bad"],
+                 "stage is convicted but conviction_date is blank"),
+            Rule("sentence_without_conviction", "sentence_months",
+                 lambda d: d["sentence_months"].isna() | (d["stage"] == "convicted"),
+                 "sentence_months is given but stage is not convicted"),
+            Rule("implausible_sentence", "sentence_months",
+                 lambda d: d["sentence_months"].isna()
+                 | d["sentence_months"].between(0, MAX_SENTENCE_MONTHS),
+                 f"sentence_months must be between 0 and {MAX_SENTENCE_MONTHS}"),
+        ]
+    if period != "all":
+        year, _, quarter = period.partition("-Q")
+        rules.append(Rule(
+            "outside_period", "reporting_year",
+            lambda d: d["reporting_year"].isna() | ((d["reporting_year"] == int(year)) & (
+                (d["reporting_quarter"] == int(quarter)) if quarter else True)),
+            f"the row's reporting date falls outside the submission's period {period}",
+        ))
+    return rules
+
+
+def pandera_schema(feed: Feed, rules: list[Rule]) -> pa.DataFrameSchema:
+    """The feed's pandera schema: the rules as named, vectorised DataFrame checks."""
+    return pa.DataFrameSchema(
+        checks=[pa.Check(r.passes, name=r.check_name) for r in rules],
+        name=feed.name,
+    )

@@ -1,0 +1,112 @@
+"""Validate an extract against the common data set: the same code on the provider's machine and in the pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import duckdb
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
+
+from schemas.rules import feed_rules, pandera_schema
+from schemas.standard import Feed, codelists
+from schemas.standardise import standardise_sql
+from sources.errors import UnusableInput
+from sources.reader import ROW, Extract
+
+FAILURE_SCHEMA = pa_arrow.schema(
+    [("row_number", pa_arrow.int64()), ("column_name", pa_arrow.string()), ("rule", pa_arrow.string()),
+     ("message", pa_arrow.string())]
+)
+# A code value is echoed in a message only when it looks like a code, never like a name.
+SHOWABLE = re.compile(r"^[\w.:/?+ -]{1,24}$")
+
+
+@dataclass
+class Validation:
+    """The outcome of validating one extract: valid standardised rows and one record per failure."""
+
+    rows_in: int
+    valid: pa_arrow.Table
+    failures: pa_arrow.Table
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_valid(self) -> int:
+        return self.valid.num_rows
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.rows_in - self.valid.num_rows
+
+
+def conform_columns(extract: Extract, feed: Feed, filename: str) -> tuple[pa_arrow.Table, list[str]]:
+    """The extract's columns in the feed's order; missing optional columns blank, extra ones dropped."""
+    table, present = extract.table, set(extract.table.column_names)
+    missing = [c.name for c in feed.columns.values() if c.required and c.name not in present]
+    if missing:
+        raise UnusableInput(
+            f"{filename}: required column(s) missing for feed {feed.name}: {', '.join(missing)}; "
+            "see the data dictionary"
+        )
+    notes = []
+    extra = sorted(present - set(feed.columns) - {ROW})
+    if extra:
+        # Unknown columns may be free text about a person: they are dropped, never stored.
+        notes.append(f"dropped {len(extra)} column(s) not in the standard: {', '.join(e[:30] for e in extra)}")
+    blank = pa_arrow.array([""] * table.num_rows, pa_arrow.string())
+    columns = [table.column(n) if n in present else blank for n in feed.columns]
+    return pa_arrow.table(columns + [table.column(ROW)], names=[*feed.columns, ROW]), notes
+
+
+def validate(
+    extract: Extract, feed: Feed, provider: str, period: str = "all", filename: str = "extract",
+    today: dt.date | None = None,
+) -> Validation:
+    """Standardise `extract` and apply every rule of `feed`; nothing is loaded."""
+    table, notes = conform_columns(extract, feed, filename)
+    con = duckdb.connect()
+    con.register("extract", table)
+    sql, params = standardise_sql(feed, provider)
+    standard = con.execute(sql, params).to_arrow_table()
+    rules = feed_rules(feed, period, today)
+    frame = standard.drop_columns(feed.identifiers).to_pandas(date_as_object=False)
+    failed: list[tuple[int, str]] = []
+    try:
+        pandera_schema(feed, rules).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        # Only the check name and row index are read: failure_case may hold cell values.
+        cases = exc.failure_cases[["check", "index"]].dropna().drop_duplicates()
+        failed = [(int(i), str(c)) for c, i in zip(cases["check"], cases["index"], strict=True)]
+    by_check = {r.check_name: r for r in rules}
+    records = []
+    for index, check in sorted(failed):
+        rule = by_check.get(check)
+        if rule is None:  # pandera reports an exception inside a check under its own name
+            continue
+        message = rule.message
+        if rule.name == "unmapped_code":
+            value = _unmapped_part(str(frame.at[index, rule.column]), feed, rule.column)
+            message = message.format(value=_show(value), provider=provider)
+        records.append((int(frame.at[index, ROW]), rule.column, rule.name, message))
+    failures = pa_arrow.Table.from_pylist(
+        [dict(zip(FAILURE_SCHEMA.names, r, strict=True)) for r in records], schema=FAILURE_SCHEMA
+    )
+    bad_rows = pa_arrow.array(sorted({r[0] for r in records}), pa_arrow.int64())
+    valid = standard.filter(pc.invert(pc.is_in(standard[ROW], value_set=bad_rows)))
+    con.close()
+    return Validation(table.num_rows, valid, failures, extract.notes + notes)
+
+
+def _unmapped_part(value: str, feed: Feed, column: str) -> str:
+    """The first element of a (possibly ';'-separated) cell that is not a standard code."""
+    codes = codelists()[feed.columns[column].codelist]
+    return next((v for v in value.split(";") if v not in codes), value)
+
+
+def _show(value: object) -> str:
+    text = str(value)
+    return f"'{text}'" if SHOWABLE.match(text) else "a value"

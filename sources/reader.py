@@ -1,0 +1,207 @@
+"""Read a provider's extract (CSV in any common encoding, XLSX, Parquet) into a table of strings."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from charset_normalizer import from_bytes
+
+from sources.errors import UnusableInput
+
+ROW = "_row"  # 1 = the first data row after the header
+SAMPLE_BYTES = 256 * 1024
+MAX_XLSX_UNPACKED = 512 * 1024 * 1024
+DELIMITERS = ",;\t|"
+LEGACY_ENCODINGS = ["cp1250", "cp1251", "latin_1", "iso8859_15", "cp1257"]
+
+
+@dataclass
+class Extract:
+    """A provider file as read: every cell a string ('' when blank), plus the data row number."""
+
+    table: pa.Table
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
+
+
+def read_extract(path: Path, sheet: str | None = None) -> Extract:
+    """Read `path` by its content (not its name); raise UnusableInput with one line when it cannot."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnusableInput(f"{path.name}: no such file")
+    with path.open("rb") as f:
+        head = f.read(SAMPLE_BYTES)
+    if not head.strip():
+        raise UnusableInput(f"{path.name}: the file is empty; export the extract again")
+    if head.startswith(b"PK\x03\x04"):
+        extract = _read_xlsx(path, sheet)
+    elif head.startswith(b"PAR1"):
+        extract = _read_parquet(path)
+    else:
+        extract = _read_csv(path, head)
+    if extract.rows == 0:
+        raise UnusableInput(f"{path.name}: the file has a header but no data rows")
+    return extract
+
+
+def normalise_header(names: list[str], filename: str) -> list[str]:
+    """Lower-case, trimmed, underscored column names; blank or repeated names are unusable."""
+    out = [re.sub(r"\s+", "_", str(n or "").strip().lstrip("\ufeff").strip().lower()) for n in names]
+    for i, name in enumerate(out, start=1):
+        if not name:
+            raise UnusableInput(f"{filename}: column {i} of the header has no name")
+        if out.index(name) != i - 1:
+            raise UnusableInput(f"{filename}: the header names column '{name[:40]}' twice")
+    return out
+
+
+def _detect_encoding(head: bytes, filename: str) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        if b"\x00" not in head:
+            return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if head.count(b"\x00") > len(head) // 4 and len(head) > 1:
+        # UTF-16 without a byte-order mark: every other byte is zero for Latin text.
+        return "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+    if b"\x00" in head:
+        raise UnusableInput(f"{filename}: this is not a text file (CSV), an XLSX or a Parquet file")
+    try:
+        head.decode("cp1252")  # the usual legacy export of Western European office software
+        return "cp1252"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(head, cp_isolation=LEGACY_ENCODINGS).best()
+    if best is None:
+        raise UnusableInput(f"{filename}: the text encoding could not be detected; save it as UTF-8")
+    return best.encoding
+
+
+def _read_csv(path: Path, head: bytes) -> Extract:
+    encoding = _detect_encoding(head, path.name)
+    text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
+    lines = text.splitlines()[:50]
+    try:
+        delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        delimiter = ","
+    header = normalise_header(next(csv.reader(lines[:1], delimiter=delimiter), []), path.name)
+    if len(header) < 2:
+        raise UnusableInput(
+            f"{path.name}: only one column found; use comma, semicolon, tab or | between columns"
+        )
+    bad_rows: list[int] = []
+
+    def on_bad_row(row: pacsv.InvalidRow) -> str:
+        bad_rows.append(row.number or 0)  # never keep row.text: it may hold identifiers
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        kind = "is not valid text in one encoding (mixed encodings?)" if "UTF8" in str(exc) else (
+            "could not be parsed as CSV (unbalanced quotes?)"
+        )
+        raise UnusableInput(f"{path.name}: the file {kind}; export it again as UTF-8 CSV") from None
+    if bad_rows:
+        where = f"line {bad_rows[0]}" if bad_rows[0] else "a row"
+        raise UnusableInput(
+            f"{path.name}: {len(bad_rows)} row(s) do not have {len(header)} fields (first at {where}); "
+            "the file looks truncated or has unbalanced quotes"
+        )
+    return Extract(_with_row_numbers(table), "csv", encoding, delimiter)
+
+
+def _read_parquet(path: Path) -> Extract:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError):
+        raise UnusableInput(f"{path.name}: the Parquet file is damaged; export it again") from None
+    header = normalise_header(table.column_names, path.name)
+    columns = [pa.compute.fill_null(pa.compute.cast(c, pa.string()), "") for c in table.columns]
+    return Extract(_with_row_numbers(pa.table(columns, names=header)), "parquet")
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> Extract:
+    import openpyxl  # imported here: only XLSX extracts pay for it
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+    except zipfile.BadZipFile:
+        raise UnusableInput(f"{path.name}: the XLSX file is damaged; export it again") from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise UnusableInput(f"{path.name}: the XLSX unpacks to {unpacked >> 20} MB; send it as CSV instead")
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a damaged or non-XLSX zip
+        raise UnusableInput(f"{path.name}: not a readable XLSX workbook; export it again") from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise UnusableInput(f"{path.name}: no sheet named '{sheet[:40]}'")
+        rows = book[sheet].iter_rows(values_only=True) if sheet else book.worksheets[0].iter_rows(
+            values_only=True
+        )
+        header_row = next(rows, None)
+        if header_row is None:
+            raise UnusableInput(f"{path.name}: the first sheet is empty")
+        width = max((i + 1 for i, v in enumerate(header_row) if v is not None), default=0)
+        header = normalise_header(list(header_row[:width]), path.name)
+        cols: list[list[str]] = [[] for _ in header]
+        for values in rows:
+            cells = [_xlsx_cell(v) for v in values[:width]] + [""] * (width - len(values))
+            if not any(cells):
+                continue  # trailing formatted but empty rows are common in spreadsheets
+            for col, cell in zip(cols, cells, strict=True):
+                col.append(cell)
+    finally:
+        book.close()
+    table = pa.table([pa.array(c, pa.string()) for c in cols], names=header)
+    return Extract(_with_row_numbers(table), "xlsx")
+
+
+def _xlsx_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _with_row_numbers(table: pa.Table) -> pa.Table:
+    return table.append_column(ROW, pa.array(range(1, table.num_rows + 1), pa.int64()))
