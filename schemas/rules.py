@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,7 +13,6 @@ from schemas.standard import Feed, codelists
 
 MAX_AGE = 110
 MAX_SENTENCE_MONTHS = 1200
-PERIOD = re.compile(r"^(?:all|\d{4}|\d{4}-Q[1-4])$")
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,7 @@ def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) ->
             ))
     age_at = "identification_date" if feed.name == "victim-assistance" else "investigation_date"
     rules += [
-        Rule("birth_after_event", "date_of_birth", lambda d: d["age_at_event"].isna() | (d["age_at_event"] >= 0),
+        Rule("birth_after_event", "date_of_birth", lambda d: ~d["_birth_after_event"],
              f"date_of_birth is after {age_at}"),
         Rule("implausible_age", "date_of_birth",
              lambda d: d["age_at_event"].isna() | (d["age_at_event"] <= MAX_AGE),

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import yaml
 
+from sources.inbox import FEEDS, PROVIDER_ID  # noqa: F401  (re-exported: one definition)
+
 HERE = Path(__file__).parent
-FEEDS = ("law-enforcement", "victim-assistance")
-PROVIDER_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 UNKNOWN_COUNTRY = "XXX"
 
 

@@ -76,6 +76,7 @@ def standardise_sql(feed: Feed, provider: str, source: str = "extract") -> tuple
     sql = (
         f"SELECT *, year({event}) AS reporting_year, quarter({event}) AS reporting_quarter, "
         f"date_sub('year', date_of_birth, {_q(AGE_AT[feed.name])}) AS age_at_event, "
+        f"coalesce(date_of_birth > {_q(AGE_AT[feed.name])}, false) AS _birth_after_event, "
         "(provider_record_id IS NOT NULL AND "
         "row_number() OVER (PARTITION BY provider_record_id ORDER BY _row) > 1) AS _duplicate "
         f"FROM (SELECT {', '.join(select)} FROM {source})"

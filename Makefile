@@ -1,0 +1,29 @@
+# The README's commands. Everything the product writes goes under $(RAPPORTEUR_HOME).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export RAPPORTEUR_HOME ?= $(CURDIR)/var
+
+.PHONY: run test lint dev bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)  ## the main job on the embedded defaults (places demo data when the inbox is empty)
+	$(BIN)/rapporteur run
+
+test: $(STAMP) lint  ## the whole test suite
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+dev: $(STAMP)  ## the Dagster UI on the same definitions
+	$(BIN)/python -c "from pipelines.home import Home; Home.from_env().ensure()"
+	DAGSTER_HOME=$(RAPPORTEUR_HOME)/dagster $(BIN)/dagster dev -m pipelines.definitions
+
+clean:  ## remove the product's state (var/), keeping the environment
+	rm -rf $(RAPPORTEUR_HOME)

@@ -1,0 +1,107 @@
+"""The asset graph: per feed landed -> validated -> pseudonymised -> loaded, then the research database."""
+
+
+import dagster as dg
+
+from pipelines import steps
+from pipelines.resources import RapporteurHome
+from schemas.standard import feed as feed_spec
+from warehouse.repository import REPOSITORIES
+from warehouse.research import build_research_database
+
+# The status a submission waits in before each step, and the step that moves it on.
+STEPS = {
+    "validated": ("received", steps.stage_validated),
+    "pseudonymised": ("validated", steps.stage_pseudonymised),
+    "loaded": ("pseudonymised", steps.load_staged),
+}
+DESCRIPTIONS = {
+    "landed": "New {feed} submissions found in the inbox and registered by content hash.",
+    "validated": "{feed} submissions checked against the common data set; failing rows quarantined with a reason.",
+    "pseudonymised": "{feed} rows with direct identifiers replaced by keyed linkage tokens and generalised fields.",
+    "loaded": "{feed} submissions loaded into the {repo} repository, one transaction each.",
+}
+
+
+def _totals(outcomes: list[steps.Outcome]) -> dict[str, int]:
+    return {
+        "submissions": len(outcomes),
+        "rows_in": sum(o.rows_in for o in outcomes),
+        "rows_loaded": sum(o.rows_loaded for o in outcomes),
+        "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
+        "rejected": sum(o.status == "rejected" for o in outcomes),
+    }
+
+
+def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
+    """The four assets of one feed (a factory: both feeds differ only by name)."""
+    prefix = feed_spec(feed_name).table
+    repo = REPOSITORIES[feed_name][0]
+    kwargs = {"feed": feed_name, "repo": repo}
+
+    @dg.asset(name=f"{prefix}_landed", group_name=prefix, description=DESCRIPTIONS["landed"].format(**kwargs),
+              kinds={"python"})
+    def landed(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
+        inbox = rapporteur.inbox()
+        new = [s for s in inbox.scan() if s.feed == feed_name]
+        waiting = len(inbox.pending(feed_name, "received"))
+        context.log.info("%d new %s submission(s); %d waiting for validation", len(new), feed_name, waiting)
+        return dg.MaterializeResult(metadata={"new_submissions": len(new), "waiting": waiting})
+
+    def make_step(step: str, upstream: str) -> dg.AssetsDefinition:
+        waits_in, run_step = STEPS[step]
+
+        @dg.asset(
+            name=f"{prefix}_{step}", group_name=prefix, deps=[upstream],
+            description=DESCRIPTIONS[step].format(**kwargs),
+            pool=f"{repo}_repository" if step == "loaded" else None,
+            kinds={"duckdb"} if step == "loaded" else {"python"},
+        )
+        def _asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
+            home, inbox = rapporteur.home(), rapporteur.inbox()
+            keyring = rapporteur.keyring(context.log)
+            outcomes = [run_step(home, inbox, sub, keyring) for sub in inbox.pending(feed_name, waits_in)]
+            for o in outcomes:
+                context.log.info("submission %s (%s): %s, %d rows in, %d quarantined",
+                                 o.submission_id, o.provider, o.status, o.rows_in, o.rows_quarantined)
+            return dg.MaterializeResult(metadata=_totals(outcomes))
+
+        return _asset
+
+    validated = make_step("validated", f"{prefix}_landed")
+    pseudonymised = make_step("pseudonymised", f"{prefix}_validated")
+    loaded = make_step("loaded", f"{prefix}_pseudonymised")
+    return [landed, validated, pseudonymised, loaded]
+
+
+@dg.asset_check(asset="victim_assistance_loaded", blocking=True)
+def victim_assistance_reconciles(rapporteur: RapporteurHome) -> dg.AssetCheckResult:
+    """Every loaded victim-assistance submission accounts for each row: in = loaded + quarantined."""
+    return _reconcile(rapporteur, "victim-assistance")
+
+
+@dg.asset_check(asset="law_enforcement_loaded", blocking=True)
+def law_enforcement_reconciles(rapporteur: RapporteurHome) -> dg.AssetCheckResult:
+    """Every loaded law-enforcement submission accounts for each row: in = loaded + quarantined."""
+    return _reconcile(rapporteur, "law-enforcement")
+
+
+def _reconcile(rapporteur: RapporteurHome, feed_name: str) -> dg.AssetCheckResult:
+    ledger = [r for r in rapporteur.inbox().ledger() if r["feed"] == feed_name and r["status"] == "loaded"]
+    broken = [r["submission_id"] for r in ledger
+              if r["rows_in"] != r["rows_loaded"] + r["rows_quarantined"]]
+    return dg.AssetCheckResult(
+        passed=not broken,
+        metadata={"submissions_checked": len(ledger), "not_reconciled": ", ".join(broken) or "none"},
+    )
+
+
+@dg.asset(
+    name="research_database", group_name="analysis",
+    deps=["victim_assistance_loaded", "law_enforcement_loaded"], pool="research_database", kinds={"duckdb"},
+)
+def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
+    """Aggregate tables for researchers and the annual report, rebuilt from both repositories (no pseudonyms)."""
+    counts = build_research_database(rapporteur.home().warehouse)
+    context.log.info("research database rebuilt: %s", counts)
+    return dg.MaterializeResult(metadata={f"rows_{t}": n for t, n in counts.items()})

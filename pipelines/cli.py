@@ -1,0 +1,226 @@
+"""The `rapporteur` command line: the same steps as the Dagster assets, for people and scripts."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.home import Home
+from sources.errors import RapporteurError
+
+app = typer.Typer(
+    help="Collect, validate, pseudonymise and load trafficking data for a national rapporteur.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+FeedOpt = Annotated[str, typer.Option("--feed", help="law-enforcement or victim-assistance")]
+PeriodOpt = Annotated[str, typer.Option("--period", help="'all', a year (2024) or a quarter (2024-Q1)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+DBS = {"victims": "victims.duckdb", "law-enforcement": "law_enforcement.duckdb", "research": "research.duckdb"}
+EXAMPLE_SQL = "SELECT * FROM victims_by_year_sex ORDER BY reporting_year, sex"
+
+
+def user_errors(command):
+    """Print a user's error as one line on stderr and exit with its code; a bug keeps its traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RapporteurError as exc:
+            typer.echo(f"rapporteur: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("rapporteur: interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _home() -> Home:
+    home = Home.from_env().ensure()
+    os.environ["RAPPORTEUR_HOME"] = str(home.root)
+    os.environ["DAGSTER_HOME"] = str(home.dagster)
+    return home
+
+
+def _keyring(home: Home):
+    keyring, created = home.keyring(create_demo=True)
+    if created:
+        typer.echo(f"note: created an UNPROTECTED demo keyring in {home.keys}: fine for demos, "
+                   "not for real data", err=True)
+    return keyring
+
+
+@app.command()
+@user_errors
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the extracts to.")],
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Rows per feed, split across its providers.")] = 2000,
+    providers: Annotated[int, typer.Option("--providers", min=1, help="Providers per feed.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 0,
+) -> None:
+    """Write synthetic provider extracts of both feeds, with their ground truth."""
+    from synthetic.generator import generate
+
+    summary = _with_progress(lambda progress: generate(out, rows, providers, seed, progress), 2 * rows,
+                             "generating")
+    typer.echo(f"wrote {len(summary['files'])} files to {out} (ground truth in {out / 'ground_truth'})")
+
+
+@app.command()
+@user_errors
+def validate(
+    file: Annotated[Path, typer.Argument(help="The extract: CSV, XLSX or Parquet.")],
+    feed: FeedOpt,
+    provider: Annotated[str | None, typer.Option(
+        "--provider", help="Your provider id (its code mapping applies); default: from a file named "
+        "<feed>__<provider>.csv")] = None,
+    period: PeriodOpt = "all",
+    as_json: JsonOpt = False,
+) -> None:
+    """Check an extract against the common data set; nothing is loaded. Exit 0 valid, 1 failures, 2 unusable."""
+    from pipelines.steps import validate_file
+    from sources.inbox import check_submission_args
+
+    provider = provider or _provider_from_name(file, feed)
+    check_submission_args(feed, provider, period)
+    result = validate_file(file, feed, provider, period)
+    failures = result.failures.to_pylist()
+    if as_json:
+        typer.echo(json.dumps({"file": file.name, "feed": feed, "provider": provider, "rows_in": result.rows_in,
+                               "rows_valid": result.rows_valid, "rows_quarantined": result.rows_quarantined,
+                               "failures": failures, "notes": result.notes}))
+    else:
+        for note in result.notes:
+            typer.echo(f"note: {note}")
+        for f in failures[:50]:
+            typer.echo(f"row {f['row_number']}: {f['column_name']}: {f['rule']}: {f['message']}")
+        if len(failures) > 50:
+            typer.echo(f"... and {len(failures) - 50} more failures (use --json for all)")
+        typer.echo(f"{file.name}: {result.rows_in} rows, {result.rows_valid} valid, "
+                   f"{result.rows_quarantined} would be quarantined")
+    raise typer.Exit(1 if failures else 0)
+
+
+@app.command()
+@user_errors
+def submit(
+    file: Annotated[Path, typer.Argument(help="The extract to submit.")],
+    feed: FeedOpt,
+    provider: Annotated[str, typer.Option("--provider", help="Your provider id, e.g. ngo-harbour.")],
+    period: PeriodOpt = "all",
+) -> None:
+    """Place a file in the inbox (atomically); the next run picks it up."""
+    from sources.inbox import Inbox
+
+    sub, new = Inbox(_home().inbox).place(file, feed, provider, period)
+    if new:
+        typer.echo(f"submitted {file.name} as {sub.submission_id} ({feed}, {provider}, period {period})")
+    else:
+        typer.echo(f"{file.name} was already received as {sub.submission_id} (status {sub.status}); nothing to do")
+
+
+@app.command()
+@user_errors
+def ingest(
+    file: Annotated[Path, typer.Argument(help="The extract to ingest.")],
+    feed: FeedOpt,
+    provider: Annotated[str, typer.Option("--provider", help="The provider id.")],
+    period: PeriodOpt = "all",
+    as_json: JsonOpt = False,
+) -> None:
+    """Take one submission through validation, pseudonymisation and loading now. Exit 1 if rows were quarantined."""
+    from pipelines.steps import ingest_file
+    from sources.inbox import Inbox, check_submission_args
+
+    check_submission_args(feed, provider, period)
+    home = _home()
+    outcome = ingest_file(home, Inbox(home.inbox), file, feed, provider, period, _keyring(home))
+    if as_json:
+        typer.echo(json.dumps(outcome.as_dict()))
+    else:
+        typer.echo(f"{outcome.submission_id}: {outcome.status}, {outcome.rows_in} rows in, "
+                   f"{outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined"
+                   + (f" ({outcome.message})" if outcome.message else ""))
+    raise typer.Exit(1 if outcome.rows_quarantined else 0)
+
+
+@app.command()
+@user_errors
+def run(
+    demo_rows: Annotated[int, typer.Option("--demo-rows", min=1, help="Rows per feed of the demo data "
+                                           "placed when the inbox is empty.")] = 3000,
+) -> None:
+    """Run the main job: ingest every waiting submission of both feeds and rebuild the research database."""
+    from pipelines.runner import place_demo_submissions, run_main_job, summary_lines
+    from sources.inbox import Inbox
+
+    home = _home()
+    _keyring(home)
+    inbox = Inbox(home.inbox)
+    if inbox.is_empty():
+        placed = place_demo_submissions(home, inbox, demo_rows)
+        typer.echo(f"inbox was empty: placed {placed} demo submissions from the sample generator")
+    ok = _with_spinner(lambda: run_main_job(home), "running the main job")
+    for line in summary_lines(home, inbox):
+        typer.echo(line)
+    typer.echo(f'try:  rapporteur sql --db research -c "{EXAMPLE_SQL}"')
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+@user_errors
+def sql(
+    db: Annotated[str, typer.Option("--db", help="victims, law-enforcement or research")] = "research",
+    command: Annotated[str | None, typer.Option("-c", "--command", help="Run one query and exit.")] = None,
+) -> None:
+    """Query a database read-only: one query with -c, else statements from standard input."""
+    from pipelines.sql_shell import run_sql
+
+    if db not in DBS:
+        raise RapporteurError(f"unknown database '{db[:40]}': use one of {', '.join(DBS)}")
+    path = Home.from_env().warehouse / DBS[db]
+    if not path.exists():
+        raise RapporteurError(f"{path} does not exist yet; run `make run` (or `rapporteur run`) first")
+    run_sql(path, command)
+
+
+def _provider_from_name(file: Path, feed: str) -> str:
+    stem = file.name.split(".")[0]
+    prefix = f"{feed}__"
+    if stem.startswith(prefix):
+        return stem[len(prefix):]
+    raise RapporteurError(f"{file.name}: give --provider (or name the file {feed}__<provider>.csv)")
+
+
+def _with_progress(work, total: int, label: str):
+    if not sys.stderr.isatty():
+        return work(None)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        return work(lambda n: bar.update(task, completed=n))
+
+
+def _with_spinner(work, label: str):
+    if not sys.stderr.isatty():
+        return work()
+    from rich.console import Console
+
+    with Console(stderr=True).status(label):
+        return work()
+
+
+def main() -> None:  # pragma: no cover - the console script
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

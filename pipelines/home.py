@@ -1,0 +1,49 @@
+"""Where the product keeps its state: everything under $RAPPORTEUR_HOME (default ./var)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from privacy.keys import Keyring, create_demo_keyring, load_keyring
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOME = "var"
+
+
+@dataclass(frozen=True)
+class Home:
+    """The folders of one installation."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> Home:
+        return cls(Path(os.environ.get("RAPPORTEUR_HOME", DEFAULT_HOME)).resolve())
+
+    inbox = property(lambda self: self.root / "inbox")
+    warehouse = property(lambda self: self.root / "warehouse")
+    dagster = property(lambda self: self.root / "dagster")
+    reports = property(lambda self: self.root / "reports")
+    keys = property(lambda self: self.root / "keys")
+    staging = property(lambda self: self.root / "staging")
+    samples = property(lambda self: self.root / "samples")
+
+    def ensure(self) -> Home:
+        """Create the folders and the embedded Dagster instance configuration if missing."""
+        for folder in (self.inbox, self.warehouse, self.dagster, self.reports, self.keys, self.staging):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.keys.chmod(0o700)
+        self.staging.chmod(0o700)
+        instance_yaml = self.dagster / "dagster.yaml"
+        if not instance_yaml.exists():
+            shutil.copyfile(REPO_ROOT / "dagster.yaml", instance_yaml)
+        return self
+
+    def keyring(self, create_demo: bool = False) -> tuple[Keyring, bool]:
+        """The keyring, and whether it was just created as an unprotected demo keyring."""
+        if create_demo and not (self.keys / "keyring.json").exists():
+            return create_demo_keyring(self.keys), True
+        return load_keyring(self.keys), False

@@ -1,0 +1,135 @@
+"""The steps of one submission (validate, pseudonymise, load), free of Dagster: the assets and the CLI share them.
+
+Between steps, rows that still hold direct identifiers are staged encrypted (AES-GCM under the
+keyring's staging key); pseudonymised rows and failures hold none and are staged as Parquet.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.home import Home
+from privacy.keys import Keyring
+from privacy.pseudonymise import pseudonymise
+from privacy.sealed import open_table, seal_table
+from schemas.standard import codelist_version, feed
+from schemas.validation import Validation, validate
+from sources.errors import UnusableInput
+from sources.inbox import Inbox, Submission
+from sources.reader import read_extract
+from warehouse.repository import LoadResult, load_submission
+
+log = logging.getLogger("rapporteur")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one submission: the `--json` output of ingest."""
+
+    submission_id: str
+    feed: str
+    provider: str
+    period: str
+    status: str
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    message: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def validate_file(path: Path, feed_name: str, provider: str, period: str = "all") -> Validation:
+    """Read and validate one file against the feed's rules (raises UnusableInput)."""
+    return validate(read_extract(path), feed(feed_name), provider, period, filename=Path(path).name)
+
+
+def _staging(home: Home, sub: Submission) -> Path:
+    folder = home.staging / sub.submission_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
+    """Validate a received submission; stage its valid rows (encrypted) and its failures."""
+    try:
+        result = validate_file(sub.path, sub.feed, sub.provider, sub.period)
+    except UnusableInput as exc:
+        inbox.set_status(sub.submission_id, "rejected", str(exc))
+        log.warning("submission %s rejected: %s", sub.submission_id, exc)
+        return _outcome(sub, "rejected", message=str(exc))
+    folder = _staging(home, sub)
+    seal_table(result.valid, folder / "validated.sealed", keyring.key("staging"))
+    pq.write_table(result.failures, folder / "failures.parquet")
+    inbox.set_status(sub.submission_id, "validated", rows_in=result.rows_in,
+                     rows_quarantined=result.rows_quarantined)
+    return _outcome(sub, "validated", result.rows_in, 0, result.rows_quarantined)
+
+
+def stage_pseudonymised(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
+    """Pseudonymise a validated submission's staged rows; the identifying stage is deleted."""
+    folder = _staging(home, sub)
+    valid = open_table(folder / "validated.sealed", keyring.key("staging"))
+    pq.write_table(pseudonymise(valid, sub.feed, sub.provider, keyring), folder / "pseudonymised.parquet")
+    (folder / "validated.sealed").unlink()
+    inbox.set_status(sub.submission_id, "pseudonymised")
+    return _outcome(sub, "pseudonymised", valid.num_rows)
+
+
+def load_staged(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
+    """Load a pseudonymised submission into its feed's repository, then clear its staging."""
+    folder = _staging(home, sub)
+    rows = pq.read_table(folder / "pseudonymised.parquet")
+    failures = pq.read_table(folder / "failures.parquet")
+    quarantined = len(set(failures.column("row_number").to_pylist()))
+    result = _load(home, sub, rows, failures, rows.num_rows + quarantined, keyring)
+    shutil.rmtree(folder)
+    return _finish(inbox, sub, result)
+
+
+def ingest_file(
+    home: Home, inbox: Inbox, path: Path, feed_name: str, provider: str, period: str, keyring: Keyring
+) -> Outcome:
+    """Place one file in the inbox and take it through every step in memory (nothing staged)."""
+    sub, new = inbox.place(path, feed_name, provider, period)
+    if not new and sub.status in ("loaded", "rejected"):
+        return _outcome(sub, "duplicate", message=f"already received as submission {sub.submission_id}")
+    try:
+        result = validate_file(sub.path, sub.feed, sub.provider, sub.period)
+    except UnusableInput as exc:
+        inbox.set_status(sub.submission_id, "rejected", str(exc))
+        raise
+    rows = pseudonymise(result.valid, sub.feed, sub.provider, keyring)
+    loaded = _load(home, sub, rows, result.failures, result.rows_in, keyring)
+    shutil.rmtree(home.staging / sub.submission_id, ignore_errors=True)
+    return _finish(inbox, sub, loaded)
+
+
+def _load(home: Home, sub: Submission, rows: pa.Table, failures: pa.Table, rows_in: int,
+          keyring: Keyring) -> LoadResult:
+    return load_submission(
+        home.warehouse, submission_id=sub.submission_id, feed=sub.feed, provider=sub.provider,
+        period=sub.period, content_sha256=sub.content_sha256, received_at=sub.received_at, rows_in=rows_in,
+        rows=rows, failures=failures, key_version=keyring.current, codelist_version=codelist_version(),
+    )
+
+
+def _finish(inbox: Inbox, sub: Submission, result: LoadResult) -> Outcome:
+    inbox.set_status(sub.submission_id, "loaded", rows_in=result.rows_in, rows_loaded=result.rows_loaded,
+                     rows_quarantined=result.rows_quarantined)
+    for old in result.superseded:
+        log.info("submission %s supersedes %s", sub.submission_id, old)
+    return _outcome(sub, "loaded", result.rows_in, result.rows_loaded, result.rows_quarantined)
+
+
+def _outcome(sub: Submission, status: str, rows_in: int = 0, loaded: int = 0, quarantined: int = 0,
+             message: str | None = None) -> Outcome:
+    return Outcome(sub.submission_id, sub.feed, sub.provider, sub.period, status, rows_in, loaded,
+                   quarantined, message)

@@ -1,0 +1,190 @@
+"""The inbox: submissions placed atomically, identified by content hash, tracked in a status ledger.
+
+The ledger is a small SQLite file of its own, so that the CLI (and later the portal) can show a
+submission's status without opening the DuckDB repositories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from sources.errors import UnusableInput
+
+FEEDS = ("law-enforcement", "victim-assistance")
+PROVIDER_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+PERIOD = re.compile(r"^(?:all|\d{4}|\d{4}-Q[1-4])$")
+EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".parquet")
+STATUSES = ("received", "validated", "pseudonymised", "loaded", "rejected")
+
+LEDGER_DDL = """
+CREATE TABLE IF NOT EXISTS submissions (
+    submission_id TEXT PRIMARY KEY,
+    feed TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    period TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    path TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    rows_in INTEGER,
+    rows_loaded INTEGER,
+    rows_quarantined INTEGER,
+    message TEXT,
+    updated_at TEXT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One file from one provider for one feed and period."""
+
+    submission_id: str
+    feed: str
+    provider: str
+    period: str
+    content_sha256: str
+    path: Path
+    status: str = "received"
+    received_at: str | None = None
+
+
+def check_submission_args(feed: str, provider: str, period: str) -> None:
+    """Refuse a feed, provider id or period that is not of the documented form."""
+    if feed not in FEEDS:
+        raise UnusableInput(f"unknown feed '{feed[:40]}': use one of {', '.join(FEEDS)}")
+    if not PROVIDER_ID.match(provider):
+        raise UnusableInput("provider id must be lowercase letters, digits and hyphens (e.g. ngo-harbour)")
+    if not PERIOD.match(period):
+        raise UnusableInput("period must be 'all', a year (2024) or a quarter (2024-Q1)")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def submission_id(feed: str, provider: str, period: str, content_sha256: str) -> str:
+    """Stable id: the same content from the same provider for the same feed and period is one submission."""
+    return hashlib.sha256(f"{feed}\0{provider}\0{period}\0{content_sha256}".encode()).hexdigest()[:16]
+
+
+class Inbox:
+    """Files under `root/<feed>/<provider>/<period>/` and the ledger `root/ledger.sqlite`."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.execute(LEDGER_DDL)
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.root / "ledger.sqlite", timeout=30)
+        con.row_factory = sqlite3.Row
+        return con
+
+    def is_empty(self) -> bool:
+        return not any(self._files())
+
+    def place(self, source: Path, feed: str, provider: str, period: str = "all") -> tuple[Submission, bool]:
+        """Copy `source` into the inbox atomically and register it; False when it was already there."""
+        check_submission_args(feed, provider, period)
+        source = Path(source)
+        if not source.is_file():
+            raise UnusableInput(f"{source.name}: no such file")
+        if source.suffix.lower() not in EXTENSIONS:
+            raise UnusableInput(f"{source.name}: send a .csv, .xlsx or .parquet file")
+        sha = file_sha256(source)
+        known = self.get(submission_id(feed, provider, period, sha))
+        if known is not None:
+            return known, False
+        folder = self.root / feed / provider / period
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{sha[:16]}{source.suffix.lower()}"
+        tmp = folder / f".{target.name}.partial"  # scans skip dot-files: never a half-written file
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+        return self.register(target, feed, provider, period, sha), True
+
+    def register(self, path: Path, feed: str, provider: str, period: str, sha: str | None = None) -> Submission:
+        """Record a file already in the inbox (idempotent)."""
+        sha = sha or file_sha256(path)
+        sub = Submission(submission_id(feed, provider, period, sha), feed, provider, period, sha, Path(path))
+        now = _now()
+        with self._connect() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO submissions (submission_id, feed, provider, period, content_sha256, path, "
+                "received_at, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?)",
+                (sub.submission_id, feed, provider, period, sha, str(path), now, now),
+            )
+        return self.get(sub.submission_id) or sub
+
+    def scan(self) -> list[Submission]:
+        """Register every complete file in the inbox not yet in the ledger; return the new ones."""
+        known = {row["path"] for row in self._rows("SELECT path FROM submissions")}
+        new = []
+        for path, feed, provider, period in self._files():
+            if str(path) not in known:
+                new.append(self.register(path, feed, provider, period))
+        return new
+
+    def _files(self):
+        for feed in FEEDS:
+            for path in sorted((self.root / feed).glob("*/*/*")):
+                provider, period = path.parent.parent.name, path.parent.name
+                if (
+                    path.is_file() and not path.name.startswith(".")
+                    and path.suffix.lower() in EXTENSIONS
+                    and PROVIDER_ID.match(provider) and PERIOD.match(period)
+                ):
+                    yield path, feed, provider, period
+
+    def get(self, sid: str) -> Submission | None:
+        rows = self._rows("SELECT * FROM submissions WHERE submission_id = ?", (sid,))
+        return _submission(rows[0]) if rows else None
+
+    def pending(self, feed: str, status: str) -> list[Submission]:
+        """Submissions of `feed` waiting in `status`, oldest first."""
+        rows = self._rows(
+            "SELECT * FROM submissions WHERE feed = ? AND status = ? ORDER BY received_at, submission_id",
+            (feed, status),
+        )
+        return [_submission(r) for r in rows]
+
+    def set_status(self, sid: str, status: str, message: str | None = None, **counts: int) -> None:
+        assert status in STATUSES, status
+        sets = ", ".join(f"{k} = ?" for k in counts)
+        with self._connect() as con:
+            con.execute(
+                f"UPDATE submissions SET status = ?, message = ?, updated_at = ?{', ' + sets if sets else ''} "
+                "WHERE submission_id = ?",
+                (status, message, _now(), *counts.values(), sid),
+            )
+
+    def ledger(self) -> list[dict]:
+        return [dict(r) for r in self._rows("SELECT * FROM submissions ORDER BY received_at, submission_id")]
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._connect() as con:
+            return con.execute(sql, args).fetchall()
+
+
+def _submission(row: sqlite3.Row) -> Submission:
+    return Submission(
+        row["submission_id"], row["feed"], row["provider"], row["period"], row["content_sha256"],
+        Path(row["path"]), row["status"], row["received_at"],
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,136 @@
+"""The two repositories (separate DuckDB files) and the one-transaction load of a submission."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from sources.errors import RepositoryBusy
+
+SQL = Path(__file__).parent / "sql"
+# Feed -> (repository file stem, table). No feed writes the other's repository.
+REPOSITORIES = {
+    "victim-assistance": ("victims", "victim_assistance"),
+    "law-enforcement": ("law_enforcement", "law_enforcement"),
+}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load wrote."""
+
+    submission_id: str
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    superseded: list[str]
+
+
+def repository_path(warehouse_dir: Path, feed: str) -> Path:
+    return Path(warehouse_dir) / f"{REPOSITORIES[feed][0]}.duckdb"
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False):
+    """A connection to a DuckDB file; a lock held by another process is a clear error."""
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise RepositoryBusy(
+                f"{Path(path).name} is open in another process; wait for it to finish and retry"
+            ) from None
+        raise
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_repository(warehouse_dir: Path, feed: str) -> Path:
+    """Create the feed's repository and its tables if they do not exist yet."""
+    path = repository_path(warehouse_dir, feed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with connect(path) as con:
+        con.execute((SQL / "common.sql").read_text())
+        con.execute((SQL / f"{REPOSITORIES[feed][0]}.sql").read_text())
+    return path
+
+
+def load_submission(
+    warehouse_dir: Path,
+    *,
+    submission_id: str,
+    feed: str,
+    provider: str,
+    period: str,
+    content_sha256: str,
+    received_at: str | None,
+    rows_in: int,
+    rows: pa.Table,
+    failures: pa.Table,
+    key_version: int,
+    codelist_version: str,
+) -> LoadResult:
+    """Load one submission in one transaction: its rows, its quarantine and its ledger entry.
+
+    Reloading the same submission replaces it; an earlier submission of the same provider, feed
+    and period is marked superseded (kept, but out of the current views).
+    """
+    table = REPOSITORIES[feed][1]
+    quarantined = len(set(failures.column("row_number").to_pylist()))
+    if rows.num_rows + quarantined != rows_in:
+        raise AssertionError(
+            f"submission {submission_id}: {rows_in} rows in but {rows.num_rows} loaded + {quarantined} quarantined"
+        )
+    path = ensure_repository(warehouse_dir, feed)
+    with connect(path) as con:
+        con.register("staged_rows", rows)
+        con.register("staged_failures", failures)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for t in (table, "quarantine", "submissions"):
+                con.execute(f"DELETE FROM {t} WHERE submission_id = ?", [submission_id])
+            con.execute(
+                f"INSERT INTO {table} BY NAME SELECT ? AS submission_id, ? AS provider, * FROM staged_rows",
+                [submission_id, provider],
+            )
+            con.execute(
+                "INSERT INTO quarantine SELECT ?, row_number, column_name, rule, message FROM staged_failures",
+                [submission_id],
+            )
+            superseded = [r[0] for r in con.execute(
+                "UPDATE submissions SET superseded_by = ?, status = 'superseded' "
+                "WHERE provider = ? AND feed = ? AND period = ? AND superseded_by IS NULL "
+                "RETURNING submission_id",
+                [submission_id, provider, feed, period],
+            ).fetchall()]
+            con.execute(
+                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, ?, ?)",
+                [submission_id, provider, feed, period, content_sha256, received_at,
+                 dt.datetime.now(dt.UTC).replace(tzinfo=None), rows_in, rows.num_rows, quarantined,
+                 key_version, codelist_version],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return LoadResult(submission_id, rows_in, rows.num_rows, quarantined, superseded)
+
+
+def repository_counts(warehouse_dir: Path, feed: str) -> dict[str, int]:
+    """Rows loaded and quarantined in the current (not superseded) submissions of `feed`."""
+    path = repository_path(warehouse_dir, feed)
+    if not path.exists():
+        return {"submissions": 0, "rows_loaded": 0, "rows_quarantined": 0}
+    with connect(path, read_only=True) as con:
+        n, loaded, quarantined = con.execute(
+            "SELECT count(*), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
+            "FROM submissions WHERE superseded_by IS NULL"
+        ).fetchone()
+    return {"submissions": n, "rows_loaded": int(loaded), "rows_quarantined": int(quarantined)}

@@ -1,0 +1,44 @@
+"""The research database: aggregates built from both repositories, swapped in atomically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from warehouse.repository import SQL, ensure_repository, repository_path
+
+RESEARCH_FILE = "research.duckdb"
+
+
+def build_research_database(warehouse_dir: Path) -> dict[str, int]:
+    """Rebuild research.duckdb beside the old one, then rename it into place; return rows per table.
+
+    Researchers with the old file open keep their snapshot; new sessions see the new one.
+    """
+    warehouse_dir = Path(warehouse_dir)
+    repos = {alias: ensure_repository(warehouse_dir, feed)
+             for alias, feed in (("va", "victim-assistance"), ("le", "law-enforcement"))}
+    target = warehouse_dir / RESEARCH_FILE
+    building = warehouse_dir / f".{RESEARCH_FILE}.building"
+    building.unlink(missing_ok=True)
+    con = duckdb.connect(str(building))
+    try:
+        for alias, path in repos.items():
+            quoted = str(path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
+            con.execute(f"ATTACH '{quoted}' AS {alias} (READ_ONLY)")
+        con.execute((SQL / "research.sql").read_text())
+        for alias in repos:
+            con.execute(f"DETACH {alias}")
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1"
+        ).fetchall()]
+        counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(building, target)
+    return counts
+
+
