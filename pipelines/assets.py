@@ -1,11 +1,14 @@
 """The asset graph: per feed landed -> validated -> pseudonymised -> loaded, then the research database."""
 
+import traceback
+from pathlib import Path
 
 import dagster as dg
 
 from pipelines import steps
 from pipelines.resources import RapporteurHome
 from schemas.standard import feed as feed_spec
+from sources.errors import RapporteurError
 from warehouse.repository import REPOSITORIES
 from warehouse.research import build_research_database
 
@@ -33,14 +36,32 @@ def _totals(outcomes: list[steps.Outcome]) -> dict[str, int]:
     }
 
 
+def _guarded(run_step, home, inbox, sub, keyring) -> steps.Outcome:
+    """Run one step; an error is reported by type and place only, since messages may quote data."""
+    try:
+        return run_step(home, inbox, sub, keyring)
+    except RapporteurError as exc:  # our own messages never hold personal data
+        raise dg.Failure(description=f"submission {sub.submission_id}: {exc}") from None
+    except Exception as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        raise dg.Failure(
+            description=f"submission {sub.submission_id}: {type(exc).__name__} at "
+            f"{Path(frame.filename).name}:{frame.lineno} (message withheld: it may quote personal data)"
+        ) from None
+
+
 def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
     """The four assets of one feed (a factory: both feeds differ only by name)."""
     prefix = feed_spec(feed_name).table
     repo = REPOSITORIES[feed_name][0]
     kwargs = {"feed": feed_name, "repo": repo}
 
-    @dg.asset(name=f"{prefix}_landed", group_name=prefix, description=DESCRIPTIONS["landed"].format(**kwargs),
-              kinds={"python"})
+    @dg.asset(
+        name=f"{prefix}_landed",
+        group_name=prefix,
+        description=DESCRIPTIONS["landed"].format(**kwargs),
+        kinds={"python"},
+    )
     def landed(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
         inbox = rapporteur.inbox()
         new = [s for s in inbox.scan() if s.feed == feed_name]
@@ -52,7 +73,9 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
         waits_in, run_step = STEPS[step]
 
         @dg.asset(
-            name=f"{prefix}_{step}", group_name=prefix, deps=[upstream],
+            name=f"{prefix}_{step}",
+            group_name=prefix,
+            deps=[upstream],
             description=DESCRIPTIONS[step].format(**kwargs),
             pool=f"{repo}_repository" if step == "loaded" else None,
             kinds={"duckdb"} if step == "loaded" else {"python"},
@@ -60,10 +83,16 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
         def _asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
             home, inbox = rapporteur.home(), rapporteur.inbox()
             keyring = rapporteur.keyring(context.log)
-            outcomes = [run_step(home, inbox, sub, keyring) for sub in inbox.pending(feed_name, waits_in)]
+            outcomes = [_guarded(run_step, home, inbox, sub, keyring) for sub in inbox.pending(feed_name, waits_in)]
             for o in outcomes:
-                context.log.info("submission %s (%s): %s, %d rows in, %d quarantined",
-                                 o.submission_id, o.provider, o.status, o.rows_in, o.rows_quarantined)
+                context.log.info(
+                    "submission %s (%s): %s, %d rows in, %d quarantined",
+                    o.submission_id,
+                    o.provider,
+                    o.status,
+                    o.rows_in,
+                    o.rows_quarantined,
+                )
             return dg.MaterializeResult(metadata=_totals(outcomes))
 
         return _asset
@@ -88,8 +117,7 @@ def law_enforcement_reconciles(rapporteur: RapporteurHome) -> dg.AssetCheckResul
 
 def _reconcile(rapporteur: RapporteurHome, feed_name: str) -> dg.AssetCheckResult:
     ledger = [r for r in rapporteur.inbox().ledger() if r["feed"] == feed_name and r["status"] == "loaded"]
-    broken = [r["submission_id"] for r in ledger
-              if r["rows_in"] != r["rows_loaded"] + r["rows_quarantined"]]
+    broken = [r["submission_id"] for r in ledger if r["rows_in"] != r["rows_loaded"] + r["rows_quarantined"]]
     return dg.AssetCheckResult(
         passed=not broken,
         metadata={"submissions_checked": len(ledger), "not_reconciled": ", ".join(broken) or "none"},
@@ -97,8 +125,11 @@ def _reconcile(rapporteur: RapporteurHome, feed_name: str) -> dg.AssetCheckResul
 
 
 @dg.asset(
-    name="research_database", group_name="analysis",
-    deps=["victim_assistance_loaded", "law_enforcement_loaded"], pool="research_database", kinds={"duckdb"},
+    name="research_database",
+    group_name="analysis",
+    deps=["victim_assistance_loaded", "law_enforcement_loaded"],
+    pool="research_database",
+    kinds={"duckdb"},
 )
 def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
     """Aggregate tables for researchers and the annual report, rebuilt from both repositories (no pseudonyms)."""

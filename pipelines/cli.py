@@ -16,7 +16,9 @@ from sources.errors import RapporteurError
 
 app = typer.Typer(
     help="Collect, validate, pseudonymise and load trafficking data for a national rapporteur.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
 FeedOpt = Annotated[str, typer.Option("--feed", help="law-enforcement or victim-assistance")]
 PeriodOpt = Annotated[str, typer.Option("--period", help="'all', a year (2024) or a quarter (2024-Q1)")]
@@ -52,8 +54,9 @@ def _home() -> Home:
 def _keyring(home: Home):
     keyring, created = home.keyring(create_demo=True)
     if created:
-        typer.echo(f"note: created an UNPROTECTED demo keyring in {home.keys}: fine for demos, "
-                   "not for real data", err=True)
+        typer.echo(
+            f"note: created an UNPROTECTED demo keyring in {home.keys}: fine for demos, not for real data", err=True
+        )
     return keyring
 
 
@@ -68,8 +71,7 @@ def sample(
     """Write synthetic provider extracts of both feeds, with their ground truth."""
     from synthetic.generator import generate
 
-    summary = _with_progress(lambda progress: generate(out, rows, providers, seed, progress), 2 * rows,
-                             "generating")
+    summary = _with_progress(lambda progress: generate(out, rows, providers, seed, progress), 2 * rows, "generating")
     typer.echo(f"wrote {len(summary['files'])} files to {out} (ground truth in {out / 'ground_truth'})")
 
 
@@ -78,9 +80,13 @@ def sample(
 def validate(
     file: Annotated[Path, typer.Argument(help="The extract: CSV, XLSX or Parquet.")],
     feed: FeedOpt,
-    provider: Annotated[str | None, typer.Option(
-        "--provider", help="Your provider id (its code mapping applies); default: from a file named "
-        "<feed>__<provider>.csv")] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            help="Your provider id (its code mapping applies); default: from a file named <feed>__<provider>.csv",
+        ),
+    ] = None,
     period: PeriodOpt = "all",
     as_json: JsonOpt = False,
 ) -> None:
@@ -93,18 +99,32 @@ def validate(
     result = validate_file(file, feed, provider, period)
     failures = result.failures.to_pylist()
     if as_json:
-        typer.echo(json.dumps({"file": file.name, "feed": feed, "provider": provider, "rows_in": result.rows_in,
-                               "rows_valid": result.rows_valid, "rows_quarantined": result.rows_quarantined,
-                               "failures": failures, "notes": result.notes}))
+        typer.echo(
+            json.dumps(
+                {
+                    "file": file.name,
+                    "feed": feed,
+                    "provider": provider,
+                    "rows_in": result.rows_in,
+                    "rows_valid": result.rows_valid,
+                    "rows_quarantined": result.rows_quarantined,
+                    "failures": failures,
+                    "notes": result.notes,
+                }
+            )
+        )
     else:
         for note in result.notes:
             typer.echo(f"note: {note}")
         for f in failures[:50]:
-            typer.echo(f"row {f['row_number']}: {f['column_name']}: {f['rule']}: {f['message']}")
+            shown = f" (found '{f['value']}')" if f["value"] is not None else ""
+            typer.echo(f"row {f['row_number']}: {f['column_name']}: {f['rule']}: {f['message']}{shown}")
         if len(failures) > 50:
             typer.echo(f"... and {len(failures) - 50} more failures (use --json for all)")
-        typer.echo(f"{file.name}: {result.rows_in} rows, {result.rows_valid} valid, "
-                   f"{result.rows_quarantined} would be quarantined")
+        typer.echo(
+            f"{file.name}: {result.rows_in} rows, {result.rows_valid} valid, "
+            f"{result.rows_quarantined} would be quarantined"
+        )
     raise typer.Exit(1 if failures else 0)
 
 
@@ -145,17 +165,20 @@ def ingest(
     if as_json:
         typer.echo(json.dumps(outcome.as_dict()))
     else:
-        typer.echo(f"{outcome.submission_id}: {outcome.status}, {outcome.rows_in} rows in, "
-                   f"{outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined"
-                   + (f" ({outcome.message})" if outcome.message else ""))
+        typer.echo(
+            f"{outcome.submission_id}: {outcome.status}, {outcome.rows_in} rows in, "
+            f"{outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined"
+            + (f" ({outcome.message})" if outcome.message else "")
+        )
     raise typer.Exit(1 if outcome.rows_quarantined else 0)
 
 
 @app.command()
 @user_errors
 def run(
-    demo_rows: Annotated[int, typer.Option("--demo-rows", min=1, help="Rows per feed of the demo data "
-                                           "placed when the inbox is empty.")] = 3000,
+    demo_rows: Annotated[
+        int, typer.Option("--demo-rows", min=1, help="Rows per feed of the demo data placed when the inbox is empty.")
+    ] = 3000,
 ) -> None:
     """Run the main job: ingest every waiting submission of both feeds and rebuild the research database."""
     from pipelines.runner import place_demo_submissions, run_main_job, summary_lines
@@ -167,11 +190,14 @@ def run(
     if inbox.is_empty():
         placed = place_demo_submissions(home, inbox, demo_rows)
         typer.echo(f"inbox was empty: placed {placed} demo submissions from the sample generator")
-    ok = _with_spinner(lambda: run_main_job(home), "running the main job")
+    failures = _with_spinner(lambda: run_main_job(home), "running the main job")
     for line in summary_lines(home, inbox):
         typer.echo(line)
+    for line in failures:
+        typer.echo(f"rapporteur: {line}", err=True)
+    if failures:
+        raise typer.Exit(1)
     typer.echo(f'try:  rapporteur sql --db research -c "{EXAMPLE_SQL}"')
-    raise typer.Exit(0 if ok else 1)
 
 
 @app.command()
@@ -195,7 +221,7 @@ def _provider_from_name(file: Path, feed: str) -> str:
     stem = file.name.split(".")[0]
     prefix = f"{feed}__"
     if stem.startswith(prefix):
-        return stem[len(prefix):]
+        return stem[len(prefix) :]
     raise RapporteurError(f"{file.name}: give --provider (or name the file {feed}__<provider>.csv)")
 
 

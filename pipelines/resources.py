@@ -1,6 +1,5 @@
 """Dagster resources: the installation's home folder and its keyring."""
 
-
 from pathlib import Path
 
 import dagster as dg

@@ -29,15 +29,23 @@ def place_demo_submissions(home: Home, inbox: Inbox, rows: int, seed: int = 0) -
     return placed
 
 
-def run_main_job(home: Home) -> bool:
-    """Materialise the whole asset graph once; True when every step succeeded."""
+def run_main_job(home: Home) -> list[str]:
+    """Materialise the whole asset graph once; return one line per failed step (none: success)."""
     with dg.DagsterInstance.get() as instance:
-        result = defs.get_job_def(MAIN_JOB).execute_in_process(
+        result = defs.resolve_job_def(MAIN_JOB).execute_in_process(
             instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             raise_on_error=False,
         )
-    return result.success
+    failures = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            what = error.message.strip().splitlines()[-1] if error else "failed"
+            failures.append(f"step {event.step_key} failed: {what}")
+    if not result.success and not failures:
+        failures.append(f"run {result.run_id} failed; open `make dev` to see its logs")
+    return failures
 
 
 def summary_lines(home: Home, inbox: Inbox) -> list[str]:
@@ -46,7 +54,9 @@ def summary_lines(home: Home, inbox: Inbox) -> list[str]:
     lines = ["submissions: " + (", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none")]
     for feed, label in (("victim-assistance", "victims"), ("law-enforcement", "law enforcement")):
         c = repository_counts(home.warehouse, feed)
-        lines.append(f"{label} repository: {c['rows_loaded']} rows loaded, {c['rows_quarantined']} quarantined "
-                     f"({c['submissions']} current submissions) in {repository_path(home.warehouse, feed)}")
+        lines.append(
+            f"{label} repository: {c['rows_loaded']} rows loaded, {c['rows_quarantined']} quarantined "
+            f"({c['submissions']} current submissions) in {repository_path(home.warehouse, feed)}"
+        )
     lines.append(f"research database: {home.warehouse / 'research.duckdb'}")
     return lines

@@ -19,7 +19,7 @@ from privacy.keys import Keyring
 from privacy.pseudonymise import pseudonymise
 from privacy.sealed import open_table, seal_table
 from schemas.standard import codelist_version, feed
-from schemas.validation import Validation, validate
+from schemas.validation import Validation, stored_failures, validate
 from sources.errors import UnusableInput
 from sources.inbox import Inbox, Submission
 from sources.reader import read_extract
@@ -67,9 +67,8 @@ def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring)
         return _outcome(sub, "rejected", message=str(exc))
     folder = _staging(home, sub)
     seal_table(result.valid, folder / "validated.sealed", keyring.key("staging"))
-    pq.write_table(result.failures, folder / "failures.parquet")
-    inbox.set_status(sub.submission_id, "validated", rows_in=result.rows_in,
-                     rows_quarantined=result.rows_quarantined)
+    pq.write_table(stored_failures(result.failures), folder / "failures.parquet")
+    inbox.set_status(sub.submission_id, "validated", rows_in=result.rows_in, rows_quarantined=result.rows_quarantined)
     return _outcome(sub, "validated", result.rows_in, 0, result.rows_quarantined)
 
 
@@ -107,29 +106,44 @@ def ingest_file(
         inbox.set_status(sub.submission_id, "rejected", str(exc))
         raise
     rows = pseudonymise(result.valid, sub.feed, sub.provider, keyring)
-    loaded = _load(home, sub, rows, result.failures, result.rows_in, keyring)
+    loaded = _load(home, sub, rows, stored_failures(result.failures), result.rows_in, keyring)
     shutil.rmtree(home.staging / sub.submission_id, ignore_errors=True)
     return _finish(inbox, sub, loaded)
 
 
-def _load(home: Home, sub: Submission, rows: pa.Table, failures: pa.Table, rows_in: int,
-          keyring: Keyring) -> LoadResult:
+def _load(
+    home: Home, sub: Submission, rows: pa.Table, failures: pa.Table, rows_in: int, keyring: Keyring
+) -> LoadResult:
     return load_submission(
-        home.warehouse, submission_id=sub.submission_id, feed=sub.feed, provider=sub.provider,
-        period=sub.period, content_sha256=sub.content_sha256, received_at=sub.received_at, rows_in=rows_in,
-        rows=rows, failures=failures, key_version=keyring.current, codelist_version=codelist_version(),
+        home.warehouse,
+        submission_id=sub.submission_id,
+        feed=sub.feed,
+        provider=sub.provider,
+        period=sub.period,
+        content_sha256=sub.content_sha256,
+        received_at=sub.received_at,
+        rows_in=rows_in,
+        rows=rows,
+        failures=failures,
+        key_version=keyring.current,
+        codelist_version=codelist_version(),
     )
 
 
 def _finish(inbox: Inbox, sub: Submission, result: LoadResult) -> Outcome:
-    inbox.set_status(sub.submission_id, "loaded", rows_in=result.rows_in, rows_loaded=result.rows_loaded,
-                     rows_quarantined=result.rows_quarantined)
+    inbox.set_status(
+        sub.submission_id,
+        "loaded",
+        rows_in=result.rows_in,
+        rows_loaded=result.rows_loaded,
+        rows_quarantined=result.rows_quarantined,
+    )
     for old in result.superseded:
         log.info("submission %s supersedes %s", sub.submission_id, old)
     return _outcome(sub, "loaded", result.rows_in, result.rows_loaded, result.rows_quarantined)
 
 
-def _outcome(sub: Submission, status: str, rows_in: int = 0, loaded: int = 0, quarantined: int = 0,
-             message: str | None = None) -> Outcome:
-    return Outcome(sub.submission_id, sub.feed, sub.provider, sub.period, status, rows_in, loaded,
-                   quarantined, message)
+def _outcome(
+    sub: Submission, status: str, rows_in: int = 0, loaded: int = 0, quarantined: int = 0, message: str | None = None
+) -> Outcome:
+    return Outcome(sub.submission_id, sub.feed, sub.provider, sub.period, status, rows_in, loaded, quarantined, message)

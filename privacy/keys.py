@@ -68,8 +68,12 @@ def create_demo_keyring(keys_dir: Path) -> Keyring:
         "format": 1,
         "protected": False,
         "current": 1,
-        "keys": {"1": {"created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                       "master": base64.b64encode(master).decode()}},
+        "keys": {
+            "1": {
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "master": base64.b64encode(master).decode(),
+            }
+        },
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

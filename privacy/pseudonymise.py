@@ -31,8 +31,20 @@ def hmac_sql(name: str, message: str) -> str:
 # Letters that Unicode decomposition does not reduce to ASCII, as providers' systems spell them.
 _LETTERS = {"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "ı": "i"}
 # Common transliteration variants, reduced to one spelling (applied to whole name parts).
-_TRANSLIT = [("ph", "f"), ("kh", "h"), ("ks", "x"), ("ou", "u"), ("oo", "u"), ("ee", "i"), ("y", "i"),
-             ("w", "v"), ("dj", "j"), ("tch", "ch"), ("ck", "k"), ("q", "k")]
+_TRANSLIT = [
+    ("ph", "f"),
+    ("kh", "h"),
+    ("ks", "x"),
+    ("ou", "u"),
+    ("oo", "u"),
+    ("ee", "i"),
+    ("y", "i"),
+    ("w", "v"),
+    ("dj", "j"),
+    ("tch", "ch"),
+    ("ck", "k"),
+    ("q", "k"),
+]
 
 
 def _clean(expr: str) -> str:
@@ -117,8 +129,7 @@ def pseudonymise(valid: pa.Table, feed: str, provider: str, keyring: Keyring) ->
         params |= hmac_params("suspect", keyring.key("suspect-linkage"))
         is_suspect = "person_role = 'suspect'"
         tokens = [
-            f"CASE WHEN {is_suspect} THEN {hmac_sql('suspect', m)} ELSE {hmac_sql('victim', m)} END "
-            f"AS {name}_token"
+            f"CASE WHEN {is_suspect} THEN {hmac_sql('suspect', m)} ELSE {hmac_sql('victim', m)} END AS {name}_token"
             for name, m in messages.items()
         ]
     else:
@@ -126,13 +137,13 @@ def pseudonymise(valid: pa.Table, feed: str, provider: str, keyring: Keyring) ->
     case_token = hmac_sql("record", "$provider || '|' || case_id")
     sql = f"""
         SELECT _row AS row_number,
-               {hmac_sql('record', "$provider || '|' || provider_record_id")} AS record_token,
-               {', '.join(tokens)},
+               {hmac_sql("record", "$provider || '|' || provider_record_id")} AS record_token,
+               {", ".join(tokens)},
                $key_version::INTEGER AS key_version,
                reporting_year, sex, year(date_of_birth) AS birth_year, age_at_event,
-               {_age_group('age_at_event')} AS age_group,
+               {_age_group("age_at_event")} AS age_group,
                CASE WHEN age_at_event IS NULL THEN NULL ELSE age_at_event < 18 END AS is_child,
-               citizenship, {_region('address')} AS region,
+               citizenship, {_region("address")} AS region,
                string_split(exploitation_form, ';') AS exploitation_forms,
                {FEED_COLUMNS[feed].format(case_token=case_token)}
         FROM valid

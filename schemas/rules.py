@@ -63,80 +63,139 @@ def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) ->
     for name, col in feed.columns.items():
         if col.required:
             bad = f"{name}__bad" if col.type in ("date", "integer") else None
-            rules.append(Rule(
-                "required", name,
-                (lambda d, n=name, b=bad: d[n].notna() | (d[b] if b else False)),
-                f"{name} is blank; it is required",
-            ))
+            rules.append(
+                Rule(
+                    "required",
+                    name,
+                    (lambda d, n=name, b=bad: d[n].notna() | (d[b] if b else False)),
+                    f"{name} is blank; it is required",
+                )
+            )
         if col.type in ("code", "codes"):
-            rules.append(Rule(
-                "unmapped_code", name,
-                (lambda d, n=name, c=set(lists[col.codelist]), m=col.type == "codes": _isin_codes(c, m)(d[n])),
-                f"{name}: {{value}} is not a {col.codelist} code nor in the mapping of provider {{provider}}",
-            ))
+            rules.append(
+                Rule(
+                    "unmapped_code",
+                    name,
+                    (lambda d, n=name, c=set(lists[col.codelist]), m=col.type == "codes": _isin_codes(c, m)(d[n])),
+                    f"{name}: {{value}} is not a {col.codelist} code nor in the mapping of provider {{provider}}",
+                )
+            )
         if col.type == "services":
-            rules.append(Rule(
-                "invalid_services", name, (lambda d, n=name: _services_ok(d[n])),
-                f"{name}: each item must be service:provider with standard codes, e.g. shelter:non_state",
-            ))
+            rules.append(
+                Rule(
+                    "invalid_services",
+                    name,
+                    (lambda d, n=name: _services_ok(d[n])),
+                    f"{name}: each item must be service:provider with standard codes, e.g. shelter:non_state",
+                )
+            )
         if col.type == "date":
-            rules.append(Rule(
-                "invalid_date", name, (lambda d, n=name: ~d[f"{n}__bad"]),
-                f"{name} is not a valid date (use YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)",
-            ))
-            rules.append(Rule(
-                "future_date", name, (lambda d, n=name: d[n].isna() | (d[n] <= today)),
-                f"{name} is in the future",
-            ))
+            rules.append(
+                Rule(
+                    "invalid_date",
+                    name,
+                    (lambda d, n=name: ~d[f"{n}__bad"]),
+                    f"{name} is not a valid date (use YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY)",
+                )
+            )
+            rules.append(
+                Rule(
+                    "future_date",
+                    name,
+                    (lambda d, n=name: d[n].isna() | (d[n] <= today)),
+                    f"{name} is in the future",
+                )
+            )
         if col.type == "integer":
-            rules.append(Rule(
-                "invalid_integer", name, (lambda d, n=name: ~d[f"{n}__bad"]), f"{name} is not a whole number"
-            ))
+            rules.append(
+                Rule("invalid_integer", name, (lambda d, n=name: ~d[f"{n}__bad"]), f"{name} is not a whole number")
+            )
     age_at = "identification_date" if feed.name == "victim-assistance" else "investigation_date"
     rules += [
-        Rule("birth_after_event", "date_of_birth", lambda d: ~d["_birth_after_event"],
-             f"date_of_birth is after {age_at}"),
-        Rule("implausible_age", "date_of_birth",
-             lambda d: d["age_at_event"].isna() | (d["age_at_event"] <= MAX_AGE),
-             f"the age at {age_at} is over {MAX_AGE}"),
-        Rule("duplicate_record_id", "provider_record_id", lambda d: ~d["_duplicate"],
-             "provider_record_id repeats an earlier row of this file"),
+        Rule(
+            "birth_after_event", "date_of_birth", lambda d: ~d["_birth_after_event"], f"date_of_birth is after {age_at}"
+        ),
+        Rule(
+            "implausible_age",
+            "date_of_birth",
+            lambda d: d["age_at_event"].isna() | (d["age_at_event"] <= MAX_AGE),
+            f"the age at {age_at} is over {MAX_AGE}",
+        ),
+        Rule(
+            "duplicate_record_id",
+            "provider_record_id",
+            lambda d: ~d["_duplicate"],
+            "provider_record_id repeats an earlier row of this file",
+        ),
     ]
     if feed.name == "victim-assistance":
-        rules.append(Rule("assistance_before_identification", "assistance_start_date",
-                          _not_after("identification_date", "assistance_start_date"),
-                          "assistance_start_date is before identification_date"))
+        rules.append(
+            Rule(
+                "assistance_before_identification",
+                "assistance_start_date",
+                _not_after("identification_date", "assistance_start_date"),
+                "assistance_start_date is before identification_date",
+            )
+        )
     else:
         rules += [
-            Rule("stage_dates_out_of_order", "prosecution_date",
-                 _not_after("investigation_date", "prosecution_date"),
-                 "prosecution_date is before investigation_date"),
-            Rule("stage_dates_out_of_order", "conviction_date",
-                 _not_after("prosecution_date", "conviction_date"),
-                 "conviction_date is before prosecution_date"),
-            Rule("stage_date_missing", "prosecution_date",
-                 lambda d: ~d["stage"].isin(["prosecuted", "convicted"]) | d["prosecution_date"].notna()
-                 | d["prosecution_date__bad"],
-                 "stage is prosecuted or convicted but prosecution_date is blank"),
-            Rule("stage_date_missing", "conviction_date",
-                 lambda d: (d["stage"] != "convicted") | d["conviction_date"].notna() | d["conviction_date__bad"],
-                 "stage is convicted but conviction_date is blank"),
-            Rule("sentence_without_conviction", "sentence_months",
-                 lambda d: d["sentence_months"].isna() | (d["stage"] == "convicted"),
-                 "sentence_months is given but stage is not convicted"),
-            Rule("implausible_sentence", "sentence_months",
-                 lambda d: d["sentence_months"].isna()
-                 | d["sentence_months"].between(0, MAX_SENTENCE_MONTHS),
-                 f"sentence_months must be between 0 and {MAX_SENTENCE_MONTHS}"),
+            Rule(
+                "stage_dates_out_of_order",
+                "prosecution_date",
+                _not_after("investigation_date", "prosecution_date"),
+                "prosecution_date is before investigation_date",
+            ),
+            Rule(
+                "stage_dates_out_of_order",
+                "conviction_date",
+                _not_after("prosecution_date", "conviction_date"),
+                "conviction_date is before prosecution_date",
+            ),
+            Rule(
+                "stage_date_missing",
+                "prosecution_date",
+                lambda d: (
+                    ~d["stage"].isin(["prosecuted", "convicted"])
+                    | d["prosecution_date"].notna()
+                    | d["prosecution_date__bad"]
+                ),
+                "stage is prosecuted or convicted but prosecution_date is blank",
+            ),
+            Rule(
+                "stage_date_missing",
+                "conviction_date",
+                lambda d: (d["stage"] != "convicted") | d["conviction_date"].notna() | d["conviction_date__bad"],
+                "stage is convicted but conviction_date is blank",
+            ),
+            Rule(
+                "sentence_without_conviction",
+                "sentence_months",
+                lambda d: d["sentence_months"].isna() | (d["stage"] == "convicted"),
+                "sentence_months is given but stage is not convicted",
+            ),
+            Rule(
+                "implausible_sentence",
+                "sentence_months",
+                lambda d: d["sentence_months"].isna() | d["sentence_months"].between(0, MAX_SENTENCE_MONTHS),
+                f"sentence_months must be between 0 and {MAX_SENTENCE_MONTHS}",
+            ),
         ]
     if period != "all":
         year, _, quarter = period.partition("-Q")
-        rules.append(Rule(
-            "outside_period", "reporting_year",
-            lambda d: d["reporting_year"].isna() | ((d["reporting_year"] == int(year)) & (
-                (d["reporting_quarter"] == int(quarter)) if quarter else True)),
-            f"the row's reporting date falls outside the submission's period {period}",
-        ))
+        rules.append(
+            Rule(
+                "outside_period",
+                "reporting_year",
+                lambda d: (
+                    d["reporting_year"].isna()
+                    | (
+                        (d["reporting_year"] == int(year))
+                        & ((d["reporting_quarter"] == int(quarter)) if quarter else True)
+                    )
+                ),
+                f"the row's reporting date falls outside the submission's period {period}",
+            )
+        )
     return rules
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 import duckdb
@@ -18,11 +17,17 @@ from sources.errors import UnusableInput
 from sources.reader import ROW, Extract
 
 FAILURE_SCHEMA = pa_arrow.schema(
-    [("row_number", pa_arrow.int64()), ("column_name", pa_arrow.string()), ("rule", pa_arrow.string()),
-     ("message", pa_arrow.string())]
+    [
+        ("row_number", pa_arrow.int64()),
+        ("column_name", pa_arrow.string()),
+        ("rule", pa_arrow.string()),
+        ("message", pa_arrow.string()),
+        ("value", pa_arrow.string()),
+    ]
 )
-# A code value is echoed in a message only when it looks like a code, never like a name.
-SHOWABLE = re.compile(r"^[\w.:/?+ -]{1,24}$")
+# `value` is the offending code for unmapped_code, shown to the provider by `rapporteur validate` on
+# their own machine. A provider may type a name into a code column, so the pipeline drops `value`
+# before anything is stored (see `stored_failures`) and messages never quote a cell.
 
 
 @dataclass
@@ -63,7 +68,11 @@ def conform_columns(extract: Extract, feed: Feed, filename: str) -> tuple[pa_arr
 
 
 def validate(
-    extract: Extract, feed: Feed, provider: str, period: str = "all", filename: str = "extract",
+    extract: Extract,
+    feed: Feed,
+    provider: str,
+    period: str = "all",
+    filename: str = "extract",
     today: dt.date | None = None,
 ) -> Validation:
     """Standardise `extract` and apply every rule of `feed`; nothing is loaded."""
@@ -87,11 +96,11 @@ def validate(
         rule = by_check.get(check)
         if rule is None:  # pandera reports an exception inside a check under its own name
             continue
-        message = rule.message
+        message, value = rule.message, None
         if rule.name == "unmapped_code":
-            value = _unmapped_part(str(frame.at[index, rule.column]), feed, rule.column)
-            message = message.format(value=_show(value), provider=provider)
-        records.append((int(frame.at[index, ROW]), rule.column, rule.name, message))
+            value = _unmapped_part(str(frame.at[index, rule.column]), feed, rule.column)[:100]
+            message = message.format(value="the value", provider=provider)
+        records.append((int(frame.at[index, ROW]), rule.column, rule.name, message, value))
     failures = pa_arrow.Table.from_pylist(
         [dict(zip(FAILURE_SCHEMA.names, r, strict=True)) for r in records], schema=FAILURE_SCHEMA
     )
@@ -107,6 +116,6 @@ def _unmapped_part(value: str, feed: Feed, column: str) -> str:
     return next((v for v in value.split(";") if v not in codes), value)
 
 
-def _show(value: object) -> str:
-    text = str(value)
-    return f"'{text}'" if SHOWABLE.match(text) else "a value"
+def stored_failures(failures: pa_arrow.Table) -> pa_arrow.Table:
+    """The failures as the pipeline keeps them: without the cell values."""
+    return failures.drop_columns(["value"])

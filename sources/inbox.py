@@ -143,9 +143,11 @@ class Inbox:
             for path in sorted((self.root / feed).glob("*/*/*")):
                 provider, period = path.parent.parent.name, path.parent.name
                 if (
-                    path.is_file() and not path.name.startswith(".")
+                    path.is_file()
+                    and not path.name.startswith(".")
                     and path.suffix.lower() in EXTENSIONS
-                    and PROVIDER_ID.match(provider) and PERIOD.match(period)
+                    and PROVIDER_ID.match(provider)
+                    and PERIOD.match(period)
                 ):
                     yield path, feed, provider, period
 
@@ -181,8 +183,14 @@ class Inbox:
 
 def _submission(row: sqlite3.Row) -> Submission:
     return Submission(
-        row["submission_id"], row["feed"], row["provider"], row["period"], row["content_sha256"],
-        Path(row["path"]), row["status"], row["received_at"],
+        row["submission_id"],
+        row["feed"],
+        row["provider"],
+        row["period"],
+        row["content_sha256"],
+        Path(row["path"]),
+        row["status"],
+        row["received_at"],
     )
 
 

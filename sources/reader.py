@@ -97,8 +97,19 @@ def _detect_encoding(head: bytes, filename: str) -> str:
     return best.encoding
 
 
+def _quotes_balanced(path: Path) -> bool:
+    count = 0
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            count += block.count(b'"')
+    return count % 2 == 0
+
+
 def _read_csv(path: Path, head: bytes) -> Extract:
     encoding = _detect_encoding(head, path.name)
+    # A quote byte is unambiguous in these encodings (not in UTF-16, where it is checked by parsing).
+    if encoding in ("utf-8", "cp1252") and not _quotes_balanced(path):
+        raise UnusableInput(f"{path.name}: the file has unbalanced quotes; export it again")
     text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
     lines = text.splitlines()[:50]
     try:
@@ -107,9 +118,7 @@ def _read_csv(path: Path, head: bytes) -> Extract:
         delimiter = ","
     header = normalise_header(next(csv.reader(lines[:1], delimiter=delimiter), []), path.name)
     if len(header) < 2:
-        raise UnusableInput(
-            f"{path.name}: only one column found; use comma, semicolon, tab or | between columns"
-        )
+        raise UnusableInput(f"{path.name}: only one column found; use comma, semicolon, tab or | between columns")
     bad_rows: list[int] = []
 
     def on_bad_row(row: pacsv.InvalidRow) -> str:
@@ -130,8 +139,10 @@ def _read_csv(path: Path, head: bytes) -> Extract:
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        kind = "is not valid text in one encoding (mixed encodings?)" if "UTF8" in str(exc) else (
-            "could not be parsed as CSV (unbalanced quotes?)"
+        kind = (
+            "is not valid text in one encoding (mixed encodings?)"
+            if "UTF8" in str(exc)
+            else ("could not be parsed as CSV (unbalanced quotes?)")
         )
         raise UnusableInput(f"{path.name}: the file {kind}; export it again as UTF-8 CSV") from None
     if bad_rows:
@@ -163,16 +174,16 @@ def _read_xlsx(path: Path, sheet: str | None) -> Extract:
         raise UnusableInput(f"{path.name}: the XLSX file is damaged; export it again") from None
     if unpacked > MAX_XLSX_UNPACKED:
         raise UnusableInput(f"{path.name}: the XLSX unpacks to {unpacked >> 20} MB; send it as CSV instead")
+    handle = path.open("rb")  # a file object: openpyxl would judge a path by its name
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for a damaged or non-XLSX zip
+        handle.close()
         raise UnusableInput(f"{path.name}: not a readable XLSX workbook; export it again") from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise UnusableInput(f"{path.name}: no sheet named '{sheet[:40]}'")
-        rows = book[sheet].iter_rows(values_only=True) if sheet else book.worksheets[0].iter_rows(
-            values_only=True
-        )
+        rows = book[sheet].iter_rows(values_only=True) if sheet else book.worksheets[0].iter_rows(values_only=True)
         header_row = next(rows, None)
         if header_row is None:
             raise UnusableInput(f"{path.name}: the first sheet is empty")
@@ -187,6 +198,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> Extract:
                 col.append(cell)
     finally:
         book.close()
+        handle.close()
     table = pa.table([pa.array(c, pa.string()) for c in cols], names=header)
     return Extract(_with_row_numbers(table), "xlsx")
 

@@ -1,1 +1,1 @@
-"""synthetic"""
+"""Synthetic provider extracts for demos, training, tests and benchmarks: never real personal data."""

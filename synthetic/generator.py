@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import json
 import random
+import re
 import shutil
 import zipfile
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from schemas import standard
 from synthetic.population import YEARS, Model, derive, split
-from synthetic.providers import DATE_FORMATS, LAST_VALID_DATE, Provider, provider_ids
+from synthetic.providers import DATE_FORMATS, Provider, provider_ids
 
 VA, LE = "victim-assistance", "law-enforcement"
 XLSX_MAX_ROWS = 200_000
@@ -67,14 +68,13 @@ SERVICES = [
     "reintegration",
 ]
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
+FUTURE_DATE = dt.date(2090, 1, 1).toordinal()
 
 
 class _Output:
     """The files of one provider: its CSV (plus variants) and its part of the ground truth."""
 
-    def __init__(
-        self, out_dir: Path, gt_dir: Path, prov: Provider, columns: list[str], variants: bool, xlsx: bool
-    ):
+    def __init__(self, out_dir: Path, gt_dir: Path, prov: Provider, columns: list[str], variants: bool, xlsx: bool):
         self.name = f"{prov.feed}__{prov.id}"
         self.files = [out_dir / f"{self.name}.csv"]
         self._handles = [(out_dir / f"{self.name}.csv").open("w", encoding="utf-8", newline="")]
@@ -118,11 +118,17 @@ class _Output:
 
 
 def _restamp_zip(src: Path, dst: Path) -> None:
-    """Copy a zip with fixed entry times so that the same seed gives the same bytes."""
+    """Copy a zip with fixed entry and document times so that the same seed gives the same bytes."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             new = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
             new.compress_type = zipfile.ZIP_DEFLATED
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time into it
+                xml = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z", zin.read(info)
+                )
+                zout.writestr(new, xml)
+                continue
             with zin.open(info) as fin, zout.open(new, "w") as fout:
                 shutil.copyfileobj(fin, fout, 1 << 20)
 
@@ -157,9 +163,7 @@ class _Counts:
 
 
 class _Generator:
-    def __init__(
-        self, out_dir: Path, rows: int, providers: int, seed: int, progress: Callable[[int], None] | None
-    ):
+    def __init__(self, out_dir: Path, rows: int, providers: int, seed: int, progress: Callable[[int], None] | None):
         if rows < 0 or providers < 1:
             raise ValueError("rows must be >= 0 and providers >= 1")
         self.out_dir, self.gt_dir = out_dir, out_dir / "ground_truth"
@@ -169,18 +173,13 @@ class _Generator:
         self.spec = {f: standard.feed(f) for f in (VA, LE)}
         self.columns = {f: list(self.spec[f].columns) for f in (VA, LE)}
         self.coded = {
-            f: [c.name for c in self.spec[f].columns.values() if c.type in ("code", "codes")]
-            for f in (VA, LE)
+            f: [c.name for c in self.spec[f].columns.values() if c.type in ("code", "codes")] for f in (VA, LE)
         }
         self.required = {
-            f: [
-                c.name for c in self.spec[f].columns.values() if c.required and c.name != "provider_record_id"
-            ]
+            f: [c.name for c in self.spec[f].columns.values() if c.required and c.name != "provider_record_id"]
             for f in (VA, LE)
         }
-        self.dates = {
-            f: [c.name for c in self.spec[f].columns.values() if c.type == "date"] for f in (VA, LE)
-        }
+        self.dates = {f: [c.name for c in self.spec[f].columns.values() if c.type == "date"] for f in (VA, LE)}
         rng = random.Random(derive(seed, "setup"))
         self.providers: dict[str, list[Provider]] = {}
         for feed in (VA, LE):
@@ -200,9 +199,7 @@ class _Generator:
         # Law enforcement: even row split; each provider records a case with its own probability.
         self.le_rows = split(rows, [1.0] * providers)
         self.case_prob = [round(rng.uniform(0.45, 0.9), 2) for _ in self.providers[LE]]
-        self.counts = {
-            f: _Counts(f, [p.id for p in self.providers[f]], list(self.lists["sex"])) for f in (VA, LE)
-        }
+        self.counts = {f: _Counts(f, [p.id for p in self.providers[f]], list(self.lists["sex"])) for f in (VA, LE)}
 
     # -- shared -------------------------------------------------------------------------------------
 
@@ -270,9 +267,7 @@ class _Generator:
     def _defect(self, feed: str, prov: Provider, out: dict, defect: str) -> None:
         """Break exactly one rule in the row's cells, leaving every other rule satisfied."""
         r = prov.rng
-        no_stage = bool(
-            out.get("sentence_months")
-        )  # a blank or unknown stage with a sentence breaks two rules
+        no_stage = bool(out.get("sentence_months"))  # a blank or unknown stage with a sentence breaks two rules
         if defect == "unmapped_code":
             cols = [c for c in self.coded[feed] if not (c == "stage" and no_stage)]
             col = cols[r.randrange(len(cols))]
@@ -285,11 +280,10 @@ class _Generator:
             cols = [c for c in self.dates[feed] if out.get(c)]
             out[cols[r.randrange(len(cols))]] = prov.impossible_date(YEARS[r.randrange(len(YEARS))])
         elif defect == "future_date":
-            future = prov.date(LAST_VALID_DATE + r.randrange(1, 900))
+            # Far ahead, so that the row stays in the future whenever the sample is validated.
+            future = prov.date(FUTURE_DATE + r.randrange(1, 900))
             if feed == VA:
-                out[
-                    "assistance_start_date" if out.get("assistance_start_date") else "identification_date"
-                ] = future
+                out["assistance_start_date" if out.get("assistance_start_date") else "identification_date"] = future
             else:
                 chain = ("conviction_date", "prosecution_date", "investigation_date")
                 out[next(c for c in chain if out.get(c))] = future
@@ -367,9 +361,7 @@ class _Generator:
                     need[k] -= 1
                     prov = provs[k]
                     out = self._va_row(prov, person)
-                    any_valid |= self._emit(
-                        VA, prov, outputs[k], out, person, year, self._pick_defect(VA, prov, out)
-                    )
+                    any_valid |= self._emit(VA, prov, outputs[k], out, person, year, self._pick_defect(VA, prov, out))
                 distinct += any_valid
             years[year]["distinct_persons"] = distinct
         assert not any(need), need
@@ -414,9 +406,7 @@ class _Generator:
             number = 0
             while any(need):
                 case = model.case(year, number)
-                takers = [
-                    k for k, p in enumerate(provs) if need[k] and p.select_rng.random() < self.case_prob[k]
-                ]
+                takers = [k for k, p in enumerate(provs) if need[k] and p.select_rng.random() < self.case_prob[k]]
                 n_victims = min(case["victims"], victim_end - victim_next)
                 if takers:
                     members = [
@@ -429,9 +419,7 @@ class _Generator:
                         prov = provs[k]
                         for person, sentence in members[: need[k]]:
                             out = self._le_row(prov, person, case, number, sentence)
-                            if self._emit(
-                                LE, prov, outputs[k], out, person, year, self._pick_defect(LE, prov, out)
-                            ):
+                            if self._emit(LE, prov, outputs[k], out, person, year, self._pick_defect(LE, prov, out)):
                                 valid_ids.add(person["person_id"])
                         need[k] -= min(need[k], len(members))
                     distinct += len(valid_ids)
@@ -485,9 +473,7 @@ class _Generator:
                 "rows": sum(p["rows"] for p in c.providers.values()),
                 "valid_rows": sum(p["valid_rows"] for p in c.providers.values()),
                 "defects": c.defects,
-                "providers": {
-                    p.id: {**c.providers[p.id], "date_format": p.date_format} for p in self.providers[feed]
-                },
+                "providers": {p.id: {**c.providers[p.id], "date_format": p.date_format} for p in self.providers[feed]},
                 "years": {str(y): v for y, v in c.years.items()},
             }
         for k, p in enumerate(self.providers[LE]):

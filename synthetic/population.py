@@ -126,11 +126,7 @@ class Model:
             coe = pools.HOME if rnd() < 0.95 else pools.ABROAD[int(rnd() * len(pools.ABROAD))]
         else:
             v = rnd()
-            coe = (
-                pools.HOME
-                if v < 0.85
-                else (cit if v < 0.93 else pools.ABROAD[int(rnd() * len(pools.ABROAD))])
-            )
+            coe = pools.HOME if v < 0.85 else (cit if v < 0.93 else pools.ABROAD[int(rnd() * len(pools.ABROAD))])
         cum = self.form_cum[year]
         forms = [FORMS[bisect.bisect(cum, rnd() * cum[-1])]]
         if rnd() < 0.15:

@@ -56,10 +56,7 @@ def _spelling(pid: str) -> dict[str, dict[str, str]]:
     if not standard.PROVIDER_ID.match(pid) or not path.exists():
         return {}
     spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {
-        col: {str(k).strip().casefold(): str(k).strip() for k in m}
-        for col, m in (spec.get("codes") or {}).items()
-    }
+    return {col: {str(k).strip().casefold(): str(k).strip() for k in m} for col, m in (spec.get("codes") or {}).items()}
 
 
 def _typo(r: random.Random, s: str) -> str:

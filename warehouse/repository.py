@@ -104,17 +104,31 @@ def load_submission(
                 "INSERT INTO quarantine SELECT ?, row_number, column_name, rule, message FROM staged_failures",
                 [submission_id],
             )
-            superseded = [r[0] for r in con.execute(
-                "UPDATE submissions SET superseded_by = ?, status = 'superseded' "
-                "WHERE provider = ? AND feed = ? AND period = ? AND superseded_by IS NULL "
-                "RETURNING submission_id",
-                [submission_id, provider, feed, period],
-            ).fetchall()]
+            superseded = [
+                r[0]
+                for r in con.execute(
+                    "UPDATE submissions SET superseded_by = ?, status = 'superseded' "
+                    "WHERE provider = ? AND feed = ? AND period = ? AND superseded_by IS NULL "
+                    "RETURNING submission_id",
+                    [submission_id, provider, feed, period],
+                ).fetchall()
+            ]
             con.execute(
                 "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL, ?, ?)",
-                [submission_id, provider, feed, period, content_sha256, received_at,
-                 dt.datetime.now(dt.UTC).replace(tzinfo=None), rows_in, rows.num_rows, quarantined,
-                 key_version, codelist_version],
+                [
+                    submission_id,
+                    provider,
+                    feed,
+                    period,
+                    content_sha256,
+                    received_at,
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    rows_in,
+                    rows.num_rows,
+                    quarantined,
+                    key_version,
+                    codelist_version,
+                ],
             )
             con.execute("COMMIT")
         except BaseException:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.repository import SQL, ensure_repository, repository_path
+from warehouse.repository import SQL, ensure_repository
 
 RESEARCH_FILE = "research.duckdb"
 
@@ -18,8 +18,10 @@ def build_research_database(warehouse_dir: Path) -> dict[str, int]:
     Researchers with the old file open keep their snapshot; new sessions see the new one.
     """
     warehouse_dir = Path(warehouse_dir)
-    repos = {alias: ensure_repository(warehouse_dir, feed)
-             for alias, feed in (("va", "victim-assistance"), ("le", "law-enforcement"))}
+    repos = {
+        alias: ensure_repository(warehouse_dir, feed)
+        for alias, feed in (("va", "victim-assistance"), ("le", "law-enforcement"))
+    }
     target = warehouse_dir / RESEARCH_FILE
     building = warehouse_dir / f".{RESEARCH_FILE}.building"
     building.unlink(missing_ok=True)
@@ -31,14 +33,15 @@ def build_research_database(warehouse_dir: Path) -> dict[str, int]:
         con.execute((SQL / "research.sql").read_text())
         for alias in repos:
             con.execute(f"DETACH {alias}")
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1"
-        ).fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1"
+            ).fetchall()
+        ]
         counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
         con.execute("CHECKPOINT")
     finally:
         con.close()
     os.replace(building, target)
     return counts
-
-

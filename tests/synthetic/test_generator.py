@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -72,6 +73,7 @@ def by_file(truth: list[dict]) -> dict[tuple[str, str], list[dict]]:
 def test_same_seed_same_bytes_and_other_seed_differs(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     generate(a, rows=400, providers=2, seed=3)
+    time.sleep(1.1)  # a save time leaking into a file (xlsx metadata) would show
     generate(b, rows=400, providers=2, seed=3)
     generate(c, rows=400, providers=2, seed=4)
     names = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
@@ -178,9 +180,7 @@ def test_valid_rows_keep_the_rules(files, truth):
                 if feed == "victim-assistance" and "assistance_start_date" in dates:
                     assert dates["assistance_start_date"] >= event
                 if feed == "law-enforcement":
-                    chain = [
-                        dates.get(c) for c in ("investigation_date", "prosecution_date", "conviction_date")
-                    ]
+                    chain = [dates.get(c) for c in ("investigation_date", "prosecution_date", "conviction_date")]
                     chain = [d for d in chain if d]
                     assert chain == sorted(chain)
                     assert max(chain).year == int(t["reporting_year"])
@@ -242,9 +242,7 @@ def test_summary_equals_recount(sample, truth):
         s = summary["feeds"][feed]
         assert s["rows"] == len(recs) and s["valid_rows"] == sum(t["valid"] == "1" for t in recs)
         defects = Counter(t["defect"] for t in recs if t["defect"])
-        assert s["defects"] == {k: defects.get(k, 0) for k in s["defects"]} and set(defects) <= set(
-            s["defects"]
-        )
+        assert s["defects"] == {k: defects.get(k, 0) for k in s["defects"]} and set(defects) <= set(s["defects"])
         for pid, p in s["providers"].items():
             mine = [t for t in recs if t["provider"] == pid]
             assert p["rows"] == len(mine) and p["valid_rows"] == sum(t["valid"] == "1" for t in mine)
@@ -260,9 +258,7 @@ def test_summary_equals_recount(sample, truth):
     va_persons = {t["person_id"] for t in truth if t["feed"] == "victim-assistance"}
     assert len(va_persons) < pop["victims"]  # some victims were seen by no provider
     for year, n in pop["victims_per_year"].items():
-        seen = {
-            t["person_id"] for t in truth if t["feed"] == "victim-assistance" and t["reporting_year"] == year
-        }
+        seen = {t["person_id"] for t in truth if t["feed"] == "victim-assistance" and t["reporting_year"] == year}
         assert len(seen) <= n
     assert set(pop["detection_probability"]) == set(summary["providers"]["victim-assistance"])
     assert all(0 < p < 1 for p in pop["detection_probability"].values())

@@ -1,0 +1,51 @@
+"""Shared fixtures: a temporary RAPPORTEUR_HOME and one generated sample per test session."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.home import Home
+from synthetic.generator import generate
+
+SAMPLE_ROWS = 1500
+SAMPLE_SEED = 7
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Home:
+    """An empty installation in a temporary folder, selected through RAPPORTEUR_HOME."""
+    root = tmp_path / "home"
+    monkeypatch.setenv("RAPPORTEUR_HOME", str(root))
+    monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster"))
+    return Home(root).ensure()
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    """Synthetic extracts of both feeds (3 providers each) with their ground truth."""
+    out = tmp_path_factory.mktemp("sample")
+    generate(out, rows=SAMPLE_ROWS, providers=3, seed=SAMPLE_SEED)
+    return out
+
+
+@pytest.fixture(scope="session")
+def truth(sample_dir) -> dict:
+    return json.loads((sample_dir / "ground_truth" / "summary.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def truth_records(sample_dir) -> list[dict]:
+    with (sample_dir / "ground_truth" / "records.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def sample_files(sample_dir: Path):
+    """(path, feed, provider) of each provider's main CSV."""
+    for path in sorted(sample_dir.glob("*__*.csv")):
+        if path.name.count(".") == 1:
+            feed, provider = path.stem.split("__")
+            yield path, feed, provider
