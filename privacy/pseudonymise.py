@@ -146,7 +146,7 @@ def pseudonymise(valid: pa.Table, feed: str, provider: str, keyring: Keyring) ->
                citizenship, {_region("address")} AS region,
                string_split(exploitation_form, ';') AS exploitation_forms,
                {FEED_COLUMNS[feed].format(case_token=case_token)}
-        FROM valid
+        FROM valid ORDER BY _row
     """
     con = duckdb.connect()
     con.register("valid", valid)

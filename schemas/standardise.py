@@ -79,6 +79,6 @@ def standardise_sql(feed: Feed, provider: str, source: str = "extract") -> tuple
         f"coalesce(date_of_birth > {_q(AGE_AT[feed.name])}, false) AS _birth_after_event, "
         "(provider_record_id IS NOT NULL AND "
         "row_number() OVER (PARTITION BY provider_record_id ORDER BY _row) > 1) AS _duplicate "
-        f"FROM (SELECT {', '.join(select)} FROM {source})"
+        f"FROM (SELECT {', '.join(select)} FROM {source}) ORDER BY _row"
     )
     return sql, params

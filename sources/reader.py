@@ -81,9 +81,11 @@ def _detect_encoding(head: bytes, filename: str) -> str:
             return "utf-8"
     except UnicodeDecodeError:
         pass
-    if head.count(b"\x00") > len(head) // 4 and len(head) > 1:
-        # UTF-16 without a byte-order mark: every other byte is zero for Latin text.
-        return "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+    even, odd = head[0::2], head[1::2]
+    for zeros, other, name in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        # UTF-16 without a byte-order mark: for Latin text every other byte, and only those, is zero.
+        if len(zeros) > 8 and zeros.count(0) > 0.9 * len(zeros) and other.count(0) < 0.1 * len(other):
+            return name
     if b"\x00" in head:
         raise UnusableInput(f"{filename}: this is not a text file (CSV), an XLSX or a Parquet file")
     try:

@@ -1,0 +1,117 @@
+"""Loads are one transaction; resubmissions supersede; the research database is swapped in whole."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from schemas.validation import FAILURE_SCHEMA, stored_failures
+from tests.privacy.test_pseudonymise import _pseudonymised
+from tests.schemas.test_validation import GOOD
+from warehouse.repository import load_submission, repository_counts, repository_path
+from warehouse.research import build_research_database
+
+NO_FAILURES = stored_failures(FAILURE_SCHEMA.empty_table())
+
+
+def _rows(n: int) -> pa.Table:
+    return _pseudonymised(
+        "victim-assistance", [GOOD["victim-assistance"] | {"provider_record_id": f"r{i}"} for i in range(n)]
+    )
+
+
+def _load(warehouse, sid, rows, failures=NO_FAILURES, rows_in=None, period="2020"):
+    quarantined = len(set(failures.column("row_number").to_pylist()))
+    return load_submission(
+        warehouse,
+        submission_id=sid,
+        feed="victim-assistance",
+        provider="ngo-x",
+        period=period,
+        content_sha256=sid * 4,
+        received_at=None,
+        rows_in=rows.num_rows + quarantined if rows_in is None else rows_in,
+        rows=rows,
+        failures=failures,
+        key_version=1,
+        codelist_version="test",
+    )
+
+
+def _query(warehouse, sql):
+    con = duckdb.connect(str(repository_path(warehouse, "victim-assistance")), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_load_is_idempotent_per_submission(tmp_path):
+    _load(tmp_path, "s1", _rows(3))
+    _load(tmp_path, "s1", _rows(3))
+    assert _query(tmp_path, "SELECT count(*) FROM victim_assistance") == [(3,)]
+    assert repository_counts(tmp_path, "victim-assistance") == {
+        "submissions": 1,
+        "rows_loaded": 3,
+        "rows_quarantined": 0,
+    }
+
+
+def test_resubmission_supersedes_and_keeps_history(tmp_path):
+    _load(tmp_path, "s1", _rows(3))
+    result = _load(tmp_path, "s2", _rows(2))
+    assert result.superseded == ["s1"]
+    assert _query(tmp_path, "SELECT count(*) FROM current_victim_assistance") == [(2,)]
+    assert _query(tmp_path, "SELECT count(*) FROM victim_assistance") == [(5,)]
+    assert _query(tmp_path, "SELECT submission_id, superseded_by FROM submissions ORDER BY 1") == [
+        ("s1", "s2"),
+        ("s2", None),
+    ]
+    _load(tmp_path, "s3", _rows(1), period="2021")  # another period supersedes nothing
+    assert _query(tmp_path, "SELECT count(*) FROM current_victim_assistance") == [(3,)]
+
+
+def test_failed_load_leaves_the_previous_state(tmp_path):
+    _load(tmp_path, "s1", _rows(3))
+    broken = _rows(2).set_column(0, "row_number", pa.array([None, None], pa.int64()))  # NOT NULL violated
+    with pytest.raises(duckdb.ConstraintException):
+        _load(tmp_path, "s1", broken)
+    assert _query(tmp_path, "SELECT count(*) FROM victim_assistance") == [(3,)]
+    assert _query(tmp_path, "SELECT rows_loaded FROM submissions") == [(3,)]
+
+
+def test_counts_must_reconcile(tmp_path):
+    with pytest.raises(AssertionError, match="rows in"):
+        _load(tmp_path, "s1", _rows(2), rows_in=5)
+    assert repository_counts(tmp_path, "victim-assistance")["submissions"] == 0
+
+
+def test_quarantine_rows_are_kept_without_values(tmp_path):
+    failures = pa.table(
+        {
+            "row_number": [4, 4, 5],
+            "column_name": ["sex", "citizenship", "sex"],
+            "rule": ["unmapped_code"] * 3,
+            "message": ["m"] * 3,
+        }
+    )
+    result = _load(tmp_path, "s1", _rows(3), failures=failures)
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (5, 3, 2)
+    assert _query(tmp_path, "SELECT count(*) FROM quarantine WHERE submission_id = 's1'") == [(3,)]
+
+
+def test_research_database_is_rebuilt_whole(tmp_path):
+    _load(tmp_path, "s1", _rows(3))
+    first = build_research_database(tmp_path)
+    assert first["victims_by_year_sex"] == 1
+    reader = duckdb.connect(str(tmp_path / "research.duckdb"), read_only=True)  # a researcher's open session
+    _load(tmp_path, "s2", _rows(4), period="2021")
+    build_research_database(tmp_path)
+    assert reader.execute("SELECT sum(victim_records) FROM victims_by_year_sex").fetchone() == (3,)
+    reader.close()
+    con = duckdb.connect(str(tmp_path / "research.duckdb"), read_only=True)
+    assert con.execute("SELECT sum(victim_records) FROM victims_by_year_sex").fetchone() == (7,)
+    columns = [r[0] for r in con.execute("SELECT column_name FROM duckdb_columns()").fetchall()]
+    assert not [c for c in columns if c.endswith("_token")]
+    con.close()
