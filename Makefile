@@ -20,6 +20,8 @@ test: $(STAMP) lint  ## the whole test suite
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	RAPPORTEUR_HOME=$$(mktemp -d) DAGSTER_HOME=$$(mktemp -d) $(BIN)/dagster definitions validate -m pipelines.definitions
 
 dev: $(STAMP)  ## the Dagster UI on the same definitions
 	$(BIN)/python -c "from pipelines.home import Home; Home.from_env().ensure()"

@@ -20,9 +20,9 @@ STEPS = {
 }
 DESCRIPTIONS = {
     "landed": "New {feed} submissions found in the inbox and registered by content hash.",
-    "validated": "{feed} submissions checked against the common data set; failing rows quarantined with a reason.",
-    "pseudonymised": "{feed} rows with direct identifiers replaced by keyed linkage tokens and generalised fields.",
-    "loaded": "{feed} submissions loaded into the {repo} repository, one transaction each.",
+    "validated": "{Feed} submissions checked against the common data set; failing rows quarantined with a reason.",
+    "pseudonymised": "{Feed} rows with direct identifiers replaced by keyed linkage tokens and generalised fields.",
+    "loaded": "{Feed} submissions loaded into the {repo} repository, one transaction each.",
 }
 
 
@@ -54,7 +54,7 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
     """The four assets of one feed (a factory: both feeds differ only by name)."""
     prefix = feed_spec(feed_name).table
     repo = REPOSITORIES[feed_name][0]
-    kwargs = {"feed": feed_name, "repo": repo}
+    kwargs = {"feed": feed_name, "Feed": feed_name.capitalize(), "repo": repo}
 
     @dg.asset(
         name=f"{prefix}_landed",
