@@ -182,6 +182,7 @@ def run(
 ) -> None:
     """Run the main job: ingest every waiting submission of both feeds and rebuild the research database."""
     from pipelines.runner import place_demo_submissions, run_main_job, summary_lines
+    from schemas.dictionary import write_dictionary
     from sources.inbox import Inbox
 
     home = _home()
@@ -191,6 +192,7 @@ def run(
         placed = place_demo_submissions(home, inbox, demo_rows)
         typer.echo(f"inbox was empty: placed {placed} demo submissions from the sample generator")
     failures = _with_spinner(lambda: run_main_job(home), "running the main job")
+    write_dictionary(home.reports)
     for line in summary_lines(home, inbox):
         typer.echo(line)
     for line in failures:

@@ -59,4 +59,5 @@ def summary_lines(home: Home, inbox: Inbox) -> list[str]:
             f"({c['submissions']} current submissions) in {repository_path(home.warehouse, feed)}"
         )
     lines.append(f"research database: {home.warehouse / 'research.duckdb'}")
+    lines.append(f"data dictionary: {home.reports / 'data-dictionary.html'}")
     return lines

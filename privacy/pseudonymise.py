@@ -102,8 +102,10 @@ FEED_COLUMNS = {
         CASE WHEN citizenship = 'XXX' OR country_of_exploitation = 'XXX' THEN NULL
              ELSE citizenship <> country_of_exploitation END AS is_transnational,
         date_trunc('month', assistance_start_date)::DATE AS assistance_start_month,
-        list_transform(string_split(lower(regexp_replace(coalesce(services, ''), '\\s', '', 'g')), ';'),
-                       s -> s) AS services""",
+        list_filter(string_split(lower(regexp_replace(coalesce(services, ''), '\\s', '', 'g')), ';'),
+                    s -> s <> '') AS services,
+        string_split(means_of_control, ';') AS means_of_control,
+        exploitation_duration, recruiter_relationship, economic_sector, referred_by, disability""",
     "law-enforcement": """
         {case_token} AS case_token, person_role, stage, offence,
         date_trunc('month', investigation_date)::DATE AS investigation_month,

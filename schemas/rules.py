@@ -131,6 +131,18 @@ def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) ->
     if feed.name == "victim-assistance":
         rules.append(
             Rule(
+                "child_flag_disagrees_with_age",
+                "is_child",
+                lambda d: (
+                    ~d["is_child"].isin(["yes", "no"])
+                    | d["age_at_event"].isna()
+                    | ((d["is_child"] == "yes") == (d["age_at_event"] < 18))
+                ),
+                "is_child does not agree with the age at identification (under 18 is a child)",
+            )
+        )
+        rules.append(
+            Rule(
                 "assistance_before_identification",
                 "assistance_start_date",
                 _not_after("identification_date", "assistance_start_date"),

@@ -89,3 +89,10 @@ def mapping(provider: str) -> Mapping:
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     codes = {col: {str(k).strip().casefold(): str(v) for k, v in m.items()} for col, m in spec["codes"].items()}
     return Mapping(spec["provider"], spec["feed"], codes)
+
+
+@cache
+def coverage() -> dict[str, dict[str, dict]]:
+    """Per column, the codes national law covered only from a year on: {column: {code: {covered_from, note}}}."""
+    path = HERE / "coverage.yaml"
+    return _load("coverage.yaml")["coverage"] if path.exists() else {}

@@ -41,6 +41,7 @@ DEFECTS = {
         "future_date",
         "birth_after_event",
         "assistance_before_identification",
+        "child_flag_disagrees_with_age",
         "duplicate_record_id",
     ],
     LE: [
@@ -56,6 +57,21 @@ DEFECTS = {
 }
 IDENTIFIED_BY = ["police", "ngo", "nrm", "labour_inspection", "social_services", "self", "other", "unknown"]
 _IDENTIFIED_CUM = [w / 100 for w in accumulate([35, 20, 12, 10, 10, 7, 4])]
+CONTROL = [
+    "debt_bondage",
+    "physical_violence",
+    "psychological_abuse",
+    "document_withholding",
+    "restriction_of_movement",
+    "false_promises",
+    "withholding_earnings",
+    "abuse_of_vulnerability",
+    "unknown",
+]
+DURATIONS = ["under_1_month", "1_to_6_months", "6_to_12_months", "1_to_2_years", "over_2_years", "unknown"]
+RECRUITERS = ["intimate_partner", "family_member", "friend", "acquaintance", "employer", "stranger", "unknown"]
+SECTOR_OF_FORM = {"sexual": "sex_industry", "begging": "street", "forced_criminality": "street"}
+LABOUR_SECTORS = ["agriculture", "construction", "domestic_work", "hospitality", "manufacturing", "retail"]
 SERVICES = [
     "shelter",
     "medical",
@@ -298,6 +314,10 @@ class _Generator:
                 out["prosecution_date"] = prov.date(out["_event"] - r.randrange(1, 100))
         elif defect == "sentence_without_conviction":
             out["sentence_months"] = str(r.randrange(6, 181))
+        elif defect == "child_flag_disagrees_with_age":
+            if not out["date_of_birth"]:
+                out["date_of_birth"] = prov.date(out["_dob"])
+            out["is_child"] = prov.local["is_child"]["no" if out["_child"] else "yes"]
         elif defect == "duplicate_record_id":
             out["provider_record_id"] = prov.last_valid_id
 
@@ -324,8 +344,33 @@ class _Generator:
             if rnd() < 0.5:
                 chosen.append(SERVICES[(first + 1 + int(rnd() * 4)) % len(SERVICES)])
             out["services"] = ";".join(f"{s}:{'state' if rnd() < 0.4 else 'non_state'}" for s in chosen)
+        self._va_profile(prov, person, out)
         out["_event"] = ident
         return out
+
+    def _va_profile(self, prov: Provider, person: dict, out: dict) -> None:
+        """The optional disaggregations: child flag, means of control, duration, recruiter, sector."""
+        rnd, local = prov.rng.random, prov.local
+        born, identified = dt.date.fromordinal(person["dob"]), dt.date.fromordinal(person["identification"])
+        age = identified.year - born.year - ((identified.month, identified.day) < (born.month, born.day))
+        out["_dob"], out["_child"] = person["dob"], age < 18
+        if rnd() < 0.6:
+            out["is_child"] = local["is_child"]["yes" if age < 18 else "no"]
+        if rnd() < 0.7:
+            picks = {CONTROL[int(rnd() * len(CONTROL))] for _ in range(1 + (rnd() < 0.4))}
+            out["means_of_control"] = prov.codes("means_of_control", sorted(picks))
+        for column, codes, share in (
+            ("exploitation_duration", DURATIONS, 0.75),
+            ("recruiter_relationship", RECRUITERS, 0.7),
+            ("referred_by", IDENTIFIED_BY, 0.5),
+        ):
+            if rnd() < share:
+                out[column] = local[column][codes[int(rnd() * len(codes))]]
+        if rnd() < 0.7:
+            sector = SECTOR_OF_FORM.get(person["forms"][0]) or LABOUR_SECTORS[int(rnd() * len(LABOUR_SECTORS))]
+            out["economic_sector"] = local["economic_sector"][sector]
+        if rnd() < 0.4:
+            out["disability"] = local["disability"]["yes" if rnd() < 0.1 else "no"]
 
     def _victim_assistance(self) -> list[_Output]:
         provs = self.providers[VA]

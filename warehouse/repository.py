@@ -10,9 +10,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from sources.errors import RepositoryBusy
+from sources.errors import RapporteurError, RepositoryBusy
 
 SQL = Path(__file__).parent / "sql"
+SCHEMA_VERSION = 2  # bump with every change to sql/*.sql that an existing file would not have
 # Feed -> (repository file stem, table). No feed writes the other's repository.
 REPOSITORIES = {
     "victim-assistance": ("victims", "victim_assistance"),
@@ -58,6 +59,14 @@ def ensure_repository(warehouse_dir: Path, feed: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with connect(path) as con:
         con.execute((SQL / "common.sql").read_text())
+        found = con.execute("SELECT max(schema_version) FROM repository_meta").fetchone()[0]
+        if found is None:
+            con.execute("INSERT INTO repository_meta VALUES (?)", [SCHEMA_VERSION])
+        elif found != SCHEMA_VERSION:
+            raise RapporteurError(
+                f"{path.name} has layout version {found} but this version of rapporteur needs {SCHEMA_VERSION}; "
+                "move the file aside (demo data: `make clean`) and load the submissions again"
+            )
         con.execute((SQL / f"{REPOSITORIES[feed][0]}.sql").read_text())
     return path
 

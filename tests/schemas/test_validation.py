@@ -86,6 +86,13 @@ CASES = [
         ("assistance_before_identification", "assistance_start_date"),
     ),
     ("victim-assistance", {"services": "shelter:government"}, ("invalid_services", "services")),
+    ("victim-assistance", {"is_child": "yes"}, ("child_flag_disagrees_with_age", "is_child")),
+    (
+        "victim-assistance",
+        {"date_of_birth": "2010-01-01", "is_child": "no"},
+        ("child_flag_disagrees_with_age", "is_child"),
+    ),
+    ("victim-assistance", {"means_of_control": "debt_bondage;hypnosis"}, ("unmapped_code", "means_of_control")),
     ("law-enforcement", {"stage": "ARCHIVED"}, ("unmapped_code", "stage")),
     ("law-enforcement", {"prosecution_date": "2018-01-01"}, ("stage_dates_out_of_order", "prosecution_date")),
     ("law-enforcement", {"conviction_date": "2019-05-01"}, ("stage_dates_out_of_order", "conviction_date")),
@@ -103,6 +110,20 @@ CASES = [
 @pytest.mark.parametrize(("feed_name", "change", "expected"), CASES)
 def test_each_rule_catches_its_failure(feed_name, change, expected):
     assert expected in _rules(feed_name, change)
+
+
+def test_optional_disaggregations_pass_when_consistent():
+    full = {
+        "is_child": "no",
+        "means_of_control": "debt_bondage;false_promises",
+        "exploitation_duration": "1_to_6_months",
+        "recruiter_relationship": "employer",
+        "economic_sector": "agriculture",
+        "referred_by": "nrm",
+        "disability": "unknown",
+    }
+    assert _rules("victim-assistance", full) == set()
+    assert _rules("victim-assistance", {"is_child": "yes", "date_of_birth": "2010-01-01"}) == set()
 
 
 def test_outside_period():

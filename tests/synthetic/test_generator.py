@@ -22,6 +22,7 @@ RULES = {
     "future_date",
     "birth_after_event",
     "assistance_before_identification",
+    "child_flag_disagrees_with_age",
     "stage_dates_out_of_order",
     "sentence_without_conviction",
     "duplicate_record_id",

@@ -115,3 +115,15 @@ def test_research_database_is_rebuilt_whole(tmp_path):
     columns = [r[0] for r in con.execute("SELECT column_name FROM duckdb_columns()").fetchall()]
     assert not [c for c in columns if c.endswith("_token")]
     con.close()
+
+
+def test_a_repository_of_another_layout_is_refused(tmp_path):
+    from sources.errors import RapporteurError
+    from warehouse.repository import ensure_repository
+
+    path = ensure_repository(tmp_path, "victim-assistance")
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE repository_meta SET schema_version = 1")
+    con.close()
+    with pytest.raises(RapporteurError, match="layout version 1"):
+        ensure_repository(tmp_path, "victim-assistance")

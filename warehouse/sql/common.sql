@@ -24,3 +24,5 @@ CREATE TABLE IF NOT EXISTS quarantine (
     rule          VARCHAR NOT NULL,
     message       VARCHAR NOT NULL
 );
+-- The layout version of this repository; the product refuses a file of another version.
+CREATE TABLE IF NOT EXISTS repository_meta (schema_version INTEGER NOT NULL);

@@ -23,7 +23,13 @@ CREATE TABLE IF NOT EXISTS victim_assistance (
     country_of_exploitation VARCHAR NOT NULL,
     is_transnational       BOOLEAN,
     assistance_start_month DATE,
-    services               VARCHAR[]
+    services               VARCHAR[],
+    means_of_control       VARCHAR[],
+    exploitation_duration  VARCHAR,
+    recruiter_relationship VARCHAR,
+    economic_sector        VARCHAR,
+    referred_by            VARCHAR,
+    disability             VARCHAR
 );
 CREATE OR REPLACE VIEW current_victim_assistance AS
     SELECT t.* FROM victim_assistance t JOIN submissions s USING (submission_id)
