@@ -46,9 +46,12 @@ class Outcome:
         return asdict(self)
 
 
-def validate_file(path: Path, feed_name: str, provider: str, period: str = "all") -> Validation:
-    """Read and validate one file against the feed's rules (raises UnusableInput)."""
-    return validate(read_extract(path), feed(feed_name), provider, period, filename=Path(path).name)
+def validate_file(
+    path: Path, feed_name: str, provider: str, period: str = "all", name: str | None = None
+) -> Validation:
+    """Read and validate one file against the feed's rules (raises UnusableInput); `name` labels messages."""
+    name = name or Path(path).name
+    return validate(read_extract(path, name=name), feed(feed_name), provider, period, filename=name)
 
 
 def _staging(home: Home, sub: Submission) -> Path:
@@ -60,9 +63,9 @@ def _staging(home: Home, sub: Submission) -> Path:
 def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
     """Validate a received submission; stage its valid rows (encrypted) and its failures."""
     try:
-        result = validate_file(sub.path, sub.feed, sub.provider, sub.period)
+        result = validate_file(sub.path, sub.feed, sub.provider, sub.period, name=f"submission {sub.submission_id}")
     except UnusableInput as exc:
-        inbox.set_status(sub.submission_id, "rejected", str(exc))
+        inbox.reject(sub, str(exc))
         log.warning("submission %s rejected: %s", sub.submission_id, exc)
         return _outcome(sub, "rejected", message=str(exc))
     folder = _staging(home, sub)
@@ -101,9 +104,9 @@ def ingest_file(
     if not new and sub.status in ("loaded", "rejected"):
         return _outcome(sub, "duplicate", message=f"already received as submission {sub.submission_id}")
     try:
-        result = validate_file(sub.path, sub.feed, sub.provider, sub.period)
+        result = validate_file(sub.path, sub.feed, sub.provider, sub.period, name=Path(path).name)
     except UnusableInput as exc:
-        inbox.set_status(sub.submission_id, "rejected", str(exc))
+        inbox.reject(sub, str(exc))
         raise
     rows = pseudonymise(result.valid, sub.feed, sub.provider, keyring)
     loaded = _load(home, sub, rows, stored_failures(result.failures), result.rows_in, keyring)

@@ -173,6 +173,20 @@ class Inbox:
                 (status, message, _now(), *counts.values(), sid),
             )
 
+    def reject(self, sub: Submission, message: str) -> Submission:
+        """Move an unusable file to `rejected/` (kept, never processed again) and record why."""
+        target = self.root / "rejected" / sub.feed / sub.provider / sub.period / sub.path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if sub.path.exists():
+            os.replace(sub.path, target)
+        with self._connect() as con:
+            con.execute(
+                "UPDATE submissions SET status = 'rejected', message = ?, path = ?, updated_at = ? "
+                "WHERE submission_id = ?",
+                (message, str(target), _now(), sub.submission_id),
+            )
+        return self.get(sub.submission_id) or sub
+
     def ledger(self) -> list[dict]:
         return [dict(r) for r in self._rows("SELECT * FROM submissions ORDER BY received_at, submission_id")]
 

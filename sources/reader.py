@@ -39,9 +39,21 @@ class Extract:
         return self.table.num_rows
 
 
-def read_extract(path: Path, sheet: str | None = None) -> Extract:
-    """Read `path` by its content (not its name); raise UnusableInput with one line when it cannot."""
+def read_extract(path: Path, sheet: str | None = None, name: str | None = None) -> Extract:
+    """Read `path` by its content (not its name); raise UnusableInput with one line when it cannot.
+
+    `name` is how messages call the file (default: its file name).
+    """
     path = Path(path)
+    try:
+        return _read(path, sheet)
+    except UnusableInput as exc:
+        if name is None:
+            raise
+        raise UnusableInput(str(exc).replace(path.name, name, 1)) from None
+
+
+def _read(path: Path, sheet: str | None) -> Extract:
     if not path.is_file():
         raise UnusableInput(f"{path.name}: no such file")
     with path.open("rb") as f:
@@ -99,6 +111,12 @@ def _detect_encoding(head: bytes, filename: str) -> str:
     return best.encoding
 
 
+def _looks_binary(text: str) -> bool:
+    """More than 1% control or non-characters: not a text export, whatever the encoding guessed."""
+    bad = sum(1 for ch in text if (ch < " " and ch not in "\t\r\n") or "\ufff0" <= ch or "\ue000" <= ch < "\uf900")
+    return bad > 0.01 * max(len(text), 1)
+
+
 def _quotes_balanced(path: Path) -> bool:
     count = 0
     with path.open("rb") as f:
@@ -113,6 +131,8 @@ def _read_csv(path: Path, head: bytes) -> Extract:
     if encoding in ("utf-8", "cp1252") and not _quotes_balanced(path):
         raise UnusableInput(f"{path.name}: the file has unbalanced quotes; export it again")
     text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
+    if _looks_binary(text):
+        raise UnusableInput(f"{path.name}: this is not a text file (CSV), an XLSX or a Parquet file")
     lines = text.splitlines()[:50]
     try:
         delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=DELIMITERS).delimiter

@@ -99,3 +99,14 @@ def test_sample_writes_named_files(tmp_path):
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in tmp_path.glob("*__*.csv") if p.name.count(".") == 1)
     assert len(names) == 8 and "victim-assistance__ngo-harbour.csv" in names
+
+
+def test_ingest_unusable_file_is_rejected_and_kept(home, tmp_path):
+    bad = tmp_path / "extract.csv"
+    bad.write_text("provider_record_id,sex\nr1,F\n")  # required columns missing
+    home.keyring(create_demo=True)
+    line = _one_line_error(_run("ingest", "--feed", "victim-assistance", "--provider", "ngo-a", bad))
+    assert "extract.csv: required column(s) missing" in line
+    kept = list((home.inbox / "rejected").rglob("*.csv"))
+    assert len(kept) == 1 and kept[0].read_bytes() == bad.read_bytes()
+    assert not list((home.inbox / "victim-assistance").rglob("*.csv"))

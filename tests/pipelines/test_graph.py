@@ -99,3 +99,18 @@ def test_no_identifier_reaches_any_file(ran, sample_dir):
         leaked = [n for n in needles if n in data]
         assert not leaked, (file, leaked[:3])
     assert scanned > 5
+
+
+def test_an_unusable_submission_is_rejected_and_the_rest_load(home, sample_dir, tmp_path):
+    inbox = Inbox(home.inbox)
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(bytes(range(256)) * 4)
+    inbox.place(bad, "victim-assistance", "ngo-broken", "2024")
+    path, feed, provider = next(p for p in sample_files(sample_dir) if p[1] == "victim-assistance")
+    inbox.place(path, feed, provider, "all")
+    home.keyring(create_demo=True)
+    assert run_main_job(home) == []
+    status = {r["provider"]: (r["status"], r["message"]) for r in inbox.ledger()}
+    assert status[provider][0] == "loaded"
+    assert status["ngo-broken"][0] == "rejected" and "not a text file" in status["ngo-broken"][1]
+    assert list((home.inbox / "rejected" / "victim-assistance" / "ngo-broken" / "2024").iterdir())
