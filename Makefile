@@ -29,3 +29,6 @@ dev: $(STAMP)  ## the Dagster UI on the same definitions
 
 clean:  ## remove the product's state (var/), keeping the environment
 	rm -rf $(RAPPORTEUR_HOME)
+
+bench: $(STAMP)  ## performance against the floor; writes benchmarks/results.md
+	$(BIN)/python benchmarks/run.py

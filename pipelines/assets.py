@@ -36,6 +36,46 @@ def _totals(outcomes: list[steps.Outcome]) -> dict[str, int]:
     }
 
 
+def validation_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            "submissions_readable",
+            asset=asset,
+            description="Every submission validated in this run could be read; unusable files are rejected whole.",
+        ),
+        dg.AssetCheckSpec(
+            "dataset_expectations",
+            asset=asset,
+            description="Great Expectations: completeness, unique record ids, plausible row count, share of unknown "
+            "(thresholds warn).",
+        ),
+    ]
+
+
+def validation_check_results(outcomes: list[steps.Outcome]) -> list[dg.AssetCheckResult]:
+    """Per-submission results of this run: rejections fail (error), expectation misses warn.
+
+    A rejected file never reaches the downstream assets (it leaves the flow for inbox/rejected), so the
+    check does not block the feed: that would hold back every other provider's submission too.
+    """
+    rejected = {f"{o.submission_id} ({o.provider})": o.message or "" for o in outcomes if o.status == "rejected"}
+    warned = {f"{o.submission_id} ({o.provider})": "; ".join(o.warnings) for o in outcomes if o.warnings}
+    return [
+        dg.AssetCheckResult(
+            check_name="submissions_readable",
+            passed=not rejected,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"submissions": len(outcomes), "rejected": len(rejected), **rejected},
+        ),
+        dg.AssetCheckResult(
+            check_name="dataset_expectations",
+            passed=not warned,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"submissions": len(outcomes), "with_warnings": len(warned), **warned},
+        ),
+    ]
+
+
 def _guarded(run_step, home, inbox, sub, keyring) -> steps.Outcome:
     """Run one step; an error is reported by type and place only, since messages may quote data."""
     try:
@@ -71,14 +111,16 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
 
     def make_step(step: str, upstream: str) -> dg.AssetsDefinition:
         waits_in, run_step = STEPS[step]
+        name = f"{prefix}_{step}"
 
         @dg.asset(
-            name=f"{prefix}_{step}",
+            name=name,
             group_name=prefix,
             deps=[upstream],
             description=DESCRIPTIONS[step].format(**kwargs),
             pool=f"{repo}_repository" if step == "loaded" else None,
             kinds={"duckdb"} if step == "loaded" else {"python"},
+            check_specs=validation_check_specs(name) if step == "validated" else None,
         )
         def _asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
             home, inbox = rapporteur.home(), rapporteur.inbox()
@@ -93,7 +135,8 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
                     o.rows_in,
                     o.rows_quarantined,
                 )
-            return dg.MaterializeResult(metadata=_totals(outcomes))
+            checks = validation_check_results(outcomes) if step == "validated" else None
+            return dg.MaterializeResult(metadata=_totals(outcomes), check_results=checks)
 
         return _asset
 

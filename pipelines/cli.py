@@ -88,15 +88,26 @@ def validate(
         ),
     ] = None,
     period: PeriodOpt = "all",
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="Write report.html, failures.csv and Great Expectations Data Docs to this folder."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check an extract against the common data set; nothing is loaded. Exit 0 valid, 1 failures, 2 unusable."""
-    from pipelines.steps import validate_file
+    """Check an extract against the common data set; nothing is loaded. Exit 0 valid, 1 failures, 2 unusable.
+
+    Row rules decide the exit code; dataset-level expectations (completeness, share of unknown) only warn.
+    """
+    from pipelines.steps import check_dataset, validate_file
     from sources.inbox import check_submission_args
 
     provider = provider or _provider_from_name(file, feed)
     check_submission_args(feed, provider, period)
     result = validate_file(file, feed, provider, period)
+    expectations = check_dataset(result, feed, provider, [], report, file.name, show_values=True)
+    warnings = [f"{w.name}: {w.observed} (expected {w.expected})" for w in expectations.warnings]
     failures = result.failures.to_pylist()
     if as_json:
         typer.echo(
@@ -109,7 +120,9 @@ def validate(
                     "rows_valid": result.rows_valid,
                     "rows_quarantined": result.rows_quarantined,
                     "failures": failures,
+                    "warnings": warnings,
                     "notes": result.notes,
+                    "report": str(report / "report.html") if report else None,
                 }
             )
         )
@@ -121,10 +134,14 @@ def validate(
             typer.echo(f"row {f['row_number']}: {f['column_name']}: {f['rule']}: {f['message']}{shown}")
         if len(failures) > 50:
             typer.echo(f"... and {len(failures) - 50} more failures (use --json for all)")
+        for w in warnings:
+            typer.echo(f"warning: {w}")
         typer.echo(
             f"{file.name}: {result.rows_in} rows, {result.rows_valid} valid, "
-            f"{result.rows_quarantined} would be quarantined"
+            f"{result.rows_quarantined} would be quarantined, {len(warnings)} warning(s)"
         )
+        if report:
+            typer.echo(f"report: {report / 'report.html'}")
     raise typer.Exit(1 if failures else 0)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,7 +19,9 @@ from privacy.keys import Keyring
 from privacy.pseudonymise import pseudonymise
 from privacy.sealed import open_table, seal_table
 from schemas.standard import codelist_version, feed
-from schemas.validation import Validation, stored_failures, validate
+from schemas.expectations import ExpectationReport, run_expectations
+from schemas.validation import Validation, stored_failures, validate, without_values
+from schemas.validation_report import write_validation_report
 from sources.errors import UnusableInput
 from sources.inbox import Inbox, Submission
 from sources.reader import read_extract
@@ -41,6 +43,7 @@ class Outcome:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     message: str | None = None
+    warnings: tuple[str, ...] = ()  # dataset-level expectations that failed (they warn, never block)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -52,6 +55,41 @@ def validate_file(
     """Read and validate one file against the feed's rules (raises UnusableInput); `name` labels messages."""
     name = name or Path(path).name
     return validate(read_extract(path, name=name), feed(feed_name), provider, period, filename=name)
+
+
+def check_dataset(
+    result: Validation,
+    feed_name: str,
+    provider: str,
+    previous_row_counts: list[int],
+    report_dir: Path | None,
+    label: str,
+    show_values: bool,
+) -> ExpectationReport:
+    """Run the feed's expectations; with `report_dir`, write Data Docs and the HTML report there.
+
+    `show_values` is for the provider's own machine only: the bureau's reports never show a cell.
+    """
+    docs = report_dir / "data-docs" if report_dir else None
+    report = run_expectations(result.frame, feed(feed_name), previous_row_counts, docs_dir=docs, run_name=label)
+    if report_dir is not None:
+        shown = result if show_values else without_values(result)
+        write_validation_report(report_dir, label, feed_name, provider, shown, report)
+    return report
+
+
+def _expect(home: Home, inbox: Inbox, sub: Submission, result: Validation) -> tuple[str, ...]:
+    previous = inbox.previous_row_counts(sub.feed, sub.provider, sub.submission_id)
+    report = check_dataset(
+        result,
+        sub.feed,
+        sub.provider,
+        previous,
+        home.reports / "validation" / sub.submission_id,
+        f"submission {sub.submission_id}",
+        show_values=False,
+    )
+    return tuple(f"{w.name}: {w.observed} (expected {w.expected})" for w in report.warnings)
 
 
 def _staging(home: Home, sub: Submission) -> Path:
@@ -68,11 +106,12 @@ def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring)
         inbox.reject(sub, str(exc))
         log.warning("submission %s rejected: %s", sub.submission_id, exc)
         return _outcome(sub, "rejected", message=str(exc))
+    warnings = _expect(home, inbox, sub, result)
     folder = _staging(home, sub)
     seal_table(result.valid, folder / "validated.sealed", keyring.key("staging"))
     pq.write_table(stored_failures(result.failures), folder / "failures.parquet")
     inbox.set_status(sub.submission_id, "validated", rows_in=result.rows_in, rows_quarantined=result.rows_quarantined)
-    return _outcome(sub, "validated", result.rows_in, 0, result.rows_quarantined)
+    return _outcome(sub, "validated", result.rows_in, 0, result.rows_quarantined, warnings=warnings)
 
 
 def stage_pseudonymised(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
@@ -108,10 +147,11 @@ def ingest_file(
     except UnusableInput as exc:
         inbox.reject(sub, str(exc))
         raise
+    warnings = _expect(home, inbox, sub, result)
     rows = pseudonymise(result.valid, sub.feed, sub.provider, keyring)
     loaded = _load(home, sub, rows, stored_failures(result.failures), result.rows_in, keyring)
     shutil.rmtree(home.staging / sub.submission_id, ignore_errors=True)
-    return _finish(inbox, sub, loaded)
+    return replace(_finish(inbox, sub, loaded), warnings=warnings)
 
 
 def _load(
@@ -147,6 +187,14 @@ def _finish(inbox: Inbox, sub: Submission, result: LoadResult) -> Outcome:
 
 
 def _outcome(
-    sub: Submission, status: str, rows_in: int = 0, loaded: int = 0, quarantined: int = 0, message: str | None = None
+    sub: Submission,
+    status: str,
+    rows_in: int = 0,
+    loaded: int = 0,
+    quarantined: int = 0,
+    message: str | None = None,
+    warnings: tuple[str, ...] = (),
 ) -> Outcome:
-    return Outcome(sub.submission_id, sub.feed, sub.provider, sub.period, status, rows_in, loaded, quarantined, message)
+    return Outcome(
+        sub.submission_id, sub.feed, sub.provider, sub.period, status, rows_in, loaded, quarantined, message, warnings
+    )

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import duckdb
+import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
@@ -38,6 +39,8 @@ class Validation:
     valid: pa_arrow.Table
     failures: pa_arrow.Table
     notes: list[str] = field(default_factory=list)
+    # Every row, standardised, without identifier columns: what dataset-level expectations see.
+    frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def rows_valid(self) -> int:
@@ -107,7 +110,7 @@ def validate(
     bad_rows = pa_arrow.array(sorted({r[0] for r in records}), pa_arrow.int64())
     valid = standard.filter(pc.invert(pc.is_in(standard[ROW], value_set=bad_rows)))
     con.close()
-    return Validation(table.num_rows, valid, failures, extract.notes + notes)
+    return Validation(table.num_rows, valid, failures, extract.notes + notes, frame)
 
 
 def _unmapped_part(value: str, feed: Feed, column: str) -> str:
@@ -119,3 +122,10 @@ def _unmapped_part(value: str, feed: Feed, column: str) -> str:
 def stored_failures(failures: pa_arrow.Table) -> pa_arrow.Table:
     """The failures as the pipeline keeps them: without the cell values."""
     return failures.drop_columns(["value"])
+
+
+def without_values(validation: Validation) -> Validation:
+    """The same outcome with found values blanked: what the bureau's own reports may show."""
+    blank = pa_arrow.nulls(validation.failures.num_rows, pa_arrow.string())
+    failures = validation.failures.set_column(validation.failures.schema.get_field_index("value"), "value", blank)
+    return Validation(validation.rows_in, validation.valid, failures, validation.notes, validation.frame)

@@ -187,6 +187,15 @@ class Inbox:
             )
         return self.get(sub.submission_id) or sub
 
+    def previous_row_counts(self, feed: str, provider: str, exclude: str) -> list[int]:
+        """Rows in each earlier loaded submission of this provider and feed (for plausibility checks)."""
+        rows = self._rows(
+            "SELECT rows_in FROM submissions WHERE feed = ? AND provider = ? AND status = 'loaded' "
+            "AND submission_id <> ? AND rows_in IS NOT NULL",
+            (feed, provider, exclude),
+        )
+        return [r["rows_in"] for r in rows]
+
     def ledger(self) -> list[dict]:
         return [dict(r) for r in self._rows("SELECT * FROM submissions ORDER BY received_at, submission_id")]
 

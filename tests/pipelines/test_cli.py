@@ -110,3 +110,21 @@ def test_ingest_unusable_file_is_rejected_and_kept(home, tmp_path):
     kept = list((home.inbox / "rejected").rglob("*.csv"))
     assert len(kept) == 1 and kept[0].read_bytes() == bad.read_bytes()
     assert not list((home.inbox / "victim-assistance").rglob("*.csv"))
+
+
+def test_validate_report_writes_html_csv_and_data_docs(sample_dir, tmp_path):
+    out = tmp_path / "report"
+    result = _run(
+        "validate",
+        "--feed",
+        "victim-assistance",
+        "--report",
+        out,
+        "--json",
+        sample_dir / "victim-assistance__ngo-harbour.csv",
+    )
+    body = json.loads(result.stdout)
+    assert body["report"] == str(out / "report.html") and isinstance(body["warnings"], list)
+    assert (out / "report.html").exists() and (out / "failures.csv").exists()
+    assert (out / "data-docs" / "index.html").exists()
+    assert body["rows_quarantined"] > 0 and "quarantined" in (out / "report.html").read_text()

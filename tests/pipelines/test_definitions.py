@@ -25,3 +25,20 @@ def test_no_asset_writes_both_repositories():
     pools = {k.to_user_string(): graph.get(k).pools for k in graph.get_all_asset_keys()}
     assert pools["victim_assistance_loaded"] == {"victims_repository"}
     assert pools["law_enforcement_loaded"] == {"law_enforcement_repository"}
+
+
+def test_validation_checks_fail_on_rejection_and_warn_on_expectations():
+    from dagster import AssetCheckSeverity
+
+    from pipelines.assets import validation_check_results
+    from pipelines.steps import Outcome
+
+    ok = Outcome("s1", "victim-assistance", "ngo-a", "all", "validated", 10, 0, 1)
+    rejected = Outcome("s2", "victim-assistance", "ngo-b", "all", "rejected", message="x.csv: the file is empty")
+    warned = Outcome("s3", "victim-assistance", "ngo-c", "all", "validated", 10, 0, 0, warnings=("unknown_share:sex",))
+    readable, expectations = validation_check_results([ok, rejected, warned])
+    assert not readable.passed and readable.severity == AssetCheckSeverity.ERROR
+    assert readable.metadata["s2 (ngo-b)"].value == "x.csv: the file is empty"
+    assert not expectations.passed and expectations.severity == AssetCheckSeverity.WARN
+    assert "unknown_share:sex" in expectations.metadata["s3 (ngo-c)"].value
+    assert all(r.passed for r in validation_check_results([ok]))

@@ -114,3 +114,9 @@ def test_an_unusable_submission_is_rejected_and_the_rest_load(home, sample_dir, 
     assert status[provider][0] == "loaded"
     assert status["ngo-broken"][0] == "rejected" and "not a text file" in status["ngo-broken"][1]
     assert list((home.inbox / "rejected" / "victim-assistance" / "ngo-broken" / "2024").iterdir())
+
+
+def test_each_submission_has_a_validation_report(ran):
+    for row in Inbox(ran.inbox).ledger():
+        folder = ran.reports / "validation" / row["submission_id"]
+        assert (folder / "report.html").exists() and (folder / "data-docs" / "index.html").exists()
