@@ -77,16 +77,21 @@ def validation_check_results(outcomes: list[steps.Outcome]) -> list[dg.AssetChec
 
 
 def _guarded(run_step, home, inbox, sub, keyring) -> steps.Outcome:
-    """Run one step; an error is reported by type and place only, since messages may quote data."""
+    """Run one step of one submission (see `_guarded_call`)."""
+    return _guarded_call(f"submission {sub.submission_id}", run_step, home, inbox, sub, keyring)
+
+
+def _guarded_call(label: str, fn, *args):
+    """Call `fn`; an error is reported by type and place only, since a library's message may quote data."""
     try:
-        return run_step(home, inbox, sub, keyring)
+        return fn(*args)
     except RapporteurError as exc:  # our own messages never hold personal data
-        raise dg.Failure(description=f"submission {sub.submission_id}: {exc}") from None
+        raise dg.Failure(description=f"{label}: {exc}") from None
     except Exception as exc:
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         raise dg.Failure(
-            description=f"submission {sub.submission_id}: {type(exc).__name__} at "
-            f"{Path(frame.filename).name}:{frame.lineno} (message withheld: it may quote personal data)"
+            description=f"{label}: {type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno} "
+            "(message withheld: it may quote personal data)"
         ) from None
 
 
@@ -176,6 +181,6 @@ def _reconcile(rapporteur: RapporteurHome, feed_name: str) -> dg.AssetCheckResul
 )
 def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
     """Aggregate tables for researchers and the annual report, rebuilt from both repositories (no pseudonyms)."""
-    counts = build_research_database(rapporteur.home().warehouse)
+    counts = _guarded_call("research database", build_research_database, rapporteur.home().warehouse)
     context.log.info("research database rebuilt: %s", counts)
     return dg.MaterializeResult(metadata={f"rows_{t}": n for t, n in counts.items()})

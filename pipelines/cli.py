@@ -88,6 +88,9 @@ def validate(
         ),
     ] = None,
     period: PeriodOpt = "all",
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="XLSX only: the sheet to read (default: the first).")
+    ] = None,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -105,7 +108,7 @@ def validate(
 
     provider = provider or _provider_from_name(file, feed)
     check_submission_args(feed, provider, period)
-    result = validate_file(file, feed, provider, period)
+    result = validate_file(file, feed, provider, period, sheet=sheet)
     expectations = check_dataset(result, feed, provider, [], report, file.name, show_values=True)
     warnings = [f"{w.name}: {w.observed} (expected {w.expected})" for w in expectations.warnings]
     failures = result.failures.to_pylist()

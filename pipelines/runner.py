@@ -41,6 +41,8 @@ def run_main_job(home: Home) -> list[str]:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause  # the step's own error, not Dagster's wrapper
             what = error.message.strip().splitlines()[-1] if error else "failed"
             failures.append(f"step {event.step_key} failed: {what}")
     if not result.success and not failures:

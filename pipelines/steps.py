@@ -18,8 +18,8 @@ from pipelines.home import Home
 from privacy.keys import Keyring
 from privacy.pseudonymise import pseudonymise
 from privacy.sealed import open_table, seal_table
-from schemas.standard import codelist_version, feed
 from schemas.expectations import ExpectationReport, run_expectations
+from schemas.standard import codelist_version, feed
 from schemas.validation import Validation, stored_failures, validate, without_values
 from schemas.validation_report import write_validation_report
 from sources.errors import UnusableInput
@@ -50,11 +50,14 @@ class Outcome:
 
 
 def validate_file(
-    path: Path, feed_name: str, provider: str, period: str = "all", name: str | None = None
+    path: Path, feed_name: str, provider: str, period: str = "all", name: str | None = None, sheet: str | None = None
 ) -> Validation:
-    """Read and validate one file against the feed's rules (raises UnusableInput); `name` labels messages."""
+    """Read and validate one file against the feed's rules (raises UnusableInput); `name` labels messages.
+
+    `sheet` names an XLSX sheet (default: the first).
+    """
     name = name or Path(path).name
-    return validate(read_extract(path, name=name), feed(feed_name), provider, period, filename=name)
+    return validate(read_extract(path, sheet=sheet, name=name), feed(feed_name), provider, period, filename=name)
 
 
 def check_dataset(

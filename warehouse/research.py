@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from schemas.standard import codelists, coverage
 from warehouse.repository import SQL, ensure_repository
 
 RESEARCH_FILE = "research.duckdb"
@@ -30,6 +31,7 @@ def build_research_database(warehouse_dir: Path) -> dict[str, int]:
         for alias, path in repos.items():
             quoted = str(path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
             con.execute(f"ATTACH '{quoted}' AS {alias} (READ_ONLY)")
+        _reference_tables(con)
         con.execute((SQL / "research.sql").read_text())
         for alias in repos:
             con.execute(f"DETACH {alias}")
@@ -45,3 +47,23 @@ def build_research_database(warehouse_dir: Path) -> dict[str, int]:
         con.close()
     os.replace(building, target)
     return counts
+
+
+def _reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The standard's code lists and the national-law coverage, for joins and for researchers."""
+    con.execute("CREATE TABLE code_lists (codelist VARCHAR, code VARCHAR, definition VARCHAR)")
+    con.executemany(
+        "INSERT INTO code_lists VALUES (?, ?, ?)",
+        [(name, code, text) for name, codes in codelists().items() for code, text in codes.items()],
+    )
+    con.execute(
+        "CREATE TABLE national_coverage (column_name VARCHAR, code VARCHAR, covered_from INTEGER, note VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO national_coverage VALUES (?, ?, ?, ?)",
+        [
+            (col, code, int(spec["covered_from"]), spec.get("note", ""))
+            for col, codes in coverage().items()
+            for code, spec in codes.items()
+        ],
+    )

@@ -120,3 +120,13 @@ def test_each_submission_has_a_validation_report(ran):
     for row in Inbox(ran.inbox).ledger():
         folder = ran.reports / "validation" / row["submission_id"]
         assert (folder / "report.html").exists() and (folder / "data-docs" / "index.html").exists()
+
+
+def test_not_covered_by_law_is_not_zero(ran):
+    rows = _query(
+        ran.warehouse / "research.duckdb",
+        "SELECT reporting_year, suspect_records, status FROM suspects_by_year_form "
+        "WHERE exploitation_form = 'forced_marriage' ORDER BY 1",
+    )
+    assert rows and all((n is None) == (s == "not_covered_by_law") == (y < 2018) for y, n, s in rows)
+    assert any(n == 0 or n for y, n, s in rows if y >= 2018)

@@ -18,3 +18,24 @@ CREATE TABLE submissions AS
     FROM (SELECT * FROM va.submissions UNION ALL SELECT * FROM le.submissions)
     ORDER BY feed, provider, loaded_at;
 COMMENT ON TABLE submissions IS 'Every submission loaded into either repository, with its row accounting.';
+
+-- "Not covered by national law" is not zero: before a form became an offence, its count is NULL.
+CREATE TABLE suspects_by_year_form AS
+    WITH counts AS (
+        SELECT reporting_year, form, count(*) AS n
+        FROM (SELECT reporting_year, unnest(exploitation_forms) AS form
+              FROM le.current_law_enforcement WHERE person_role = 'suspect')
+        GROUP BY ALL
+    ),
+    years AS (SELECT DISTINCT reporting_year FROM le.current_law_enforcement)
+    SELECT y.reporting_year, c.code AS exploitation_form,
+           CASE WHEN y.reporting_year < cov.covered_from THEN NULL ELSE coalesce(n.n, 0) END AS suspect_records,
+           CASE WHEN y.reporting_year < cov.covered_from THEN 'not_covered_by_law' ELSE 'counted' END AS status
+    FROM years y
+    CROSS JOIN (SELECT code FROM code_lists WHERE codelist = 'exploitation_form') c
+    LEFT JOIN counts n ON n.reporting_year = y.reporting_year AND n.form = c.code
+    LEFT JOIN national_coverage cov ON cov.column_name = 'exploitation_form' AND cov.code = c.code
+    ORDER BY ALL;
+COMMENT ON TABLE suspects_by_year_form IS 'Suspect records per reporting year and form of exploitation; NULL with status not_covered_by_law where national law did not cover the form that year.';
+COMMENT ON TABLE code_lists IS 'Every code of the common data set with its definition.';
+COMMENT ON TABLE national_coverage IS 'Codes national law covered only from a year on (schemas/coverage.yaml).';
