@@ -108,7 +108,7 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
         kinds={"python"},
     )
     def landed(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
-        inbox = rapporteur.inbox()
+        inbox = rapporteur.home().sealed_inbox(rapporteur.keyring(context.log))
         new = [s for s in inbox.scan() if s.feed == feed_name]
         waiting = len(inbox.pending(feed_name, "received"))
         context.log.info("%d new %s submission(s); %d waiting for validation", len(new), feed_name, waiting)
@@ -128,8 +128,8 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
             check_specs=validation_check_specs(name) if step == "validated" else None,
         )
         def _asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
-            home, inbox = rapporteur.home(), rapporteur.inbox()
-            keyring = rapporteur.keyring(context.log)
+            home, keyring = rapporteur.home(), rapporteur.keyring(context.log)
+            inbox = home.sealed_inbox(keyring)
             outcomes = [_guarded(run_step, home, inbox, sub, keyring) for sub in inbox.pending(feed_name, waits_in)]
             for o in outcomes:
                 context.log.info(
@@ -164,7 +164,7 @@ def law_enforcement_reconciles(rapporteur: RapporteurHome) -> dg.AssetCheckResul
 
 
 def _reconcile(rapporteur: RapporteurHome, feed_name: str) -> dg.AssetCheckResult:
-    ledger = [r for r in rapporteur.inbox().ledger() if r["feed"] == feed_name and r["status"] == "loaded"]
+    ledger = [r for r in rapporteur.ledger().ledger() if r["feed"] == feed_name and r["status"] == "loaded"]
     broken = [r["submission_id"] for r in ledger if r["rows_in"] != r["rows_loaded"] + r["rows_quarantined"]]
     return dg.AssetCheckResult(
         passed=not broken,
@@ -181,6 +181,7 @@ def _reconcile(rapporteur: RapporteurHome, feed_name: str) -> dg.AssetCheckResul
 )
 def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
     """Aggregate tables for researchers and the annual report, rebuilt from both repositories (no pseudonyms)."""
-    counts = _guarded_call("research database", build_research_database, rapporteur.home().warehouse)
+    db_key = rapporteur.keyring(context.log).key("database")
+    counts = _guarded_call("research database", build_research_database, rapporteur.home().warehouse, db_key)
     context.log.info("research database rebuilt: %s", counts)
     return dg.MaterializeResult(metadata={f"rows_{t}": n for t, n in counts.items()})

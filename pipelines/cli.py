@@ -157,9 +157,11 @@ def submit(
     period: PeriodOpt = "all",
 ) -> None:
     """Place a file in the inbox (atomically); the next run picks it up."""
-    from sources.inbox import Inbox
+    from sources.inbox import check_submission_args
 
-    sub, new = Inbox(_home().inbox).place(file, feed, provider, period)
+    check_submission_args(feed, provider, period)  # before anything is created
+    home = _home()
+    sub, new = home.sealed_inbox(_keyring(home)).place(file, feed, provider, period)
     if new:
         typer.echo(f"submitted {file.name} as {sub.submission_id} ({feed}, {provider}, period {period})")
     else:
@@ -177,11 +179,12 @@ def ingest(
 ) -> None:
     """Take one submission through validation, pseudonymisation and loading now. Exit 1 if rows were quarantined."""
     from pipelines.steps import ingest_file
-    from sources.inbox import Inbox, check_submission_args
+    from sources.inbox import check_submission_args
 
     check_submission_args(feed, provider, period)
     home = _home()
-    outcome = ingest_file(home, Inbox(home.inbox), file, feed, provider, period, _keyring(home))
+    keyring = _keyring(home)
+    outcome = ingest_file(home, home.sealed_inbox(keyring), file, feed, provider, period, keyring)
     if as_json:
         typer.echo(json.dumps(outcome.as_dict()))
     else:
@@ -203,17 +206,16 @@ def run(
     """Run the main job: ingest every waiting submission of both feeds and rebuild the research database."""
     from pipelines.runner import place_demo_submissions, run_main_job, summary_lines
     from schemas.dictionary import write_dictionary
-    from sources.inbox import Inbox
 
     home = _home()
-    _keyring(home)
-    inbox = Inbox(home.inbox)
+    keyring = _keyring(home)
+    inbox = home.sealed_inbox(keyring)
     if inbox.is_empty():
         placed = place_demo_submissions(home, inbox, demo_rows)
         typer.echo(f"inbox was empty: placed {placed} demo submissions from the sample generator")
     failures = _with_spinner(lambda: run_main_job(home), "running the main job")
     write_dictionary(home.reports)
-    for line in summary_lines(home, inbox):
+    for line in summary_lines(home, inbox, keyring.key("database")):
         typer.echo(line)
     for line in failures:
         typer.echo(f"rapporteur: {line}", err=True)
@@ -228,15 +230,21 @@ def sql(
     db: Annotated[str, typer.Option("--db", help="victims, law-enforcement or research")] = "research",
     command: Annotated[str | None, typer.Option("-c", "--command", help="Run one query and exit.")] = None,
 ) -> None:
-    """Query a database read-only: one query with -c, else statements from standard input."""
+    """Query a database read-only: one query with -c, else statements from standard input.
+
+    The research database needs no key. The two repositories are encrypted: opening them needs the
+    bureau's keyring (and its passphrase in RAPPORTEUR_KEY_PASSPHRASE when it is protected).
+    """
     from pipelines.sql_shell import run_sql
 
     if db not in DBS:
         raise RapporteurError(f"unknown database '{db[:40]}': use one of {', '.join(DBS)}")
-    path = Home.from_env().warehouse / DBS[db]
+    home = Home.from_env()
+    path = home.warehouse / DBS[db]
     if not path.exists():
         raise RapporteurError(f"{path} does not exist yet; run `make run` (or `rapporteur run`) first")
-    run_sql(path, command)
+    key = None if db == "research" else home.keyring()[0].key("database")
+    run_sql(path, command, key)
 
 
 def _provider_from_name(file: Path, feed: str) -> str:

@@ -7,7 +7,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from privacy.keys import Keyring, create_demo_keyring, load_keyring
+from privacy.keys import Keyring, create_demo_keyring, keyring_path, load_keyring
+from privacy.sealed import Sealer
+from sources.inbox import Inbox
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = "var"
@@ -44,6 +46,10 @@ class Home:
 
     def keyring(self, create_demo: bool = False) -> tuple[Keyring, bool]:
         """The keyring, and whether it was just created as an unprotected demo keyring."""
-        if create_demo and not (self.keys / "keyring.json").exists():
+        if create_demo and not keyring_path(self.keys).exists():
             return create_demo_keyring(self.keys), True
         return load_keyring(self.keys), False
+
+    def sealed_inbox(self, keyring: Keyring) -> Inbox:
+        """The inbox, able to seal and read submissions with the keyring's inbox key."""
+        return Inbox(self.inbox, Sealer(keyring.key("inbox")))

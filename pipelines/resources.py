@@ -18,7 +18,8 @@ class RapporteurHome(dg.ConfigurableResource):
     def home(self) -> Home:
         return Home(Path(self.root).resolve()).ensure()
 
-    def inbox(self) -> Inbox:
+    def ledger(self) -> Inbox:
+        """The inbox for its ledger only (no key needed)."""
         return Inbox(self.home().inbox)
 
     def keyring(self, log) -> Keyring:

@@ -50,12 +50,12 @@ def run_main_job(home: Home) -> list[str]:
     return failures
 
 
-def summary_lines(home: Home, inbox: Inbox) -> list[str]:
+def summary_lines(home: Home, inbox: Inbox, db_key: bytes) -> list[str]:
     """A short account of the inbox and both repositories, for the terminal."""
     statuses = Counter(r["status"] for r in inbox.ledger())
     lines = ["submissions: " + (", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none")]
     for feed, label in (("victim-assistance", "victims"), ("law-enforcement", "law enforcement")):
-        c = repository_counts(home.warehouse, feed)
+        c = repository_counts(home.warehouse, feed, db_key)
         lines.append(
             f"{label} repository: {c['rows_loaded']} rows loaded, {c['rows_quarantined']} quarantined "
             f"({c['submissions']} current submissions) in {repository_path(home.warehouse, feed)}"

@@ -11,9 +11,9 @@ from sources.errors import RapporteurError
 from warehouse.repository import connect
 
 
-def run_sql(path: Path, command: str | None) -> None:
-    """Run `command`, or each ';'-terminated statement read from standard input."""
-    with connect(path, read_only=True) as con:
+def run_sql(path: Path, command: str | None, key: bytes | None = None) -> None:
+    """Run `command`, or each ';'-terminated statement read from standard input (`key`: encrypted file)."""
+    with connect(path, read_only=True, key=key) as con:
         if command is not None:
             _run(con, command)
             return

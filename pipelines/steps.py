@@ -1,7 +1,7 @@
 """The steps of one submission (validate, pseudonymise, load), free of Dagster: the assets and the CLI share them.
 
-Between steps, rows that still hold direct identifiers are staged encrypted (AES-GCM under the
-keyring's staging key); pseudonymised rows and failures hold none and are staged as Parquet.
+Between steps, rows are staged encrypted (AES-GCM under the keyring's staging key): those that still
+hold direct identifiers above all, but also the pseudonymised rows and the failures.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipelines.home import Home
 from privacy.keys import Keyring
@@ -50,14 +49,29 @@ class Outcome:
 
 
 def validate_file(
-    path: Path, feed_name: str, provider: str, period: str = "all", name: str | None = None, sheet: str | None = None
+    source: Path | bytes,
+    feed_name: str,
+    provider: str,
+    period: str = "all",
+    name: str | None = None,
+    sheet: str | None = None,
 ) -> Validation:
-    """Read and validate one file against the feed's rules (raises UnusableInput); `name` labels messages.
+    """Read and validate one file (a path, or its bytes) against the feed's rules (raises UnusableInput).
 
-    `sheet` names an XLSX sheet (default: the first).
+    `name` labels messages; `sheet` names an XLSX sheet (default: the first).
     """
-    name = name or Path(path).name
-    return validate(read_extract(path, sheet=sheet, name=name), feed(feed_name), provider, period, filename=name)
+    name = name or (Path(source).name if not isinstance(source, bytes) else "extract")
+    return validate(read_extract(source, sheet=sheet, name=name), feed(feed_name), provider, period, filename=name)
+
+
+def _validate_submission(inbox: Inbox, sub: Submission, name: str) -> Validation:
+    """Validate a sealed submission from its plaintext in memory; reject it whole when unusable."""
+    try:
+        return validate_file(inbox.read(sub), sub.feed, sub.provider, sub.period, name=name)
+    except UnusableInput as exc:
+        inbox.reject(sub, str(exc))
+        log.warning("submission %s rejected: %s", sub.submission_id, exc)
+        raise
 
 
 def check_dataset(
@@ -104,24 +118,22 @@ def _staging(home: Home, sub: Submission) -> Path:
 def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
     """Validate a received submission; stage its valid rows (encrypted) and its failures."""
     try:
-        result = validate_file(sub.path, sub.feed, sub.provider, sub.period, name=f"submission {sub.submission_id}")
+        result = _validate_submission(inbox, sub, f"submission {sub.submission_id}")
     except UnusableInput as exc:
-        inbox.reject(sub, str(exc))
-        log.warning("submission %s rejected: %s", sub.submission_id, exc)
         return _outcome(sub, "rejected", message=str(exc))
     warnings = _expect(home, inbox, sub, result)
-    folder = _staging(home, sub)
-    seal_table(result.valid, folder / "validated.sealed", keyring.key("staging"))
-    pq.write_table(stored_failures(result.failures), folder / "failures.parquet")
+    folder, key = _staging(home, sub), keyring.key("staging")
+    seal_table(result.valid, folder / "validated.sealed", key)
+    seal_table(stored_failures(result.failures), folder / "failures.sealed", key)
     inbox.set_status(sub.submission_id, "validated", rows_in=result.rows_in, rows_quarantined=result.rows_quarantined)
     return _outcome(sub, "validated", result.rows_in, 0, result.rows_quarantined, warnings=warnings)
 
 
 def stage_pseudonymised(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
     """Pseudonymise a validated submission's staged rows; the identifying stage is deleted."""
-    folder = _staging(home, sub)
-    valid = open_table(folder / "validated.sealed", keyring.key("staging"))
-    pq.write_table(pseudonymise(valid, sub.feed, sub.provider, keyring), folder / "pseudonymised.parquet")
+    folder, key = _staging(home, sub), keyring.key("staging")
+    valid = open_table(folder / "validated.sealed", key)
+    seal_table(pseudonymise(valid, sub.feed, sub.provider, keyring), folder / "pseudonymised.sealed", key)
     (folder / "validated.sealed").unlink()
     inbox.set_status(sub.submission_id, "pseudonymised")
     return _outcome(sub, "pseudonymised", valid.num_rows)
@@ -129,9 +141,9 @@ def stage_pseudonymised(home: Home, inbox: Inbox, sub: Submission, keyring: Keyr
 
 def load_staged(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
     """Load a pseudonymised submission into its feed's repository, then clear its staging."""
-    folder = _staging(home, sub)
-    rows = pq.read_table(folder / "pseudonymised.parquet")
-    failures = pq.read_table(folder / "failures.parquet")
+    folder, key = _staging(home, sub), keyring.key("staging")
+    rows = open_table(folder / "pseudonymised.sealed", key)
+    failures = open_table(folder / "failures.sealed", key)
     quarantined = len(set(failures.column("row_number").to_pylist()))
     result = _load(home, sub, rows, failures, rows.num_rows + quarantined, keyring)
     shutil.rmtree(folder)
@@ -145,11 +157,7 @@ def ingest_file(
     sub, new = inbox.place(path, feed_name, provider, period)
     if not new and sub.status in ("loaded", "rejected"):
         return _outcome(sub, "duplicate", message=f"already received as submission {sub.submission_id}")
-    try:
-        result = validate_file(sub.path, sub.feed, sub.provider, sub.period, name=Path(path).name)
-    except UnusableInput as exc:
-        inbox.reject(sub, str(exc))
-        raise
+    result = _validate_submission(inbox, sub, Path(path).name)
     warnings = _expect(home, inbox, sub, result)
     rows = pseudonymise(result.valid, sub.feed, sub.provider, keyring)
     loaded = _load(home, sub, rows, stored_failures(result.failures), result.rows_in, keyring)
@@ -173,6 +181,7 @@ def _load(
         failures=failures,
         key_version=keyring.current,
         codelist_version=codelist_version(),
+        db_key=keyring.key("database"),
     )
 
 

@@ -31,6 +31,19 @@ def open_bytes(blob: bytes, key: bytes, context: bytes) -> bytes:
         raise KeyringError("a sealed file does not open with this keyring (wrong key or tampered file)") from None
 
 
+class Sealer:
+    """Seals and opens whole files under one key; what the inbox is given to encrypt submissions."""
+
+    def __init__(self, key: bytes):
+        self._key = key
+
+    def seal(self, data: bytes, context: bytes) -> bytes:
+        return seal_bytes(data, self._key, context)
+
+    def open(self, blob: bytes, context: bytes) -> bytes:
+        return open_bytes(blob, self._key, context)
+
+
 def seal_table(table: pa.Table, path: Path, key: bytes) -> None:
     """Write `table` encrypted; `path`'s name is bound to the ciphertext so files cannot be swapped."""
     sink = io.BytesIO()

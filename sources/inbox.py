@@ -10,10 +10,10 @@ import datetime as dt
 import hashlib
 import os
 import re
-import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sources.errors import UnusableInput
 
@@ -21,6 +21,7 @@ FEEDS = ("law-enforcement", "victim-assistance")
 PROVIDER_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 PERIOD = re.compile(r"^(?:all|\d{4}|\d{4}-Q[1-4])$")
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".parquet")
+SEALED = ".sealed"
 STATUSES = ("received", "validated", "pseudonymised", "loaded", "rejected")
 
 LEDGER_DDL = """
@@ -66,24 +67,29 @@ def check_submission_args(feed: str, provider: str, period: str) -> None:
         raise UnusableInput("period must be 'all', a year (2024) or a quarter (2024-Q1)")
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def submission_id(feed: str, provider: str, period: str, content_sha256: str) -> str:
     """Stable id: the same content from the same provider for the same feed and period is one submission."""
     return hashlib.sha256(f"{feed}\0{provider}\0{period}\0{content_sha256}".encode()).hexdigest()[:16]
 
 
-class Inbox:
-    """Files under `root/<feed>/<provider>/<period>/` and the ledger `root/ledger.sqlite`."""
+class Cipher(Protocol):
+    """Authenticated encryption of whole files (privacy.sealed.Sealer)."""
 
-    def __init__(self, root: Path):
+    def seal(self, data: bytes, context: bytes) -> bytes: ...
+    def open(self, blob: bytes, context: bytes) -> bytes: ...
+
+
+class Inbox:
+    """Sealed files under `root/<feed>/<provider>/<period>/` and the ledger `root/ledger.sqlite`.
+
+    A submission is encrypted the moment it lands (`place`, or `scan` for a file dropped in by
+    hand); only `read` gives its plaintext back, in memory. Without a cipher the inbox can show
+    the ledger but not take or read submissions.
+    """
+
+    def __init__(self, root: Path, cipher: Cipher | None = None):
         self.root = Path(root)
+        self.cipher = cipher
         self.root.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.execute(LEDGER_DDL)
@@ -97,28 +103,39 @@ class Inbox:
         return not any(self._files())
 
     def place(self, source: Path, feed: str, provider: str, period: str = "all") -> tuple[Submission, bool]:
-        """Copy `source` into the inbox atomically and register it; False when it was already there."""
+        """Seal `source` into the inbox atomically and register it; False when it was already there."""
         check_submission_args(feed, provider, period)
         source = Path(source)
         if not source.is_file():
             raise UnusableInput(f"{source.name}: no such file")
         if source.suffix.lower() not in EXTENSIONS:
             raise UnusableInput(f"{source.name}: send a .csv, .xlsx or .parquet file")
-        sha = file_sha256(source)
-        known = self.get(submission_id(feed, provider, period, sha))
+        return self._land(source.read_bytes(), feed, provider, period)
+
+    def _land(self, data: bytes, feed: str, provider: str, period: str) -> tuple[Submission, bool]:
+        sha = hashlib.sha256(data).hexdigest()
+        sid = submission_id(feed, provider, period, sha)
+        known = self.get(sid)
         if known is not None:
             return known, False
+        if self.cipher is None:
+            raise RuntimeError("an inbox without a cipher cannot take submissions")
         folder = self.root / feed / provider / period
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{sha[:16]}{source.suffix.lower()}"
+        target = folder / f"{sha[:16]}{SEALED}"
         tmp = folder / f".{target.name}.partial"  # scans skip dot-files: never a half-written file
-        shutil.copyfile(source, tmp)
+        tmp.write_bytes(self.cipher.seal(data, sid.encode()))
         os.replace(tmp, target)
         return self.register(target, feed, provider, period, sha), True
 
-    def register(self, path: Path, feed: str, provider: str, period: str, sha: str | None = None) -> Submission:
+    def read(self, sub: Submission) -> bytes:
+        """The submission's plaintext, in memory only."""
+        if self.cipher is None:
+            raise RuntimeError("an inbox without a cipher cannot read submissions")
+        return self.cipher.open(sub.path.read_bytes(), sub.submission_id.encode())
+
+    def register(self, path: Path, feed: str, provider: str, period: str, sha: str) -> Submission:
         """Record a file already in the inbox (idempotent)."""
-        sha = sha or file_sha256(path)
         sub = Submission(submission_id(feed, provider, period, sha), feed, provider, period, sha, Path(path))
         now = _now()
         with self._connect() as con:
@@ -130,12 +147,15 @@ class Inbox:
         return self.get(sub.submission_id) or sub
 
     def scan(self) -> list[Submission]:
-        """Register every complete file in the inbox not yet in the ledger; return the new ones."""
-        known = {row["path"] for row in self._rows("SELECT path FROM submissions")}
+        """Seal and register every plain file dropped into the inbox's layout; return the new submissions."""
         new = []
         for path, feed, provider, period in self._files():
-            if str(path) not in known:
-                new.append(self.register(path, feed, provider, period))
+            if path.name.endswith(SEALED):
+                continue
+            sub, is_new = self._land(path.read_bytes(), feed, provider, period)
+            path.unlink()  # its content is now sealed in the inbox (or was already)
+            if is_new:
+                new.append(sub)
         return new
 
     def _files(self):
@@ -145,7 +165,7 @@ class Inbox:
                 if (
                     path.is_file()
                     and not path.name.startswith(".")
-                    and path.suffix.lower() in EXTENSIONS
+                    and (path.suffix.lower() in EXTENSIONS or path.name.endswith(SEALED))
                     and PROVIDER_ID.match(provider)
                     and PERIOD.match(period)
                 ):

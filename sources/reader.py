@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -39,35 +40,38 @@ class Extract:
         return self.table.num_rows
 
 
-def read_extract(path: Path, sheet: str | None = None, name: str | None = None) -> Extract:
-    """Read `path` by its content (not its name); raise UnusableInput with one line when it cannot.
+class _Source:
+    """A file on disk or its bytes in memory (a decrypted submission), opened the same way."""
+
+    def __init__(self, source: Path | bytes, name: str | None):
+        self.data = source if isinstance(source, bytes) else None
+        self.path = None if isinstance(source, bytes) else Path(source)
+        self.name = name or (self.path.name if self.path else "extract")
+
+    def open(self):
+        return io.BytesIO(self.data) if self.data is not None else self.path.open("rb")
+
+
+def read_extract(source: Path | bytes, sheet: str | None = None, name: str | None = None) -> Extract:
+    """Read a file (a path, or its bytes) by its content, not its name; raise UnusableInput with one line.
 
     `name` is how messages call the file (default: its file name).
     """
-    path = Path(path)
-    try:
-        return _read(path, sheet)
-    except UnusableInput as exc:
-        if name is None:
-            raise
-        raise UnusableInput(str(exc).replace(path.name, name, 1)) from None
-
-
-def _read(path: Path, sheet: str | None) -> Extract:
-    if not path.is_file():
-        raise UnusableInput(f"{path.name}: no such file")
-    with path.open("rb") as f:
+    src = _Source(source, name)
+    if src.path is not None and not src.path.is_file():
+        raise UnusableInput(f"{src.name}: no such file")
+    with src.open() as f:
         head = f.read(SAMPLE_BYTES)
     if not head.strip():
-        raise UnusableInput(f"{path.name}: the file is empty; export the extract again")
+        raise UnusableInput(f"{src.name}: the file is empty; export the extract again")
     if head.startswith(b"PK\x03\x04"):
-        extract = _read_xlsx(path, sheet)
+        extract = _read_xlsx(src, sheet)
     elif head.startswith(b"PAR1"):
-        extract = _read_parquet(path)
+        extract = _read_parquet(src)
     else:
-        extract = _read_csv(path, head)
+        extract = _read_csv(src, head)
     if extract.rows == 0:
-        raise UnusableInput(f"{path.name}: the file has a header but no data rows")
+        raise UnusableInput(f"{src.name}: the file has a header but no data rows")
     return extract
 
 
@@ -117,15 +121,15 @@ def _looks_binary(text: str) -> bool:
     return bad > 0.01 * max(len(text), 1)
 
 
-def _quotes_balanced(path: Path) -> bool:
+def _quotes_balanced(path: _Source) -> bool:
     count = 0
-    with path.open("rb") as f:
+    with path.open() as f:
         for block in iter(lambda: f.read(1 << 22), b""):
             count += block.count(b'"')
     return count % 2 == 0
 
 
-def _read_csv(path: Path, head: bytes) -> Extract:
+def _read_csv(path: _Source, head: bytes) -> Extract:
     encoding = _detect_encoding(head, path.name)
     # A quote byte is unambiguous in these encodings (not in UTF-16, where it is checked by parsing).
     if encoding in ("utf-8", "cp1252") and not _quotes_balanced(path):
@@ -148,18 +152,19 @@ def _read_csv(path: Path, head: bytes) -> Extract:
         return "skip"
 
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        with path.open() as stream:
+            table = pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in header},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         kind = (
             "is not valid text in one encoding (mixed encodings?)"
@@ -176,9 +181,9 @@ def _read_csv(path: Path, head: bytes) -> Extract:
     return Extract(_with_row_numbers(table), "csv", encoding, delimiter)
 
 
-def _read_parquet(path: Path) -> Extract:
+def _read_parquet(path: _Source) -> Extract:
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path.open())
     except (pa.ArrowInvalid, OSError):
         raise UnusableInput(f"{path.name}: the Parquet file is damaged; export it again") from None
     header = normalise_header(table.column_names, path.name)
@@ -186,17 +191,17 @@ def _read_parquet(path: Path) -> Extract:
     return Extract(_with_row_numbers(pa.table(columns, names=header)), "parquet")
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> Extract:
+def _read_xlsx(path: _Source, sheet: str | None) -> Extract:
     import openpyxl  # imported here: only XLSX extracts pay for it
 
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(path.open()) as z:
             unpacked = sum(i.file_size for i in z.infolist())
     except zipfile.BadZipFile:
         raise UnusableInput(f"{path.name}: the XLSX file is damaged; export it again") from None
     if unpacked > MAX_XLSX_UNPACKED:
         raise UnusableInput(f"{path.name}: the XLSX unpacks to {unpacked >> 20} MB; send it as CSV instead")
-    handle = path.open("rb")  # a file object: openpyxl would judge a path by its name
+    handle = path.open()  # a file object: openpyxl would judge a path by its name
     try:
         book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for a damaged or non-XLSX zip

@@ -11,9 +11,10 @@ import duckdb
 import pyarrow as pa
 
 from sources.errors import RapporteurError, RepositoryBusy
+from warehouse.duck import encrypted
 
 SQL = Path(__file__).parent / "sql"
-SCHEMA_VERSION = 2  # bump with every change to sql/*.sql that an existing file would not have
+SCHEMA_VERSION = 3  # bump with every change to sql/*.sql that an existing file would not have
 # Feed -> (repository file stem, table). No feed writes the other's repository.
 REPOSITORIES = {
     "victim-assistance": ("victims", "victim_assistance"),
@@ -37,27 +38,30 @@ def repository_path(warehouse_dir: Path, feed: str) -> Path:
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False):
-    """A connection to a DuckDB file; a lock held by another process is a clear error."""
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise RepositoryBusy(
-                f"{Path(path).name} is open in another process; wait for it to finish and retry"
-            ) from None
-        raise
+def connect(path: Path, read_only: bool = False, key: bytes | None = None):
+    """A connection to a DuckDB file, encrypted under `key` when given; a held lock is a clear error."""
+    if key is not None:
+        con = encrypted(path, key, read_only=read_only)
+    else:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise RepositoryBusy(
+                    f"{Path(path).name} is open in another process; wait for it to finish and retry"
+                ) from None
+            raise
     try:
         yield con
     finally:
         con.close()
 
 
-def ensure_repository(warehouse_dir: Path, feed: str) -> Path:
-    """Create the feed's repository and its tables if they do not exist yet."""
+def ensure_repository(warehouse_dir: Path, feed: str, key: bytes) -> Path:
+    """Create the feed's (encrypted) repository and its tables if they do not exist yet."""
     path = repository_path(warehouse_dir, feed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with connect(path) as con:
+    with connect(path, key=key) as con:
         con.execute((SQL / "common.sql").read_text())
         found = con.execute("SELECT max(schema_version) FROM repository_meta").fetchone()[0]
         if found is None:
@@ -85,6 +89,7 @@ def load_submission(
     failures: pa.Table,
     key_version: int,
     codelist_version: str,
+    db_key: bytes,
 ) -> LoadResult:
     """Load one submission in one transaction: its rows, its quarantine and its ledger entry.
 
@@ -97,8 +102,8 @@ def load_submission(
         raise AssertionError(
             f"submission {submission_id}: {rows_in} rows in but {rows.num_rows} loaded + {quarantined} quarantined"
         )
-    path = ensure_repository(warehouse_dir, feed)
-    with connect(path) as con:
+    path = ensure_repository(warehouse_dir, feed, db_key)
+    with connect(path, key=db_key) as con:
         con.register("staged_rows", rows)
         con.register("staged_failures", failures)
         con.execute("BEGIN TRANSACTION")
@@ -146,12 +151,12 @@ def load_submission(
     return LoadResult(submission_id, rows_in, rows.num_rows, quarantined, superseded)
 
 
-def repository_counts(warehouse_dir: Path, feed: str) -> dict[str, int]:
+def repository_counts(warehouse_dir: Path, feed: str, key: bytes) -> dict[str, int]:
     """Rows loaded and quarantined in the current (not superseded) submissions of `feed`."""
     path = repository_path(warehouse_dir, feed)
     if not path.exists():
         return {"submissions": 0, "rows_loaded": 0, "rows_quarantined": 0}
-    with connect(path, read_only=True) as con:
+    with connect(path, read_only=True, key=key) as con:
         n, loaded, quarantined = con.execute(
             "SELECT count(*), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
             "FROM submissions WHERE superseded_by IS NULL"

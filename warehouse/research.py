@@ -8,19 +8,20 @@ from pathlib import Path
 import duckdb
 
 from schemas.standard import codelists, coverage
+from warehouse.duck import encrypted
 from warehouse.repository import SQL, ensure_repository
 
 RESEARCH_FILE = "research.duckdb"
 
 
-def build_research_database(warehouse_dir: Path) -> dict[str, int]:
+def build_research_database(warehouse_dir: Path, db_key: bytes) -> dict[str, int]:
     """Rebuild research.duckdb beside the old one, then rename it into place; return rows per table.
 
     Researchers with the old file open keep their snapshot; new sessions see the new one.
     """
     warehouse_dir = Path(warehouse_dir)
     repos = {
-        alias: ensure_repository(warehouse_dir, feed)
+        alias: ensure_repository(warehouse_dir, feed, db_key)
         for alias, feed in (("va", "victim-assistance"), ("le", "law-enforcement"))
     }
     target = warehouse_dir / RESEARCH_FILE
@@ -29,8 +30,7 @@ def build_research_database(warehouse_dir: Path) -> dict[str, int]:
     con = duckdb.connect(str(building))
     try:
         for alias, path in repos.items():
-            quoted = str(path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
-            con.execute(f"ATTACH '{quoted}' AS {alias} (READ_ONLY)")
+            encrypted(path, db_key, alias=alias, read_only=True, con=con)
         _reference_tables(con)
         con.execute((SQL / "research.sql").read_text())
         for alias in repos:

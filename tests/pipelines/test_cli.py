@@ -65,8 +65,11 @@ def test_submit_places_atomically_once(home, sample_dir):
     second = _run("submit", "--feed", feed, "--provider", provider, path)
     assert first.exit_code == 0 and "submitted" in first.stdout
     assert second.exit_code == 0 and "already received" in second.stdout
-    placed = [p for p in home.inbox.rglob("*.csv")]
-    assert len(placed) == 1 and placed[0].read_bytes() == path.read_bytes()
+    placed = list(home.inbox.rglob("*.sealed"))
+    assert len(placed) == 1 and path.read_bytes()[:200] not in placed[0].read_bytes()  # sealed on landing
+    inbox = home.sealed_inbox(home.keyring()[0])
+    (sub,) = [s for s in map(inbox.get, [r["submission_id"] for r in inbox.ledger()])]
+    assert inbox.read(sub) == path.read_bytes()
 
 
 def test_validate_same_outcome_for_every_variant(sample_dir):
@@ -107,9 +110,11 @@ def test_ingest_unusable_file_is_rejected_and_kept(home, tmp_path):
     home.keyring(create_demo=True)
     line = _one_line_error(_run("ingest", "--feed", "victim-assistance", "--provider", "ngo-a", bad))
     assert "extract.csv: required column(s) missing" in line
-    kept = list((home.inbox / "rejected").rglob("*.csv"))
-    assert len(kept) == 1 and kept[0].read_bytes() == bad.read_bytes()
-    assert not list((home.inbox / "victim-assistance").rglob("*.csv"))
+    kept = list((home.inbox / "rejected").rglob("*.sealed"))
+    assert len(kept) == 1 and not list((home.inbox / "victim-assistance").rglob("*.sealed"))
+    inbox = home.sealed_inbox(home.keyring()[0])
+    (row,) = inbox.ledger()
+    assert row["status"] == "rejected" and inbox.read(inbox.get(row["submission_id"])) == bad.read_bytes()
 
 
 def test_validate_report_writes_html_csv_and_data_docs(sample_dir, tmp_path):

@@ -5,24 +5,22 @@ from __future__ import annotations
 import collections
 import csv
 
-import duckdb
 import pytest
 
 from pipelines.home import Home
 from pipelines.runner import run_main_job
 from sources.inbox import Inbox
 from tests.conftest import sample_files
-from warehouse.repository import repository_path
+from warehouse.repository import connect, repository_path
 
 pytestmark = pytest.mark.integration
 
 
-def _query(path, sql):
-    con = duckdb.connect(str(path), read_only=True)
-    try:
+def _query(path, sql, home=None):
+    """Query a DuckDB file read-only; the repositories are encrypted under the home's database key."""
+    key = home.keyring()[0].key("database") if home is not None else None
+    with connect(path, read_only=True, key=key) as con:
         return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +30,10 @@ def ran(tmp_path_factory, sample_dir):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("RAPPORTEUR_HOME", str(home.root))
         env.setenv("DAGSTER_HOME", str(home.dagster))
-        inbox = Inbox(home.inbox)
+        keyring, _ = home.keyring(create_demo=True)
+        inbox = home.sealed_inbox(keyring)
         for path, feed, provider in sample_files(sample_dir):
             inbox.place(path, feed, provider, "all")
-        home.keyring(create_demo=True)
         assert run_main_job(home) == []
         yield home
 
@@ -43,13 +41,13 @@ def ran(tmp_path_factory, sample_dir):
 def test_loaded_counts_match_ground_truth(ran, truth):
     for feed, spec in truth["feeds"].items():
         repo = repository_path(ran.warehouse, feed)
-        got = dict(_query(repo, "SELECT provider, rows_loaded FROM submissions WHERE superseded_by IS NULL"))
+        got = dict(_query(repo, "SELECT provider, rows_loaded FROM submissions WHERE superseded_by IS NULL", ran))
         assert got == {p: v["valid_rows"] for p, v in spec["providers"].items()}
-        got = dict(_query(repo, "SELECT provider, rows_quarantined FROM submissions"))
+        got = dict(_query(repo, "SELECT provider, rows_quarantined FROM submissions", ran))
         assert got == {p: v["rows"] - v["valid_rows"] for p, v in spec["providers"].items()}
-        assert _query(repo, "SELECT count(*) FROM submissions WHERE rows_in <> rows_loaded + rows_quarantined") == [
-            (0,)
-        ]
+        assert _query(
+            repo, "SELECT count(*) FROM submissions WHERE rows_in <> rows_loaded + rows_quarantined", ran
+        ) == [(0,)]
 
 
 def test_research_trend_matches_ground_truth(ran, truth):
@@ -72,10 +70,10 @@ def test_second_run_loads_nothing_twice(ran, monkeypatch):
     inbox = Inbox(ran.inbox)
     before = inbox.ledger()
     repo = repository_path(ran.warehouse, "victim-assistance")
-    rows_before = _query(repo, "SELECT count(*) FROM victim_assistance")
+    rows_before = _query(repo, "SELECT count(*) FROM victim_assistance", ran)
     assert run_main_job(ran) == []
     assert inbox.ledger() == before
-    assert _query(repo, "SELECT count(*) FROM victim_assistance") == rows_before
+    assert _query(repo, "SELECT count(*) FROM victim_assistance", ran) == rows_before
     assert not any(ran.staging.iterdir())  # nothing left staged
 
 
@@ -102,13 +100,12 @@ def test_no_identifier_reaches_any_file(ran, sample_dir):
 
 
 def test_an_unusable_submission_is_rejected_and_the_rest_load(home, sample_dir, tmp_path):
-    inbox = Inbox(home.inbox)
+    inbox = home.sealed_inbox(home.keyring(create_demo=True)[0])
     bad = tmp_path / "broken.csv"
     bad.write_bytes(bytes(range(256)) * 4)
     inbox.place(bad, "victim-assistance", "ngo-broken", "2024")
     path, feed, provider = next(p for p in sample_files(sample_dir) if p[1] == "victim-assistance")
     inbox.place(path, feed, provider, "all")
-    home.keyring(create_demo=True)
     assert run_main_job(home) == []
     status = {r["provider"]: (r["status"], r["message"]) for r in inbox.ledger()}
     assert status[provider][0] == "loaded"

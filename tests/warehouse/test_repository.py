@@ -9,10 +9,11 @@ import pytest
 from schemas.validation import FAILURE_SCHEMA, stored_failures
 from tests.privacy.test_pseudonymise import _pseudonymised
 from tests.schemas.test_validation import GOOD
-from warehouse.repository import load_submission, repository_counts, repository_path
+from warehouse.repository import connect, load_submission, repository_counts, repository_path
 from warehouse.research import build_research_database
 
 NO_FAILURES = stored_failures(FAILURE_SCHEMA.empty_table())
+KEY = b"\x07" * 32
 
 
 def _rows(n: int) -> pa.Table:
@@ -36,22 +37,20 @@ def _load(warehouse, sid, rows, failures=NO_FAILURES, rows_in=None, period="2020
         failures=failures,
         key_version=1,
         codelist_version="test",
+        db_key=KEY,
     )
 
 
 def _query(warehouse, sql):
-    con = duckdb.connect(str(repository_path(warehouse, "victim-assistance")), read_only=True)
-    try:
+    with connect(repository_path(warehouse, "victim-assistance"), read_only=True, key=KEY) as con:
         return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_load_is_idempotent_per_submission(tmp_path):
     _load(tmp_path, "s1", _rows(3))
     _load(tmp_path, "s1", _rows(3))
     assert _query(tmp_path, "SELECT count(*) FROM victim_assistance") == [(3,)]
-    assert repository_counts(tmp_path, "victim-assistance") == {
+    assert repository_counts(tmp_path, "victim-assistance", KEY) == {
         "submissions": 1,
         "rows_loaded": 3,
         "rows_quarantined": 0,
@@ -84,7 +83,7 @@ def test_failed_load_leaves_the_previous_state(tmp_path):
 def test_counts_must_reconcile(tmp_path):
     with pytest.raises(AssertionError, match="rows in"):
         _load(tmp_path, "s1", _rows(2), rows_in=5)
-    assert repository_counts(tmp_path, "victim-assistance")["submissions"] == 0
+    assert repository_counts(tmp_path, "victim-assistance", KEY)["submissions"] == 0
 
 
 def test_quarantine_rows_are_kept_without_values(tmp_path):
@@ -103,11 +102,11 @@ def test_quarantine_rows_are_kept_without_values(tmp_path):
 
 def test_research_database_is_rebuilt_whole(tmp_path):
     _load(tmp_path, "s1", _rows(3))
-    first = build_research_database(tmp_path)
+    first = build_research_database(tmp_path, KEY)
     assert first["victims_by_year_sex"] == 1
     reader = duckdb.connect(str(tmp_path / "research.duckdb"), read_only=True)  # a researcher's open session
     _load(tmp_path, "s2", _rows(4), period="2021")
-    build_research_database(tmp_path)
+    build_research_database(tmp_path, KEY)
     assert reader.execute("SELECT sum(victim_records) FROM victims_by_year_sex").fetchone() == (3,)
     reader.close()
     con = duckdb.connect(str(tmp_path / "research.duckdb"), read_only=True)
@@ -121,9 +120,21 @@ def test_a_repository_of_another_layout_is_refused(tmp_path):
     from sources.errors import RapporteurError
     from warehouse.repository import ensure_repository
 
-    path = ensure_repository(tmp_path, "victim-assistance")
-    con = duckdb.connect(str(path))
-    con.execute("UPDATE repository_meta SET schema_version = 1")
-    con.close()
+    path = ensure_repository(tmp_path, "victim-assistance", KEY)
+    with connect(path, key=KEY) as con:
+        con.execute("UPDATE repository_meta SET schema_version = 1")
     with pytest.raises(RapporteurError, match="layout version 1"):
-        ensure_repository(tmp_path, "victim-assistance")
+        ensure_repository(tmp_path, "victim-assistance", KEY)
+
+
+def test_repositories_are_encrypted_and_need_the_key(tmp_path):
+    from sources.errors import KeyringError
+
+    _load(tmp_path, "s1", _rows(3))
+    path = repository_path(tmp_path, "victim-assistance")
+    data = path.read_bytes()
+    assert b"ngo-x" not in data and b"forced_labour" not in data and b"sexual" not in data
+    with pytest.raises(duckdb.Error):
+        duckdb.connect(str(path), read_only=True)
+    with pytest.raises(KeyringError, match="does not open"), connect(path, read_only=True, key=b"\x08" * 32):
+        pass

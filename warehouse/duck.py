@@ -1,0 +1,51 @@
+"""DuckDB connections to encrypted database files (AES-GCM through DuckDB's httpfs/OpenSSL)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+from sources.errors import KeyringError, RepositoryBusy
+
+
+@cache
+def httpfs_extension() -> str:
+    """The httpfs extension shipped in the duckdb-extension-httpfs wheel (nothing is downloaded)."""
+    import duckdb_extension_httpfs
+
+    found = sorted(Path(duckdb_extension_httpfs.__file__).parent.rglob("httpfs.duckdb_extension"))
+    if not found:
+        raise RuntimeError("duckdb-extension-httpfs is installed without its extension file")
+    return str(found[-1])
+
+
+def encrypted(
+    path: Path, key: bytes, alias: str = "repo", read_only: bool = False, con: duckdb.DuckDBPyConnection | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A connection with `path` attached as `alias`, encrypted under `key`, and selected with USE.
+
+    Pass `con` to attach to an existing connection (then the caller keeps its current database).
+    """
+    own = con is None
+    con = con or duckdb.connect()
+    try:
+        con.execute(f"LOAD '{httpfs_extension()}'")
+        options = f"ENCRYPTION_KEY '{key.hex()}'" + (", READ_ONLY" if read_only else "")
+        quoted = str(path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
+        con.execute(f"ATTACH '{quoted}' AS {alias} ({options})")
+        if own:
+            con.execute(f"USE {alias}")
+    except duckdb.Error as exc:
+        if own:
+            con.close()
+        text = str(exc).lower()
+        if "lock" in text:
+            raise RepositoryBusy(
+                f"{Path(path).name} is open in another process; wait for it to finish and retry"
+            ) from None
+        if "encryption key" in text or "without a key" in text or "encrypt" in text:
+            raise KeyringError(f"{Path(path).name} does not open with this keyring's database key") from None
+        raise
+    return con
