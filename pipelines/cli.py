@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from pipelines.cli_keys import keys_app
+from pipelines.cli_support import installation, keyring_or_demo, user_errors
 from pipelines.home import Home
 from sources.errors import RapporteurError
 
@@ -25,39 +25,7 @@ PeriodOpt = Annotated[str, typer.Option("--period", help="'all', a year (2024) o
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 DBS = {"victims": "victims.duckdb", "law-enforcement": "law_enforcement.duckdb", "research": "research.duckdb"}
 EXAMPLE_SQL = "SELECT * FROM victims_by_year_sex ORDER BY reporting_year, sex"
-
-
-def user_errors(command):
-    """Print a user's error as one line on stderr and exit with its code; a bug keeps its traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except RapporteurError as exc:
-            typer.echo(f"rapporteur: {exc}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("rapporteur: interrupted", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def _home() -> Home:
-    home = Home.from_env().ensure()
-    os.environ["RAPPORTEUR_HOME"] = str(home.root)
-    os.environ["DAGSTER_HOME"] = str(home.dagster)
-    return home
-
-
-def _keyring(home: Home):
-    keyring, created = home.keyring(create_demo=True)
-    if created:
-        typer.echo(
-            f"note: created an UNPROTECTED demo keyring in {home.keys}: fine for demos, not for real data", err=True
-        )
-    return keyring
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
@@ -160,8 +128,8 @@ def submit(
     from sources.inbox import check_submission_args
 
     check_submission_args(feed, provider, period)  # before anything is created
-    home = _home()
-    sub, new = home.sealed_inbox(_keyring(home)).place(file, feed, provider, period)
+    home = installation()
+    sub, new = home.sealed_inbox(keyring_or_demo(home)).place(file, feed, provider, period)
     if new:
         typer.echo(f"submitted {file.name} as {sub.submission_id} ({feed}, {provider}, period {period})")
     else:
@@ -182,8 +150,8 @@ def ingest(
     from sources.inbox import check_submission_args
 
     check_submission_args(feed, provider, period)
-    home = _home()
-    keyring = _keyring(home)
+    home = installation()
+    keyring = keyring_or_demo(home)
     outcome = ingest_file(home, home.sealed_inbox(keyring), file, feed, provider, period, keyring)
     if as_json:
         typer.echo(json.dumps(outcome.as_dict()))
@@ -207,8 +175,8 @@ def run(
     from pipelines.runner import place_demo_submissions, run_main_job, summary_lines
     from schemas.dictionary import write_dictionary
 
-    home = _home()
-    keyring = _keyring(home)
+    home = installation()
+    keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
     if inbox.is_empty():
         placed = place_demo_submissions(home, inbox, demo_rows)

@@ -1,0 +1,73 @@
+"""`rapporteur keys`: create, protect, inspect and rotate the bureau's keyring."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from pipelines.cli_support import installation, user_errors
+from privacy.keys import PASSPHRASE_ENV, keyring_path, load_keyring, new_keyring, save_keyring
+from sources.errors import KeyringError
+from warehouse.repository import REPOSITORIES, connect, repository_path
+
+keys_app = typer.Typer(help="The bureau's keyring: init, status, rotate.", no_args_is_help=True)
+
+
+def _passphrase() -> str:
+    passphrase = os.environ.get(PASSPHRASE_ENV, "")
+    if not passphrase:
+        raise KeyringError(f"set {PASSPHRASE_ENV} to the passphrase that protects the keyring")
+    return passphrase
+
+
+@keys_app.command()
+@user_errors
+def init() -> None:
+    """Create a keyring protected by the passphrase in RAPPORTEUR_KEY_PASSPHRASE, or protect the demo one."""
+    home = installation()
+    passphrase = _passphrase()
+    path = keyring_path(home.keys)
+    if not path.exists():
+        save_keyring(home.keys, new_keyring(protected=True), passphrase)
+        typer.echo(f"created a protected keyring at {path}; back it up and keep the passphrase apart from it")
+        return
+    keyring = load_keyring(home.keys, passphrase)
+    if keyring.protected:
+        raise KeyringError(f"the keyring at {path} is already protected; nothing to do")
+    protected = type(keyring)(keyring.masters, keyring.current, True, keyring.root, keyring.created)
+    save_keyring(home.keys, protected, passphrase, replace=True)
+    typer.echo(
+        f"protected the existing keyring at {path} with the passphrase; its keys are kept, so "
+        "linkage with everything loaded so far is intact"
+    )
+
+
+@keys_app.command()
+@user_errors
+def status() -> None:
+    """Show the keyring: protection, key versions, the fingerprints providers see, rows per key version."""
+    home = installation()
+    keyring = load_keyring(home.keys)
+    typer.echo(f"keyring: {keyring_path(home.keys)}")
+    typer.echo(
+        "protection: "
+        + (
+            "passphrase (scrypt + AES-256-GCM)"
+            if keyring.protected
+            else "NONE: an unprotected demo keyring; run `rapporteur keys init`"
+        )
+    )
+    typer.echo(f"current key version: {keyring.current}")
+    for version in sorted(keyring.masters):
+        typer.echo(f"  version {version}: created {keyring.created.get(version) or 'unknown'}")
+    for purpose in ("victim-linkage-l1", "suspect-linkage-l1"):
+        typer.echo(f"fingerprint of {purpose}: {keyring.fingerprint(purpose)}")
+    for feed, (stem, table) in REPOSITORIES.items():
+        path = repository_path(home.warehouse, feed)
+        if not path.exists():
+            typer.echo(f"{stem}: no repository yet")
+            continue
+        with connect(path, read_only=True, key=keyring.key("database")) as con:
+            counts = con.execute(f"SELECT key_version, count(*) FROM {table} GROUP BY 1 ORDER BY 1").fetchall()
+        typer.echo(f"{stem}: " + (", ".join(f"{n} rows under key version {v}" for v, n in counts) or "empty"))

@@ -1,0 +1,49 @@
+"""What every command of the CLI shares: one-line errors, the installation, the keyring."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import typer
+
+from pipelines.home import Home
+from privacy.keys import Keyring
+from sources.errors import RapporteurError
+
+
+def user_errors(command):
+    """Print a user's error as one line on stderr and exit with its code; a bug keeps its traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RapporteurError as exc:
+            typer.echo(f"rapporteur: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("rapporteur: interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def installation() -> Home:
+    """The installation under $RAPPORTEUR_HOME, created if missing, with DAGSTER_HOME inside it."""
+    home = Home.from_env().ensure()
+    os.environ["RAPPORTEUR_HOME"] = str(home.root)
+    os.environ["DAGSTER_HOME"] = str(home.dagster)
+    return home
+
+
+def keyring_or_demo(home: Home) -> Keyring:
+    """The keyring; on a fresh installation an unprotected demo keyring, announced on stderr."""
+    keyring, created = home.keyring(create_demo=True)
+    if created:
+        typer.echo(
+            f"note: created an UNPROTECTED demo keyring in {home.keys}: fine for demos, not for real data "
+            "(`rapporteur keys init` protects it)",
+            err=True,
+        )
+    return keyring
