@@ -9,10 +9,12 @@ from pathlib import Path
 
 from privacy.keys import Keyring, create_demo_keyring, keyring_path, load_keyring
 from privacy.sealed import Sealer
+from sources.errors import RapporteurError
 from sources.inbox import Inbox
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = "var"
+DISCLOSURE_K_ENV = "RAPPORTEUR_DISCLOSURE_K"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,14 @@ class Home:
         if create_demo and not keyring_path(self.keys).exists():
             return create_demo_keyring(self.keys), True
         return load_keyring(self.keys), False
+
+    @staticmethod
+    def disclosure_k() -> int:
+        """The small-cell threshold k from RAPPORTEUR_DISCLOSURE_K (default 5; CTDC used 11)."""
+        raw = os.environ.get(DISCLOSURE_K_ENV, "5")
+        if not raw.isdigit() or int(raw) < 2:
+            raise RapporteurError(f"{DISCLOSURE_K_ENV} must be a whole number of at least 2, not '{raw[:20]}'")
+        return int(raw)
 
     def sealed_inbox(self, keyring: Keyring) -> Inbox:
         """The inbox, able to seal and read submissions with the keyring's inbox key."""

@@ -6,6 +6,17 @@ import duckdb
 import pyarrow as pa
 
 from privacy.keys import Keyring
+from privacy.normalise import clean_sql, dob_sql, document_sql, name_parts_sql, skeleton_sql
+
+__all__ = [
+    "clean_sql",
+    "document_sql",
+    "hmac_params",
+    "hmac_sql",
+    "name_parts_sql",
+    "pseudonymise",
+    "skeleton_sql",
+]
 
 BLOCK = 64  # SHA-256 block size in bytes
 
@@ -28,59 +39,6 @@ def hmac_sql(name: str, message: str) -> str:
     return f"sha256(${name}_o::BLOB || unhex(sha256(${name}_i::BLOB || encode({message}))))"
 
 
-# Letters that Unicode decomposition does not reduce to ASCII, as providers' systems spell them.
-_LETTERS = {"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "ı": "i"}
-# Common transliteration variants, reduced to one spelling (applied to whole name parts).
-_TRANSLIT = [
-    ("ph", "f"),
-    ("kh", "h"),
-    ("ks", "x"),
-    ("ou", "u"),
-    ("oo", "u"),
-    ("ee", "i"),
-    ("y", "i"),
-    ("w", "v"),
-    ("dj", "j"),
-    ("tch", "ch"),
-    ("ck", "k"),
-    ("q", "k"),
-]
-
-
-def _clean(expr: str) -> str:
-    """Lower-case ASCII letters and single spaces: accents stripped, punctuation and digits gone."""
-    out = f"lower(coalesce({expr}, ''))"
-    for src, dst in _LETTERS.items():
-        out = f"replace({out}, '{src}', '{dst}')"
-    out = f"strip_accents({out})"
-    return f"trim(regexp_replace({out}, '[^a-z]+', ' ', 'g'))"
-
-
-def _translit(expr: str) -> str:
-    for src, dst in _TRANSLIT:
-        expr = f"replace({expr}, '{src}', '{dst}')"
-    return expr
-
-
-def name_parts_sql(given: str, family: str) -> str:
-    """The person's name parts, normalised and sorted, so swapped given/family names agree."""
-    full = _translit(_clean(f"{given} || ' ' || {family}"))
-    return f"list_sort(list_filter(string_split({full}, ' '), p -> p <> ''))"
-
-
-def skeleton_sql(parts: str) -> str:
-    """An error-tolerant code per name part: first letter plus consonants, no doubles, 4 characters."""
-    return (
-        f"array_to_string(list_sort(list_transform({parts}, p -> left(p[1] || array_to_string("
-        "list_filter(string_split(regexp_replace(p[2:], '[aeiouh]', '', 'g'), ''), "
-        "(c, i) -> i = 1 OR c <> string_split(regexp_replace(p[2:], '[aeiouh]', '', 'g'), '')[i - 1]), ''), 4))), '')"
-    )
-
-
-def document_sql(expr: str) -> str:
-    return f"nullif(upper(regexp_replace(coalesce({expr}, ''), '[^A-Za-z0-9]', '', 'g')), '')"
-
-
 def _age_group(age: str) -> str:
     return (
         f"CASE WHEN {age} IS NULL THEN 'unknown' WHEN {age} < 12 THEN '0-11' WHEN {age} < 18 THEN '12-17' "
@@ -94,6 +52,9 @@ def _region(address: str) -> str:
     last = f"lower(trim(list_last(string_split(coalesce({address}, ''), ','))))"
     return f"CASE WHEN {last} IN ('capital', 'north', 'south', 'east', 'west') THEN {last} ELSE 'unknown' END"
 
+
+# The date of the event a record reports, shared by the records of one event across providers.
+EVENT_DATE = {"victim-assistance": "identification_date", "law-enforcement": "investigation_date"}
 
 FEED_COLUMNS = {
     "victim-assistance": """
@@ -121,11 +82,14 @@ def pseudonymise(valid: pa.Table, feed: str, provider: str, keyring: Keyring) ->
     params |= hmac_params("victim", keyring.key("victim-linkage"))
     params |= hmac_params("record", keyring.key("record-id"))
     parts = name_parts_sql("given_name", "family_name")
-    dob = "strftime(date_of_birth, '%Y-%m-%d')"
+    dob = dob_sql("date_of_birth")
     messages = {
         "document": f"'doc|' || {document_sql('document_number')}",
         "name_dob": f"'nd|' || nullif(array_to_string({parts}, ' '), '') || '|' || {dob}",
         "skeleton": f"'slk|' || nullif({skeleton_sql(parts)}, '') || '|' || {dob}",
+        # The name's error-tolerant code with the date of the event that brought the record (identification
+        # or investigation) and the sex: what links a record whose date of birth is missing (privacy.linkage).
+        "event": f"'ev|' || nullif({skeleton_sql(parts)}, '') || '|' || {dob_sql(EVENT_DATE[feed])} || '|' || sex",
     }
     if feed == "law-enforcement":
         params |= hmac_params("suspect", keyring.key("suspect-linkage"))

@@ -14,7 +14,7 @@ from sources.errors import RapporteurError, RepositoryBusy
 from warehouse.duck import encrypted
 
 SQL = Path(__file__).parent / "sql"
-SCHEMA_VERSION = 3  # bump with every change to sql/*.sql that an existing file would not have
+SCHEMA_VERSION = 4  # bump with every change to sql/*.sql that an existing file would not have
 # Feed -> (repository file stem, table). No feed writes the other's repository.
 REPOSITORIES = {
     "victim-assistance": ("victims", "victim_assistance"),

@@ -6,15 +6,24 @@ import os
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
+from privacy.disclosure import margin_totals, recoverable_cells, suppress_counts
 from schemas.standard import codelists, coverage
 from warehouse.duck import encrypted
 from warehouse.repository import SQL, ensure_repository
 
 RESEARCH_FILE = "research.duckdb"
+DEFAULT_K = 5
+# The count tables researchers see: (dimensions, count column). Each is protected against small cells.
+COUNT_TABLES = {
+    "victims_by_year_sex": (["reporting_year", "sex"], "victim_records"),
+    "suspects_by_year_stage": (["reporting_year", "stage", "offence"], "suspect_records"),
+    "suspects_by_year_form": (["reporting_year", "exploitation_form"], "suspect_records"),
+}
 
 
-def build_research_database(warehouse_dir: Path, db_key: bytes) -> dict[str, int]:
+def build_research_database(warehouse_dir: Path, db_key: bytes, k: int = DEFAULT_K) -> dict[str, int]:
     """Rebuild research.duckdb beside the old one, then rename it into place; return rows per table.
 
     Researchers with the old file open keep their snapshot; new sessions see the new one.
@@ -33,6 +42,8 @@ def build_research_database(warehouse_dir: Path, db_key: bytes) -> dict[str, int
             encrypted(path, db_key, alias=alias, read_only=True, con=con)
         _reference_tables(con)
         con.execute((SQL / "research.sql").read_text())
+        _protect(con, k)
+        con.execute((SQL / "research_comments.sql").read_text())
         for alias in repos:
             con.execute(f"DETACH {alias}")
         tables = [
@@ -67,3 +78,27 @@ def _reference_tables(con: duckdb.DuckDBPyConnection) -> None:
             for code, spec in codes.items()
         ],
     )
+
+
+def _protect(con: duckdb.DuckDBPyConnection, k: int) -> None:
+    """Suppress counts under k, and enough others that no suppressed cell follows from the totals.
+
+    Cells that are NULL by law (not covered) are not counts and stay out of the suppression.
+    """
+    for table, (dims, count) in COUNT_TABLES.items():
+        frame = con.table(table).df()
+        present = frame[count].notna()
+        counted = frame[present].astype({count: "int64"})
+        protected = (
+            suppress_counts(counted, dims, count, k)
+            if len(counted)
+            else counted.assign(suppressed=False, suppression="")
+        )
+        if len(counted):
+            totals = margin_totals(counted, dims, count, k=k, cells=protected)
+            leaks = recoverable_cells(protected, dims, count, totals, k)
+            if leaks:  # a bug in disclosure control, never a data problem: refuse to publish
+                raise AssertionError(f"{table}: {len(leaks)} suppressed cell(s) recoverable from totals")
+        rest = frame[~present].assign(suppressed=False, suppression="")
+        result = pd.concat([protected, rest]).sort_values(dims, kind="stable")  # noqa: F841 (read by DuckDB)
+        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM result')

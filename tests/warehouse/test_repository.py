@@ -102,11 +102,11 @@ def test_quarantine_rows_are_kept_without_values(tmp_path):
 
 def test_research_database_is_rebuilt_whole(tmp_path):
     _load(tmp_path, "s1", _rows(3))
-    first = build_research_database(tmp_path, KEY)
+    first = build_research_database(tmp_path, KEY, k=2)
     assert first["victims_by_year_sex"] == 1
     reader = duckdb.connect(str(tmp_path / "research.duckdb"), read_only=True)  # a researcher's open session
     _load(tmp_path, "s2", _rows(4), period="2021")
-    build_research_database(tmp_path, KEY)
+    build_research_database(tmp_path, KEY, k=2)
     assert reader.execute("SELECT sum(victim_records) FROM victims_by_year_sex").fetchone() == (3,)
     reader.close()
     con = duckdb.connect(str(tmp_path / "research.duckdb"), read_only=True)
@@ -138,3 +138,13 @@ def test_repositories_are_encrypted_and_need_the_key(tmp_path):
         duckdb.connect(str(path), read_only=True)
     with pytest.raises(KeyringError, match="does not open"), connect(path, read_only=True, key=b"\x08" * 32):
         pass
+
+
+def test_research_cells_under_k_are_suppressed_and_marked(tmp_path):
+    _load(tmp_path, "s1", _rows(3))
+    build_research_database(tmp_path, KEY)  # k = 5: the one cell of 3 must go
+    con = duckdb.connect(str(tmp_path / "research.duckdb"), read_only=True)
+    assert con.execute("SELECT victim_records, suppressed, suppression FROM victims_by_year_sex").fetchall() == [
+        (None, True, "primary")
+    ]
+    con.close()

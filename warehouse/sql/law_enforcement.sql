@@ -7,6 +7,7 @@ CREATE TABLE IF NOT EXISTS law_enforcement (
     document_token      VARCHAR,
     name_dob_token      VARCHAR,
     skeleton_token      VARCHAR,
+    event_token         VARCHAR,
     key_version         INTEGER NOT NULL,
     reporting_year      INTEGER NOT NULL,
     sex                 VARCHAR NOT NULL,

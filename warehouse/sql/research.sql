@@ -3,21 +3,18 @@ CREATE TABLE victims_by_year_sex AS
     SELECT reporting_year, sex, count(*) AS victim_records, count(DISTINCT provider) AS providers
     FROM va.current_victim_assistance
     GROUP BY ALL ORDER BY ALL;
-COMMENT ON TABLE victims_by_year_sex IS 'Victim-assistance records per reporting year and sex (one person may be counted by several providers).';
 
 CREATE TABLE suspects_by_year_stage AS
     SELECT reporting_year, stage, offence, count(*) AS suspect_records
     FROM le.current_law_enforcement
     WHERE person_role = 'suspect'
     GROUP BY ALL ORDER BY ALL;
-COMMENT ON TABLE suspects_by_year_stage IS 'Law-enforcement suspect records per reporting year, furthest stage reached and offence.';
 
 CREATE TABLE submissions AS
     SELECT provider, feed, period, received_at, loaded_at, rows_in, rows_loaded, rows_quarantined,
            superseded_by IS NOT NULL AS superseded
     FROM (SELECT * FROM va.submissions UNION ALL SELECT * FROM le.submissions)
     ORDER BY feed, provider, loaded_at;
-COMMENT ON TABLE submissions IS 'Every submission loaded into either repository, with its row accounting.';
 
 -- "Not covered by national law" is not zero: before a form became an offence, its count is NULL.
 CREATE TABLE suspects_by_year_form AS
@@ -36,6 +33,3 @@ CREATE TABLE suspects_by_year_form AS
     LEFT JOIN counts n ON n.reporting_year = y.reporting_year AND n.form = c.code
     LEFT JOIN national_coverage cov ON cov.column_name = 'exploitation_form' AND cov.code = c.code
     ORDER BY ALL;
-COMMENT ON TABLE suspects_by_year_form IS 'Suspect records per reporting year and form of exploitation; NULL with status not_covered_by_law where national law did not cover the form that year.';
-COMMENT ON TABLE code_lists IS 'Every code of the common data set with its definition.';
-COMMENT ON TABLE national_coverage IS 'Codes national law covered only from a year on (schemas/coverage.yaml).';

@@ -1,0 +1,7 @@
+-- Table comments, applied after disclosure control has rewritten the count tables.
+COMMENT ON TABLE victims_by_year_sex IS 'Victim-assistance records per reporting year and sex (one person may be counted by several providers).';
+COMMENT ON TABLE suspects_by_year_stage IS 'Law-enforcement suspect records per reporting year, furthest stage reached and offence.';
+COMMENT ON TABLE submissions IS 'Every submission loaded into either repository, with its row accounting.';
+COMMENT ON TABLE suspects_by_year_form IS 'Suspect records per reporting year and form of exploitation; NULL with status not_covered_by_law where national law did not cover the form that year.';
+COMMENT ON TABLE code_lists IS 'Every code of the common data set with its definition.';
+COMMENT ON TABLE national_coverage IS 'Codes national law covered only from a year on (schemas/coverage.yaml).';
