@@ -9,7 +9,6 @@ import typer
 from pipelines.cli_support import installation, user_errors
 from privacy.keys import PASSPHRASE_ENV, keyring_path, load_keyring, new_keyring, save_keyring
 from sources.errors import KeyringError
-from warehouse.repository import REPOSITORIES, connect, repository_path
 
 keys_app = typer.Typer(help="The bureau's keyring: init, status, rotate.", no_args_is_help=True)
 
@@ -63,11 +62,24 @@ def status() -> None:
         typer.echo(f"  version {version}: created {keyring.created.get(version) or 'unknown'}")
     for purpose in ("victim-linkage-l1", "suspect-linkage-l1"):
         typer.echo(f"fingerprint of {purpose}: {keyring.fingerprint(purpose)}")
-    for feed, (stem, table) in REPOSITORIES.items():
-        path = repository_path(home.warehouse, feed)
-        if not path.exists():
-            typer.echo(f"{stem}: no repository yet")
-            continue
-        with connect(path, read_only=True, key=keyring.key("database")) as con:
-            counts = con.execute(f"SELECT key_version, count(*) FROM {table} GROUP BY 1 ORDER BY 1").fetchall()
-        typer.echo(f"{stem}: " + (", ".join(f"{n} rows under key version {v}" for v, n in counts) or "empty"))
+    from pipelines.rotation import rows_by_version
+
+    for stem, counts in rows_by_version(home.warehouse, keyring).items():
+        typer.echo(
+            f"{stem}: " + (", ".join(f"{n} rows under key version {v}" for v, n in sorted(counts.items())) or "empty")
+        )
+
+
+@keys_app.command()
+@user_errors
+def rotate() -> None:
+    """Make a new key version and re-key every stored linkage token from the escrow (linkage is kept)."""
+    from pipelines.rotation import rotate as rotate_keys
+
+    home = installation()
+    keyring = load_keyring(home.keys)
+    passphrase = _passphrase() if keyring.protected else None
+    new, done = rotate_keys(home.keys, home.warehouse, keyring, passphrase)
+    for stem, n in done.items():
+        typer.echo(f"{stem}: re-keyed {n} rows to key version {new.current}")
+    typer.echo(f"current key version: {new.current}; older versions retired")

@@ -182,6 +182,7 @@ def _load(
         key_version=keyring.current,
         codelist_version=codelist_version(),
         db_key=keyring.key("database"),
+        escrow_key=keyring.key("escrow"),
     )
 
 

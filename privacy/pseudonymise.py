@@ -19,6 +19,8 @@ __all__ = [
 ]
 
 BLOCK = 64  # SHA-256 block size in bytes
+ESCROW_PREFIX = "l1_"  # first-level token columns: written to the escrow, never to a repository
+TOKENS = ("document", "name_dob", "skeleton", "event")
 
 
 def hmac_params(name: str, key: bytes) -> dict[str, bytes]:
@@ -79,8 +81,11 @@ FEED_COLUMNS = {
 def pseudonymise(valid: pa.Table, feed: str, provider: str, keyring: Keyring) -> pa.Table:
     """The stored form of validated rows: tokens and generalised fields, no direct identifier."""
     params: dict[str, object] = {"provider": provider, "key_version": keyring.current}
-    params |= hmac_params("victim", keyring.key("victim-linkage"))
     params |= hmac_params("record", keyring.key("record-id"))
+    roles = ["victim", "suspect"] if feed == "law-enforcement" else ["victim"]
+    for role in roles:
+        params |= hmac_params(f"{role}1", keyring.key(f"{role}-linkage-l1"))
+        params |= hmac_params(role, keyring.key(f"{role}-linkage"))
     parts = name_parts_sql("given_name", "family_name")
     dob = dob_sql("date_of_birth")
     messages = {
@@ -91,15 +96,23 @@ def pseudonymise(valid: pa.Table, feed: str, provider: str, keyring: Keyring) ->
         # or investigation) and the sex: what links a record whose date of birth is missing (privacy.linkage).
         "event": f"'ev|' || nullif({skeleton_sql(parts)}, '') || '|' || {dob_sql(EVENT_DATE[feed])} || '|' || sex",
     }
-    if feed == "law-enforcement":
-        params |= hmac_params("suspect", keyring.key("suspect-linkage"))
-        is_suspect = "person_role = 'suspect'"
-        tokens = [
-            f"CASE WHEN {is_suspect} THEN {hmac_sql('suspect', m)} ELSE {hmac_sql('victim', m)} END AS {name}_token"
-            for name, m in messages.items()
-        ]
-    else:
-        tokens = [f"{hmac_sql('victim', m)} AS {name}_token" for name, m in messages.items()]
+    tokens = []
+    for name, message in messages.items():
+        # Two levels (docs/privacy.md): the first-level token, under the long-lived linkage key, goes to
+        # the escrow only; the stored token is keyed again under the current, rotating key.
+        first = {role: hmac_sql(f"{role}1", message) for role in roles}
+        stored = {role: hmac_sql(role, first[role]) for role in roles}
+        if feed == "law-enforcement":
+            tokens.append(
+                f"CASE WHEN person_role = 'suspect' THEN {first['suspect']} ELSE {first['victim']} END "
+                f"AS {ESCROW_PREFIX}{name}"
+            )
+            tokens.append(
+                f"CASE WHEN person_role = 'suspect' THEN {stored['suspect']} ELSE {stored['victim']} END "
+                f"AS {name}_token"
+            )
+        else:
+            tokens += [f"{first['victim']} AS {ESCROW_PREFIX}{name}", f"{stored['victim']} AS {name}_token"]
     case_token = hmac_sql("record", "$provider || '|' || case_id")
     sql = f"""
         SELECT _row AS row_number,

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from privacy.pseudonymise import ESCROW_PREFIX
 from sources.errors import RapporteurError, RepositoryBusy
 from warehouse.duck import encrypted
 
@@ -35,6 +36,38 @@ class LoadResult:
 
 def repository_path(warehouse_dir: Path, feed: str) -> Path:
     return Path(warehouse_dir) / f"{REPOSITORIES[feed][0]}.duckdb"
+
+
+def escrow_path(warehouse_dir: Path, feed: str) -> Path:
+    """The escrow of a repository: its first-level tokens, encrypted under the escrow key, for re-keying."""
+    return Path(warehouse_dir) / f"{REPOSITORIES[feed][0]}_escrow.duckdb"
+
+
+ESCROW_DDL = """
+CREATE TABLE IF NOT EXISTS escrow (
+    submission_id VARCHAR NOT NULL, row_number BIGINT NOT NULL, person_role VARCHAR NOT NULL,
+    l1_document VARCHAR, l1_name_dob VARCHAR, l1_skeleton VARCHAR, l1_event VARCHAR
+)
+"""
+
+
+def write_escrow(warehouse_dir: Path, feed: str, submission_id: str, rows: pa.Table, escrow_key: bytes) -> pa.Table:
+    """Store the first-level tokens of `rows` in the escrow (replacing this submission's); return the rest."""
+    first = [c for c in rows.column_names if c.startswith(ESCROW_PREFIX)]
+    roles = (
+        rows.column("person_role")
+        if "person_role" in rows.column_names
+        else pa.array(["victim"] * rows.num_rows, pa.string())
+    )
+    escrow = rows.select(["row_number", *first]).append_column("person_role", roles)
+    with connect(escrow_path(warehouse_dir, feed), key=escrow_key) as con:
+        con.execute(ESCROW_DDL)
+        con.register("staged_escrow", escrow)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM escrow WHERE submission_id = ?", [submission_id])
+        con.execute("INSERT INTO escrow BY NAME SELECT ? AS submission_id, * FROM staged_escrow", [submission_id])
+        con.execute("COMMIT")
+    return rows.drop_columns(first)
 
 
 @contextmanager
@@ -90,6 +123,7 @@ def load_submission(
     key_version: int,
     codelist_version: str,
     db_key: bytes,
+    escrow_key: bytes,
 ) -> LoadResult:
     """Load one submission in one transaction: its rows, its quarantine and its ledger entry.
 
@@ -103,6 +137,9 @@ def load_submission(
             f"submission {submission_id}: {rows_in} rows in but {rows.num_rows} loaded + {quarantined} quarantined"
         )
     path = ensure_repository(warehouse_dir, feed, db_key)
+    # The escrow first: a crash between the two leaves escrow rows that the reload replaces, never
+    # repository rows without their escrow (which could not be re-keyed).
+    rows = write_escrow(warehouse_dir, feed, submission_id, rows, escrow_key)
     with connect(path, key=db_key) as con:
         con.register("staged_rows", rows)
         con.register("staged_failures", failures)

@@ -38,6 +38,7 @@ def _load(warehouse, sid, rows, failures=NO_FAILURES, rows_in=None, period="2020
         key_version=1,
         codelist_version="test",
         db_key=KEY,
+        escrow_key=KEY,
     )
 
 

@@ -1,0 +1,79 @@
+"""Key rotation: re-key every stored linkage token from the escrow, so that no linkage is lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from privacy.keys import Keyring, save_keyring
+from privacy.pseudonymise import ESCROW_PREFIX, TOKENS, hmac_params, hmac_sql
+from sources.errors import KeyringError
+from warehouse.duck import encrypted
+from warehouse.repository import REPOSITORIES, connect, escrow_path, repository_path
+
+
+def rows_by_version(warehouse_dir: Path, keyring: Keyring) -> dict[str, dict[int, int]]:
+    """Per repository, how many rows carry tokens of each key version."""
+    out = {}
+    for feed, (stem, table) in REPOSITORIES.items():
+        path = repository_path(warehouse_dir, feed)
+        if path.exists():
+            with connect(path, read_only=True, key=keyring.key("database")) as con:
+                out[stem] = dict(con.execute(f"SELECT key_version, count(*) FROM {table} GROUP BY 1").fetchall())
+    return out
+
+
+def rekey(warehouse_dir: Path, keyring: Keyring) -> dict[str, int]:
+    """Re-key every row not under the current version, in one transaction per repository."""
+    version, done = keyring.current, {}
+    params = {"v": version}
+    for role in ("victim", "suspect"):
+        params |= hmac_params(role, keyring.key(f"{role}-linkage"))
+    sets = ", ".join(
+        f"{name}_token = CASE WHEN e.person_role = 'suspect' THEN {hmac_sql('suspect', f'e.{ESCROW_PREFIX}{name}')} "
+        f"ELSE {hmac_sql('victim', f'e.{ESCROW_PREFIX}{name}')} END"
+        for name in TOKENS
+    )
+    for feed, (stem, table) in REPOSITORIES.items():
+        path = repository_path(warehouse_dir, feed)
+        if not path.exists():
+            continue
+        with connect(path, key=keyring.key("database")) as con:
+            encrypted(escrow_path(warehouse_dir, feed), keyring.key("escrow"), alias="esc", read_only=True, con=con)
+            con.execute("BEGIN TRANSACTION")
+            changed = con.execute(
+                f"UPDATE {table} SET {sets}, key_version = $v FROM esc.escrow e "
+                f"WHERE {table}.submission_id = e.submission_id AND {table}.row_number = e.row_number "
+                f"AND {table}.key_version <> $v",
+                params,
+            ).fetchone()[0]
+            left = con.execute(f"SELECT count(*) FROM {table} WHERE key_version <> ?", [version]).fetchone()[0]
+            if left:
+                con.execute("ROLLBACK")
+                raise KeyringError(f"{stem}: {left} rows have no escrow entry and cannot be re-keyed; nothing changed")
+            con.execute("COMMIT")
+        done[stem] = changed
+    return done
+
+
+def rotate(keys_dir: Path, warehouse_dir: Path, keyring: Keyring, passphrase: str | None) -> tuple[Keyring, dict]:
+    """Make a new current key version (unless a previous rotation is unfinished), re-key, retire old versions.
+
+    The new keyring is saved before any row changes, so a crash leaves rows under versions the keyring
+    still holds; running the rotation again finishes the job.
+    """
+    unfinished = any(
+        v != keyring.current for counts in rows_by_version(warehouse_dir, keyring).values() for v in counts
+    )
+    if not unfinished:
+        keyring = keyring.rotated()
+        save_keyring(keys_dir, keyring, passphrase, replace=True)
+    done = rekey(warehouse_dir, keyring)
+    retired = Keyring(
+        {keyring.current: keyring.masters[keyring.current]},
+        keyring.current,
+        keyring.protected,
+        keyring.root,
+        {keyring.current: keyring.created.get(keyring.current, "")},
+    )
+    save_keyring(keys_dir, retired, passphrase, replace=True)
+    return retired, done
