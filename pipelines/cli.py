@@ -98,13 +98,7 @@ def validate(
             )
         )
     else:
-        for note in result.notes:
-            typer.echo(f"note: {note}")
-        for f in failures[:50]:
-            shown = f" (found '{f['value']}')" if f["value"] is not None else ""
-            typer.echo(f"row {f['row_number']}: {f['column_name']}: {f['rule']}: {f['message']}{shown}")
-        if len(failures) > 50:
-            typer.echo(f"... and {len(failures) - 50} more failures (use --json for all)")
+        _print_failures(result)
         for w in warnings:
             typer.echo(f"warning: {w}")
         typer.echo(
@@ -114,6 +108,63 @@ def validate(
         if report:
             typer.echo(f"report: {report / 'report.html'}")
     raise typer.Exit(1 if failures else 0)
+
+
+def _print_failures(result) -> None:
+    """Notes and the first 50 failures by row, column and rule (the provider's own machine: values shown)."""
+    failures = result.failures.to_pylist()
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    for f in failures[:50]:
+        shown = f" (found '{f['value']}')" if f["value"] is not None else ""
+        typer.echo(f"row {f['row_number']}: {f['column_name']}: {f['rule']}: {f['message']}{shown}")
+    if len(failures) > 50:
+        typer.echo(f"... and {len(failures) - 50} more failures (use validate --json for all)")
+
+
+@app.command()
+@user_errors
+def prepare(
+    file: Annotated[Path, typer.Argument(help="Your extract: CSV, XLSX or Parquet.")],
+    feed: FeedOpt,
+    out: Annotated[Path, typer.Option("--out", help="The prepared extract to write (.parquet).")],
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file", help="The key file the bureau issued to you (default: the keyring of this installation)."
+        ),
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="Your provider id (default: from the file name).")
+    ] = None,
+    period: PeriodOpt = "all",
+) -> None:
+    """Pseudonymise an extract on your own machine: the output holds tokens and generalised fields only.
+
+    Rows that fail validation are left out and listed (exit 1); submit the .parquet file as usual.
+    """
+    from pipelines.steps import prepare_file
+    from privacy.keys import load_provider_keys
+    from privacy.pseudonymise import first_level_keys
+    from sources.inbox import check_submission_args
+
+    provider = provider or _provider_from_name(file, feed)
+    check_submission_args(feed, provider, period)
+    if out.suffix != ".parquet":
+        raise RapporteurError(f"{out.name}: the prepared extract must be a .parquet file")
+    keys = load_provider_keys(key_file) if key_file else first_level_keys(Home.from_env().keyring()[0])
+    result, prepared = prepare_file(file, feed, provider, period, keys)
+    _print_failures(result)
+    import pyarrow.parquet as pq
+
+    tmp = out.with_name(f".{out.name}.partial")
+    pq.write_table(prepared, tmp)
+    tmp.replace(out)
+    typer.echo(
+        f"wrote {out} ({prepared.num_rows} rows; {result.rows_quarantined} left out, listed above); "
+        "it holds no names, dates of birth, document numbers, phones or addresses"
+    )
+    raise typer.Exit(1 if result.rows_quarantined else 0)
 
 
 @app.command()

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from pipelines.cli_support import installation, user_errors
-from privacy.keys import PASSPHRASE_ENV, keyring_path, load_keyring, new_keyring, save_keyring
+from privacy.keys import (
+    PASSPHRASE_ENV,
+    issue_provider_keys,
+    keyring_path,
+    load_keyring,
+    new_keyring,
+    save_keyring,
+)
 from sources.errors import KeyringError
 
-keys_app = typer.Typer(help="The bureau's keyring: init, status, rotate.", no_args_is_help=True)
+keys_app = typer.Typer(help="The bureau's keyring: init, status, rotate, issue.", no_args_is_help=True)
 
 
 def _passphrase() -> str:
@@ -83,3 +92,13 @@ def rotate() -> None:
     for stem, n in done.items():
         typer.echo(f"{stem}: re-keyed {n} rows to key version {new.current}")
     typer.echo(f"current key version: {new.current}; older versions retired")
+
+
+@keys_app.command()
+@user_errors
+def issue(out: Annotated[Path, typer.Option("--out", help="Where to write the provider key file.")]) -> None:
+    """Write the key file providers use with `rapporteur prepare` (first-level linkage keys; keep it secret)."""
+    home = installation()
+    prints = issue_provider_keys(load_keyring(home.keys), out)
+    typer.echo(f"wrote {out}; fingerprints: " + ", ".join(f"{r} {p}" for r, p in prints.items()))
+    typer.echo("give it to providers over a secure channel; it never leaves their machine")

@@ -6,24 +6,28 @@ hold direct identifiers above all, but also the pseudonymised rows and the failu
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from dataclasses import asdict, dataclass, replace
+from functools import cache
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from pipelines.home import Home
-from privacy.keys import Keyring
-from privacy.pseudonymise import pseudonymise
+from privacy.keys import Keyring, fingerprint
+from privacy.pseudonymise import first_level, first_level_keys, pseudonymise, second_level
 from privacy.sealed import open_table, seal_table
 from schemas.expectations import ExpectationReport, run_expectations
 from schemas.standard import codelist_version, feed
-from schemas.validation import Validation, stored_failures, validate, without_values
+from schemas.standardise import standardise_sql
+from schemas.validation import Validation, stored_failures, validate, validate_prepared, without_values
 from schemas.validation_report import write_validation_report
 from sources.errors import UnusableInput
 from sources.inbox import Inbox, Submission
-from sources.reader import read_extract
+from sources.reader import PREPARED_MARK, ROW, read_extract, read_prepared
 from warehouse.repository import LoadResult, load_submission
 
 log = logging.getLogger("rapporteur")
@@ -64,10 +68,45 @@ def validate_file(
     return validate(read_extract(source, sheet=sheet, name=name), feed(feed_name), provider, period, filename=name)
 
 
-def _validate_submission(inbox: Inbox, sub: Submission, name: str) -> Validation:
-    """Validate a sealed submission from its plaintext in memory; reject it whole when unusable."""
+@cache
+def prepared_schema(feed_name: str) -> pa.Schema:
+    """The exact layout `rapporteur prepare` writes for a feed (first-level pseudonymised rows)."""
+    spec = feed(feed_name)
+    empty = pa.table({c: pa.array([], pa.string()) for c in spec.columns} | {ROW: pa.array([], pa.int64())})
+    con = duckdb.connect()
+    con.register("extract", empty)
+    sql, params = standardise_sql(spec, "none")
+    standard = con.execute(sql, params).to_arrow_table()
+    con.close()
+    return first_level(standard, feed_name, {"victim": bytes(32), "suspect": bytes(32)}).schema
+
+
+def prepare_file(
+    source: Path, feed_name: str, provider: str, period: str, keys: dict[str, bytes]
+) -> tuple[Validation, pa.Table]:
+    """Validate an extract and pseudonymise its valid rows at the first level, marked with the key fingerprints."""
+    result = validate_file(source, feed_name, provider, period)
+    prepared = first_level(result.valid, feed_name, keys)
+    mark = json.dumps({role: fingerprint(key) for role, key in keys.items()}).encode()
+    return result, prepared.replace_schema_metadata({PREPARED_MARK: mark})
+
+
+def _validate_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring) -> tuple[Validation, bool]:
+    """Validate a sealed submission from its plaintext in memory (True: a prepared extract); reject it
+    whole when unusable."""
     try:
-        return validate_file(inbox.read(sub), sub.feed, sub.provider, sub.period, name=name)
+        data = inbox.read(sub)
+        prepared = read_prepared(data)
+        if prepared is None:
+            return validate_file(data, sub.feed, sub.provider, sub.period, name=name), False
+        table, mark = prepared
+        held = {role: fingerprint(key) for role, key in first_level_keys(keyring).items()}
+        if mark != held:
+            raise UnusableInput(
+                f"{name}: prepared with a key the bureau does not hold (fingerprint "
+                f"{str(mark.get('victim', '?'))[:16]}); ask the bureau for its current key file"
+            )
+        return validate_prepared(table, prepared_schema(sub.feed), feed(sub.feed), sub.provider), True
     except UnusableInput as exc:
         inbox.reject(sub, str(exc))
         log.warning("submission %s rejected: %s", sub.submission_id, exc)
@@ -118,12 +157,12 @@ def _staging(home: Home, sub: Submission) -> Path:
 def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
     """Validate a received submission; stage its valid rows (encrypted) and its failures."""
     try:
-        result = _validate_submission(inbox, sub, f"submission {sub.submission_id}")
+        result, prepared = _validate_submission(inbox, sub, f"submission {sub.submission_id}", keyring)
     except UnusableInput as exc:
         return _outcome(sub, "rejected", message=str(exc))
     warnings = _expect(home, inbox, sub, result)
     folder, key = _staging(home, sub), keyring.key("staging")
-    seal_table(result.valid, folder / "validated.sealed", key)
+    seal_table(result.valid, folder / ("prepared.sealed" if prepared else "validated.sealed"), key)
     seal_table(stored_failures(result.failures), folder / "failures.sealed", key)
     inbox.set_status(sub.submission_id, "validated", rows_in=result.rows_in, rows_quarantined=result.rows_quarantined)
     return _outcome(sub, "validated", result.rows_in, 0, result.rows_quarantined, warnings=warnings)
@@ -132,9 +171,16 @@ def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring)
 def stage_pseudonymised(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
     """Pseudonymise a validated submission's staged rows; the identifying stage is deleted."""
     folder, key = _staging(home, sub), keyring.key("staging")
-    valid = open_table(folder / "validated.sealed", key)
-    seal_table(pseudonymise(valid, sub.feed, sub.provider, keyring), folder / "pseudonymised.sealed", key)
-    (folder / "validated.sealed").unlink()
+    staged = folder / "prepared.sealed"
+    if staged.exists():  # prepared by the provider: only the bureau's level is left to do
+        valid = open_table(staged, key)
+        rows = second_level(valid, sub.feed, sub.provider, keyring)
+    else:
+        staged = folder / "validated.sealed"
+        valid = open_table(staged, key)
+        rows = pseudonymise(valid, sub.feed, sub.provider, keyring)
+    seal_table(rows, folder / "pseudonymised.sealed", key)
+    staged.unlink()
     inbox.set_status(sub.submission_id, "pseudonymised")
     return _outcome(sub, "pseudonymised", valid.num_rows)
 
@@ -157,9 +203,12 @@ def ingest_file(
     sub, new = inbox.place(path, feed_name, provider, period)
     if not new and sub.status in ("loaded", "rejected"):
         return _outcome(sub, "duplicate", message=f"already received as submission {sub.submission_id}")
-    result = _validate_submission(inbox, sub, Path(path).name)
+    result, prepared = _validate_submission(inbox, sub, Path(path).name, keyring)
     warnings = _expect(home, inbox, sub, result)
-    rows = pseudonymise(result.valid, sub.feed, sub.provider, keyring)
+    if prepared:
+        rows = second_level(result.valid, sub.feed, sub.provider, keyring)
+    else:
+        rows = pseudonymise(result.valid, sub.feed, sub.provider, keyring)
     loaded = _load(home, sub, rows, stored_failures(result.failures), result.rows_in, keyring)
     shutil.rmtree(home.staging / sub.submission_id, ignore_errors=True)
     return replace(_finish(inbox, sub, loaded), warnings=warnings)

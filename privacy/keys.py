@@ -60,8 +60,7 @@ class Keyring:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode()).derive(secret)
 
     def fingerprint(self, purpose: str) -> str:
-        """A short public id of a stable key: shows which key made a prepared extract, reveals nothing."""
-        return hashlib.sha256(b"rapporteur-fingerprint|" + self.key(purpose)).hexdigest()[:16]
+        return fingerprint(self.key(purpose))
 
     def rotated(self) -> Keyring:
         """A copy with a new current master key; older versions stay to re-key what they made."""
@@ -73,6 +72,42 @@ class Keyring:
             self.root,
             {**self.created, version: _now()},
         )
+
+
+def fingerprint(key: bytes) -> str:
+    """A short public id of a key: shows which key made a prepared extract, reveals nothing of it."""
+    return hashlib.sha256(b"rapporteur-fingerprint|" + key).hexdigest()[:16]
+
+
+PROVIDER_KEY_FORMAT = "rapporteur-provider-key/1"
+
+
+def issue_provider_keys(keyring: Keyring, path: Path) -> dict[str, str]:
+    """Write the first-level linkage keys a provider needs for `prepare` (mode 0600); return fingerprints."""
+    keys = {role: keyring.key(f"{role}-linkage-l1") for role in ("victim", "suspect")}
+    spec = {
+        "format": PROVIDER_KEY_FORMAT,
+        "keys": {r: _b64(k) for r, k in keys.items()},
+        "fingerprints": {r: fingerprint(k) for r, k in keys.items()},
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(spec, f, indent=2)
+    return spec["fingerprints"]
+
+
+def load_provider_keys(path: Path) -> dict[str, bytes]:
+    """The first-level keys from a key file issued by the bureau."""
+    try:
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+        if spec.get("format") != PROVIDER_KEY_FORMAT:
+            raise ValueError("format")
+        keys = {r: base64.b64decode(spec["keys"][r], validate=True) for r in ("victim", "suspect")}
+    except FileNotFoundError:
+        raise KeyringError(f"{Path(path).name}: no such key file") from None
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise KeyringError(f"{Path(path).name} is not a key file issued by the bureau; ask for a new one") from None
+    return keys
 
 
 def new_keyring(protected: bool) -> Keyring:

@@ -70,7 +70,7 @@ FEED_COLUMNS = {
         string_split(means_of_control, ';') AS means_of_control,
         exploitation_duration, recruiter_relationship, economic_sector, referred_by, disability""",
     "law-enforcement": """
-        {case_token} AS case_token, person_role, stage, offence,
+        person_role, stage, offence,
         date_trunc('month', investigation_date)::DATE AS investigation_month,
         date_trunc('month', prosecution_date)::DATE AS prosecution_month,
         date_trunc('month', conviction_date)::DATE AS conviction_month,
@@ -78,14 +78,25 @@ FEED_COLUMNS = {
 }
 
 
-def pseudonymise(valid: pa.Table, feed: str, provider: str, keyring: Keyring) -> pa.Table:
-    """The stored form of validated rows: tokens and generalised fields, no direct identifier."""
-    params: dict[str, object] = {"provider": provider, "key_version": keyring.current}
-    params |= hmac_params("record", keyring.key("record-id"))
-    roles = ["victim", "suspect"] if feed == "law-enforcement" else ["victim"]
-    for role in roles:
-        params |= hmac_params(f"{role}1", keyring.key(f"{role}-linkage-l1"))
-        params |= hmac_params(role, keyring.key(f"{role}-linkage"))
+ROLE = {"victim-assistance": "'victim'", "law-enforcement": "person_role"}
+PREPARED_MARK = b"rapporteur.prepared_with"  # Parquet metadata: the fingerprint of the first-level key
+
+
+def first_level_keys(keyring: Keyring) -> dict[str, bytes]:
+    """The long-lived first-level linkage keys, by role (what the bureau issues to providers for `prepare`)."""
+    return {role: keyring.key(f"{role}-linkage-l1") for role in ("victim", "suspect")}
+
+
+def first_level(valid: pa.Table, feed: str, keys: dict[str, bytes]) -> pa.Table:
+    """Validated rows with identifiers replaced by first-level tokens and quasi-identifiers generalised.
+
+    This is what `rapporteur prepare` writes on a provider's machine, and the first step of the
+    bureau's own pseudonymisation of a raw extract. The provider's record and case ids stay: the
+    bureau keys them on arrival (they identify no one outside the provider).
+    """
+    params: dict[str, object] = {}
+    for role, key in keys.items():
+        params |= hmac_params(f"{role}1", key)
     parts = name_parts_sql("given_name", "family_name")
     dob = dob_sql("date_of_birth")
     messages = {
@@ -96,39 +107,62 @@ def pseudonymise(valid: pa.Table, feed: str, provider: str, keyring: Keyring) ->
         # or investigation) and the sex: what links a record whose date of birth is missing (privacy.linkage).
         "event": f"'ev|' || nullif({skeleton_sql(parts)}, '') || '|' || {dob_sql(EVENT_DATE[feed])} || '|' || sex",
     }
-    tokens = []
-    for name, message in messages.items():
-        # Two levels (docs/privacy.md): the first-level token, under the long-lived linkage key, goes to
-        # the escrow only; the stored token is keyed again under the current, rotating key.
-        first = {role: hmac_sql(f"{role}1", message) for role in roles}
-        stored = {role: hmac_sql(role, first[role]) for role in roles}
-        if feed == "law-enforcement":
-            tokens.append(
-                f"CASE WHEN person_role = 'suspect' THEN {first['suspect']} ELSE {first['victim']} END "
-                f"AS {ESCROW_PREFIX}{name}"
-            )
-            tokens.append(
-                f"CASE WHEN person_role = 'suspect' THEN {stored['suspect']} ELSE {stored['victim']} END "
-                f"AS {name}_token"
-            )
-        else:
-            tokens += [f"{first['victim']} AS {ESCROW_PREFIX}{name}", f"{stored['victim']} AS {name}_token"]
-    case_token = hmac_sql("record", "$provider || '|' || case_id")
+    tokens = [
+        f"CASE WHEN {ROLE[feed]} = 'suspect' THEN {hmac_sql('suspect1', m)} ELSE {hmac_sql('victim1', m)} END "
+        f"AS {ESCROW_PREFIX}{name}"
+        for name, m in messages.items()
+    ]
+    case_id = ", case_id" if feed == "law-enforcement" else ""
     sql = f"""
-        SELECT _row AS row_number,
-               {hmac_sql("record", "$provider || '|' || provider_record_id")} AS record_token,
+        SELECT _row AS row_number, provider_record_id{case_id},
                {", ".join(tokens)},
-               $key_version::INTEGER AS key_version,
                reporting_year, sex, year(date_of_birth) AS birth_year, age_at_event,
                {_age_group("age_at_event")} AS age_group,
                CASE WHEN age_at_event IS NULL THEN NULL ELSE age_at_event < 18 END AS is_child,
                citizenship, {_region("address")} AS region,
                string_split(exploitation_form, ';') AS exploitation_forms,
-               {FEED_COLUMNS[feed].format(case_token=case_token)}
+               {FEED_COLUMNS[feed]}
         FROM valid ORDER BY _row
     """
+    return _run(sql, params, valid=valid)
+
+
+def second_level(prepared: pa.Table, feed: str, provider: str, keyring: Keyring) -> pa.Table:
+    """The stored form: tokens keyed again under the current key, record and case ids keyed.
+
+    Raw extracts (after `first_level`) and extracts prepared by providers both go through here, so
+    they are stored alike. The first-level columns stay in the output for the escrow only.
+    """
+    params: dict[str, object] = {"provider": provider, "key_version": keyring.current}
+    params |= hmac_params("record", keyring.key("record-id"))
+    for role in ("victim", "suspect"):
+        params |= hmac_params(role, keyring.key(f"{role}-linkage"))
+    tokens = [
+        f"CASE WHEN {ROLE[feed]} = 'suspect' THEN {hmac_sql('suspect', ESCROW_PREFIX + name)} "
+        f"ELSE {hmac_sql('victim', ESCROW_PREFIX + name)} END AS {name}_token"
+        for name in TOKENS
+    ]
+    case_message = "$provider || '|' || case_id"
+    case_token = f", {hmac_sql('record', case_message)} AS case_token" if feed == "law-enforcement" else ""
+    sql = f"""
+        SELECT * EXCLUDE (provider_record_id{", case_id" if case_token else ""}),
+               {hmac_sql("record", "$provider || '|' || provider_record_id")} AS record_token{case_token},
+               {", ".join(tokens)},
+               $key_version::INTEGER AS key_version
+        FROM prepared ORDER BY row_number
+    """
+    return _run(sql, params, prepared=prepared)
+
+
+def pseudonymise(valid: pa.Table, feed: str, provider: str, keyring: Keyring) -> pa.Table:
+    """The stored form of validated rows: both levels, as the bureau does it for a raw extract."""
+    return second_level(first_level(valid, feed, first_level_keys(keyring)), feed, provider, keyring)
+
+
+def _run(sql: str, params: dict, **tables: pa.Table) -> pa.Table:
     con = duckdb.connect()
-    con.register("valid", valid)
+    for name, table in tables.items():
+        con.register(name, table)
     try:
         return con.execute(sql, params).to_arrow_table()
     finally:

@@ -129,3 +129,61 @@ def without_values(validation: Validation) -> Validation:
     blank = pa_arrow.nulls(validation.failures.num_rows, pa_arrow.string())
     failures = validation.failures.set_column(validation.failures.schema.get_field_index("value"), "value", blank)
     return Validation(validation.rows_in, validation.valid, failures, validation.notes, validation.frame)
+
+
+def validate_prepared(table: pa_arrow.Table, expected: pa_arrow.Schema, feed: Feed, provider: str) -> Validation:
+    """Check an extract a provider prepared (already validated and pseudonymised on their machine).
+
+    Its layout must be exactly what this version's `prepare` writes; its codes must be standard codes
+    and its record ids unique. Rows that fail are quarantined like any others.
+    """
+    for name in expected.names:
+        if name not in table.column_names:
+            raise UnusableInput(f"prepared extract: column {name} is missing; prepare it again with this version")
+        if not table.schema.field(name).type.equals(expected.field(name).type):
+            raise UnusableInput(f"prepared extract: column {name} has the wrong type; prepare it again")
+    table = table.select(expected.names)
+    lists = codelists()
+    con = duckdb.connect()
+    con.register("prepared", table)
+    checks = [
+        "SELECT row_number, 'provider_record_id' AS col, 'duplicate_record_id' AS rule FROM "
+        "(SELECT row_number, row_number() OVER (PARTITION BY provider_record_id ORDER BY row_number) AS n "
+        "FROM prepared) WHERE n > 1"
+    ]
+    params: dict[str, list[str]] = {}
+    for col in feed.columns.values():
+        name = "exploitation_forms" if col.name == "exploitation_form" else col.name
+        if col.codelist is None or name not in table.column_names:
+            continue
+        kind = table.schema.field(name).type
+        is_list = pa_arrow.types.is_list(kind)
+        if not (is_list or pa_arrow.types.is_string(kind)):
+            continue  # a derived column of the same name (is_child: from the age), not the provider's code
+        params[name] = list(lists[col.codelist])
+        bad = (
+            f"NOT list_has_all(${name}::VARCHAR[], {name})"
+            if is_list
+            else f"{name} NOT IN (SELECT unnest(${name}::VARCHAR[]))"
+        )
+        checks.append(f"SELECT row_number, '{col.name}', 'unmapped_code' FROM prepared WHERE {bad}")
+        if col.required:
+            checks.append(f"SELECT row_number, '{col.name}', 'required' FROM prepared WHERE {name} IS NULL")
+    failed = con.execute(" UNION ALL ".join(checks) + " ORDER BY 1, 2, 3", params).fetchall()
+    con.close()
+    messages = {
+        "duplicate_record_id": "provider_record_id repeats an earlier row of this file",
+        "unmapped_code": "not a standard code (a prepared extract carries standard codes only)",
+        "required": "blank; it is required",
+    }
+    failures = pa_arrow.Table.from_pylist(
+        [
+            {"row_number": r, "column_name": c, "rule": rule, "message": f"{c}: {messages[rule]}", "value": None}
+            for r, c, rule in failed
+        ],
+        schema=FAILURE_SCHEMA,
+    )
+    bad_rows = pa_arrow.array(sorted({r for r, _, _ in failed}), pa_arrow.int64())
+    valid = table.filter(pc.invert(pc.is_in(table["row_number"], value_set=bad_rows)))
+    frame = table.drop_columns([c for c in table.column_names if c.startswith("l1_")]).to_pandas()
+    return Validation(table.num_rows, valid, failures, [f"prepared extract from {provider}"], frame)

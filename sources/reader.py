@@ -6,6 +6,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import json
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -23,6 +24,23 @@ SAMPLE_BYTES = 256 * 1024
 MAX_XLSX_UNPACKED = 512 * 1024 * 1024
 DELIMITERS = ",;\t|"
 LEGACY_ENCODINGS = ["cp1250", "cp1251", "latin_1", "iso8859_15", "cp1257"]
+
+
+PREPARED_MARK = b"rapporteur.prepared_with"  # Parquet metadata of an extract made by `rapporteur prepare`
+
+
+def read_prepared(source: Path | bytes) -> tuple[pa.Table, dict] | None:
+    """A prepared extract (Parquet marked by `rapporteur prepare`) and its mark; None for anything else."""
+    src = _Source(source, None)
+    with src.open() as f:
+        if f.read(4) != b"PAR1":
+            return None
+    try:
+        parquet = pq.ParquetFile(src.open())
+        mark = (parquet.schema_arrow.metadata or {}).get(PREPARED_MARK)
+        return (parquet.read(), json.loads(mark)) if mark else None
+    except (pa.ArrowInvalid, OSError, ValueError):
+        return None
 
 
 @dataclass
