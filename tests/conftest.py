@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,22 @@ def sample_files(sample_dir: Path):
         if path.name.count(".") == 1:
             feed, provider = path.stem.split("__")
             yield path, feed, provider
+
+
+@contextmanager
+def installation_after_run(root: Path, extracts: Path):
+    """An installation in `root` (selected through the environment) that ran the main job once over
+    every provider CSV in `extracts`."""
+    from pipelines.home import Home
+    from pipelines.runner import run_main_job
+
+    home = Home(root).ensure()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RAPPORTEUR_HOME", str(home.root))
+        env.setenv("DAGSTER_HOME", str(home.dagster))
+        keyring, _ = home.keyring(create_demo=True)
+        inbox = home.sealed_inbox(keyring)
+        for path, feed, provider in sample_files(extracts):
+            inbox.place(path, feed, provider, "all")
+        assert run_main_job(home) == []
+        yield home

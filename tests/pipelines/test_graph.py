@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.home import Home
 from pipelines.runner import run_main_job
 from sources.inbox import Inbox
-from tests.conftest import sample_files
+from tests.conftest import installation_after_run, sample_files
 from warehouse.repository import connect, repository_path
 
 pytestmark = pytest.mark.integration
@@ -23,15 +22,7 @@ def _query(path, sql, home=None):
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory, sample_dir):
     """One installation that ran the main job once over every sample extract."""
-    home = Home(tmp_path_factory.mktemp("graph") / "home").ensure()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("RAPPORTEUR_HOME", str(home.root))
-        env.setenv("DAGSTER_HOME", str(home.dagster))
-        keyring, _ = home.keyring(create_demo=True)
-        inbox = home.sealed_inbox(keyring)
-        for path, feed, provider in sample_files(sample_dir):
-            inbox.place(path, feed, provider, "all")
-        assert run_main_job(home) == []
+    with installation_after_run(tmp_path_factory.mktemp("graph") / "home", sample_dir) as home:
         yield home
 
 

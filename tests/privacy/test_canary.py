@@ -7,9 +7,7 @@ import csv
 import duckdb
 import pytest
 
-from pipelines.home import Home
-from pipelines.runner import run_main_job
-from tests.conftest import sample_files
+from tests.conftest import installation_after_run, sample_files
 from warehouse.repository import REPOSITORIES, connect, repository_path
 
 pytestmark = pytest.mark.integration
@@ -47,16 +45,8 @@ def planted(tmp_path_factory, sample_dir):
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-    home = Home(tmp_path_factory.mktemp("canary") / "home").ensure()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("RAPPORTEUR_HOME", str(home.root))
-        env.setenv("DAGSTER_HOME", str(home.dagster))
-        keyring, _ = home.keyring(create_demo=True)
-        inbox = home.sealed_inbox(keyring)
-        for path, feed, provider in sample_files(src):
-            inbox.place(path, feed, provider, "all")
-        assert run_main_job(home) == []
-        yield home, keyring, needles
+    with installation_after_run(tmp_path_factory.mktemp("canary") / "home", src) as home:
+        yield home, home.keyring()[0], needles
 
 
 def _variants(needle: str) -> set[bytes]:
