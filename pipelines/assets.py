@@ -182,6 +182,8 @@ def _reconcile(rapporteur: RapporteurHome, feed_name: str) -> dg.AssetCheckResul
 def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
     """Aggregate tables for researchers and the annual report, rebuilt from both repositories (no pseudonyms)."""
     home, db_key = rapporteur.home(), rapporteur.keyring(context.log).key("database")
-    counts = _guarded_call("research database", build_research_database, home.warehouse, db_key, home.disclosure_k())
+    counts = _guarded_call(
+        "research database", build_research_database, home.warehouse, db_key, home.disclosure_k(), home.baseline_year()
+    )
     context.log.info("research database rebuilt: %s", counts)
     return dg.MaterializeResult(metadata={f"rows_{t}": n for t, n in counts.items()})

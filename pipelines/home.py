@@ -15,6 +15,7 @@ from sources.inbox import Inbox
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = "var"
 DISCLOSURE_K_ENV = "RAPPORTEUR_DISCLOSURE_K"
+BASELINE_ENV = "RAPPORTEUR_BASELINE_YEAR"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,14 @@ class Home:
         if not raw.isdigit() or int(raw) < 2:
             raise RapporteurError(f"{DISCLOSURE_K_ENV} must be a whole number of at least 2, not '{raw[:20]}'")
         return int(raw)
+
+    @staticmethod
+    def baseline_year() -> int | None:
+        """The reference year of every indicator from RAPPORTEUR_BASELINE_YEAR (default: each one's first year)."""
+        raw = os.environ.get(BASELINE_ENV, "")
+        if raw and not (raw.isdigit() and len(raw) == 4):
+            raise RapporteurError(f"{BASELINE_ENV} must be a year such as 2015, not '{raw[:20]}'")
+        return int(raw) if raw else None
 
     def sealed_inbox(self, keyring: Keyring) -> Inbox:
         """The inbox, able to seal and read submissions with the keyring's inbox key."""

@@ -10,6 +10,7 @@ import pandas as pd
 
 from privacy.disclosure import margin_totals, recoverable_cells, suppress_counts
 from schemas.standard import codelists, coverage
+from warehouse.analysis import STAGES, analyse
 from warehouse.duck import encrypted
 from warehouse.repository import SQL, ensure_repository
 
@@ -23,10 +24,13 @@ COUNT_TABLES = {
 }
 
 
-def build_research_database(warehouse_dir: Path, db_key: bytes, k: int = DEFAULT_K) -> dict[str, int]:
+def build_research_database(
+    warehouse_dir: Path, db_key: bytes, k: int = DEFAULT_K, baseline: int | None = None
+) -> dict[str, int]:
     """Rebuild research.duckdb beside the old one, then rename it into place; return rows per table.
 
-    Researchers with the old file open keep their snapshot; new sessions see the new one.
+    Researchers with the old file open keep their snapshot; new sessions see the new one. `baseline`
+    is the reference year of every indicator (default: the first year it has a value).
     """
     warehouse_dir = Path(warehouse_dir)
     repos = {
@@ -43,6 +47,7 @@ def build_research_database(warehouse_dir: Path, db_key: bytes, k: int = DEFAULT
         _reference_tables(con)
         con.execute((SQL / "research.sql").read_text())
         _protect(con, k)
+        _publish_analysis(con, analyse(repos, db_key), k, baseline)
         con.execute((SQL / "research_comments.sql").read_text())
         for alias in repos:
             con.execute(f"DETACH {alias}")
@@ -90,15 +95,104 @@ def _protect(con: duckdb.DuckDBPyConnection, k: int) -> None:
         present = frame[count].notna()
         counted = frame[present].astype({count: "int64"})
         protected = (
-            suppress_counts(counted, dims, count, k)
+            _protected(counted, dims, count, k, table)
             if len(counted)
             else counted.assign(suppressed=False, suppression="")
         )
-        if len(counted):
-            totals = margin_totals(counted, dims, count, k=k, cells=protected)
-            leaks = recoverable_cells(protected, dims, count, totals, k)
-            if leaks:  # a bug in disclosure control, never a data problem: refuse to publish
-                raise AssertionError(f"{table}: {len(leaks)} suppressed cell(s) recoverable from totals")
         rest = frame[~present].assign(suppressed=False, suppression="")
-        result = pd.concat([protected, rest]).sort_values(dims, kind="stable")  # noqa: F841 (read by DuckDB)
-        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM result')
+        _create(con, table, pd.concat([protected, rest]).sort_values(dims, kind="stable"), replace=True)
+
+
+def _create(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, replace: bool = False) -> None:
+    """Write a DataFrame as a table of the research database (`table` is one of ours, never user input)."""
+    con.register("_frame", frame)
+    con.execute(f'CREATE {"OR REPLACE " if replace else ""}TABLE "{table}" AS SELECT * FROM _frame')
+    con.unregister("_frame")
+
+
+def _protected(frame: pd.DataFrame, dims: list[str], count: str, k: int, label: str) -> pd.DataFrame:
+    """`suppress_counts`, then a self-check: refuse to publish if a suppressed cell follows from the totals."""
+    protected = suppress_counts(frame, dims, count, k)
+    totals = margin_totals(frame, dims, count, k=k, cells=protected)
+    leaks = recoverable_cells(protected, dims, count, totals, k)
+    if leaks:  # a bug in disclosure control, never a data problem: refuse to publish
+        raise AssertionError(f"{label}: {len(leaks)} suppressed cell(s) recoverable from totals")
+    return protected
+
+
+def _publish_analysis(
+    con: duckdb.DuckDBPyConnection, results: dict[str, pd.DataFrame], k: int, baseline: int | None
+) -> None:
+    """Indicators with baselines and trends, attrition, sentences and provider overlap, all protected."""
+    counts = results["counts"]
+    parts = [
+        _protected(group.reset_index(drop=True), ["period", "category"], "value", k, f"{ind}/{dim}").assign(
+            indicator=ind, dimension=dim
+        )
+        for (ind, dim), group in counts.groupby(["indicator", "dimension"], sort=True)
+    ]
+    indicators = _with_baselines(pd.concat(parts, ignore_index=True) if parts else counts, baseline)
+    _create(con, "indicators", indicators)
+    suspects = (
+        indicators[(indicators["indicator"] == "suspects")]
+        .pivot_table(index="period", columns="category", values="value", aggfunc="first")
+        .reindex(columns=list(STAGES))
+    )
+    attrition = pd.DataFrame(
+        {
+            "period": suspects.index,
+            "investigated": suspects["investigated"].to_numpy(),
+            "prosecuted": suspects["prosecuted"].to_numpy(),
+            "convicted": suspects["convicted"].to_numpy(),
+            "prosecuted_share": (suspects["prosecuted"] / suspects["investigated"]).to_numpy(dtype="float64"),
+            "convicted_share": (suspects["convicted"] / suspects["prosecuted"]).to_numpy(dtype="float64"),
+        }
+    )
+    _create(con, "attrition", attrition)
+    sentences = results["sentences"]
+    small = sentences["convicted_with_sentence"] < k
+    for column in ("convicted_with_sentence", "median_months", "p25_months", "p75_months"):
+        sentences[column] = sentences[column].astype("Float64").mask(small)
+    sentences["suppressed"] = small
+    _create(con, "sentences", sentences)
+    overlap = results["provider_overlap"]
+    overlap = _protected(overlap, ["period", "lists"], "persons", k, "provider_overlap") if len(overlap) else overlap
+    _create(con, "provider_overlap", overlap)
+
+
+def _with_baselines(frame: pd.DataFrame, baseline: int | None) -> pd.DataFrame:
+    """Add baseline value, change against it (absolute and %), and the trend against the previous period.
+
+    Only published values enter: a suppressed cell has no change, and no change reveals a suppressed cell.
+    """
+    keys = ["indicator", "dimension", "category"]
+    frame = frame.sort_values([*keys, "period"]).reset_index(drop=True)
+    first = frame.dropna(subset=["value"]).groupby(keys)["period"].min().rename("first_period")
+    frame = frame.join(first, on=keys)
+    chosen = frame["first_period"] if baseline is None else pd.Series(baseline, index=frame.index)
+    frame["baseline_period"] = chosen.astype("Int64")
+    base = frame[frame["period"] == frame["baseline_period"]].set_index(keys)["value"].rename("baseline_value")
+    frame = frame.join(base, on=keys)
+    frame["change_abs"] = frame["value"] - frame["baseline_value"]
+    frame["change_pct"] = (100 * frame["change_abs"] / frame["baseline_value"]).astype("Float64").round(1)
+    previous = frame.groupby(keys)["value"].shift(1)
+    step = (frame["value"] - previous) / previous
+    frame["trend"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    frame.loc[step > 0.05, "trend"] = "rising"
+    frame.loc[step < -0.05, "trend"] = "falling"
+    frame.loc[step.between(-0.05, 0.05), "trend"] = "stable"
+    columns = [
+        "indicator",
+        "period",
+        "dimension",
+        "category",
+        "value",
+        "baseline_period",
+        "baseline_value",
+        "change_abs",
+        "change_pct",
+        "trend",
+        "suppressed",
+        "suppression",
+    ]
+    return frame[columns]

@@ -112,3 +112,53 @@ def test_not_covered_by_law_is_not_zero(ran):
     assert rows and all((s == "not_covered_by_law") == (y < 2018) for y, _, s, _ in rows)
     assert all(n is None and not hidden for y, n, _, hidden in rows if y < 2018)
     assert all((n is None) == hidden for y, n, _, hidden in rows if y >= 2018)
+
+
+def _truth_persons(truth_records, role: str) -> dict[int, int]:
+    """Distinct true persons per reporting year among valid rows of `role`, both feeds together."""
+    persons: dict[int, set] = {}
+    for r in truth_records:
+        if r["valid"] == "1" and r["person_role"] == role:
+            persons.setdefault(int(r["reporting_year"]), set()).add(r["person_id"])
+    return {year: len(ids) for year, ids in persons.items()}
+
+
+def test_unique_victims_and_suspects_match_ground_truth(ran, truth_records):
+    """Linkage is not perfect (docs/linkage.md: recall about 0.97), so counts agree within 5%."""
+    published = dict(
+        _query(
+            ran.warehouse / "research.duckdb",
+            "SELECT period, value FROM indicators WHERE indicator = 'unique_victims' "
+            "AND dimension = 'total' AND NOT suppressed",
+        )
+    )
+    truth = _truth_persons(truth_records, "victim")
+    assert set(published) == set(truth)
+    for year, n in published.items():
+        assert abs(n - truth[year]) <= 0.05 * truth[year], (year, n, truth[year])
+    investigated = dict(
+        _query(
+            ran.warehouse / "research.duckdb",
+            "SELECT period, value FROM indicators WHERE indicator = 'suspects' "
+            "AND category = 'investigated' AND NOT suppressed",
+        )
+    )
+    truth = _truth_persons(truth_records, "suspect")
+    for year, n in investigated.items():
+        assert abs(n - truth[year]) <= 0.05 * truth[year], (year, n, truth[year])
+
+
+def test_indicators_have_baselines_and_trends(ran):
+    rows = _query(
+        ran.warehouse / "research.duckdb",
+        "SELECT period, value, baseline_period, baseline_value, change_abs, change_pct, trend "
+        "FROM indicators WHERE indicator = 'unique_victims' AND dimension = 'total' ORDER BY period",
+    )
+    first = rows[0]
+    assert first[2] == first[0] and first[4] == 0
+    for period, value, base_period, base, change, pct, _ in rows[1:]:
+        assert base_period == first[0] and change == value - base
+        assert pct == pytest.approx(round(100 * change / base, 1))
+    assert {r[6] for r in rows[1:]} <= {"rising", "falling", "stable"}
+    attrition = _query(ran.warehouse / "research.duckdb", "SELECT investigated, prosecuted, convicted FROM attrition")
+    assert attrition and all(i >= p >= c for i, p, c in attrition if None not in (i, p, c))

@@ -149,3 +149,26 @@ def test_research_cells_under_k_are_suppressed_and_marked(tmp_path):
         (None, True, "primary")
     ]
     con.close()
+
+
+def test_baselines_use_only_published_values():
+    import pandas as pd
+
+    from warehouse.research import _with_baselines
+
+    frame = pd.DataFrame(
+        {
+            "indicator": ["x"] * 3,
+            "dimension": ["d"] * 3,
+            "category": ["c"] * 3,
+            "period": [2015, 2016, 2017],
+            "value": pd.array([10, None, 30], dtype="Int64"),
+            "suppressed": [False, True, False],
+            "suppression": ["", "primary", ""],
+        }
+    )
+    out = _with_baselines(frame, baseline=2016).set_index("period")
+    assert out["baseline_value"].isna().all() and out["change_abs"].isna().all()  # the baseline cell is withheld
+    out = _with_baselines(frame, baseline=None).set_index("period")
+    assert out.loc[2017, "change_abs"] == 20 and out.loc[2017, "change_pct"] == 200.0
+    assert pd.isna(out.loc[2017, "trend"])  # its previous period is withheld
