@@ -245,6 +245,34 @@ def run(
 
 @app.command()
 @user_errors
+def mse(
+    file: Annotated[Path, typer.Argument(help="Capture histories: one 0/1 column per list and a `count` column.")],
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates (0: none).")] = 1000,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the bootstrap.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Estimate the hidden population by multiple systems estimation (as R's SparseMSE, stepwise)."""
+    from estimation import MSEInputError, estimate, read_capture_histories
+
+    try:
+        lists, histories, counts = read_capture_histories(file)
+        result = estimate(lists, histories, counts, nboot=bootstrap, seed=seed)
+    except MSEInputError as exc:
+        raise RapporteurError(f"{file.name}: {exc}") from None
+    if as_json:
+        typer.echo(json.dumps(result.as_dict()))
+        return
+    typer.echo(f"observed: {result.observed}")
+    typer.echo(f"estimated population: {result.estimate:.1f}")
+    typer.echo(f"model: {' + '.join(result.model)}")
+    for name, (low, high) in result.intervals.items():
+        typer.echo(f"{name} interval (BCa, {bootstrap} replicates): {low:.1f} to {high:.1f}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}")
+
+
+@app.command()
+@user_errors
 def sql(
     db: Annotated[str, typer.Option("--db", help="victims, law-enforcement or research")] = "research",
     command: Annotated[str | None, typer.Option("-c", "--command", help="Run one query and exit.")] = None,

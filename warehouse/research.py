@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from privacy.disclosure import margin_totals, recoverable_cells, suppress_counts
@@ -155,6 +156,7 @@ def _publish_analysis(
         sentences[column] = sentences[column].astype("Float64").mask(small)
     sentences["suppressed"] = small
     _create(con, "sentences", sentences)
+    _create(con, "hidden_population", hidden_population(results["provider_overlap"], k))
     overlap = results["provider_overlap"]
     overlap = _protected(overlap, ["period", "lists"], "persons", k, "provider_overlap") if len(overlap) else overlap
     _create(con, "provider_overlap", overlap)
@@ -196,3 +198,71 @@ def _with_baselines(frame: pd.DataFrame, baseline: int | None) -> pd.DataFrame:
         "suppression",
     ]
     return frame[columns]
+
+
+MSE_BOOTSTRAP = 500
+
+
+def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP) -> pd.DataFrame:
+    """Per year, multiple systems estimation on the exact overlap of lists (computed before suppression).
+
+    Only the estimate and its interval are published. A year with fewer than k observed victims, or
+    whose lists do not allow an estimate, gets no number and says why.
+    """
+    from estimation import MSEInputError, estimate
+
+    rows = []
+    for period, group in overlap.groupby("period", sort=True):
+        names = sorted({name for lists in group["lists"] for name in lists.split(" + ")})
+        histories = np.array([[int(n in lists.split(" + ")) for n in names] for lists in group["lists"]])
+        counts = group["persons"].to_numpy(dtype=np.int64)
+        row = {
+            "period": int(period),
+            "observed": int(counts.sum()),
+            "n_lists": len(names),
+            "estimate": None,
+            "lower_80": None,
+            "upper_80": None,
+            "lower_95": None,
+            "upper_95": None,
+            "model": None,
+            "warnings": "",
+        }
+        if row["observed"] < k:
+            row["observed"], row["warnings"] = None, f"fewer than {k} victims observed: withheld"
+        else:
+            try:
+                result = estimate(names, histories, counts, nboot=nboot, seed=int(period))
+            except MSEInputError as exc:
+                row["warnings"] = str(exc)
+            else:
+                row |= {
+                    "estimate": result.estimate,
+                    "model": " + ".join(result.model),
+                    "warnings": "; ".join(result.warnings),
+                }
+                row["lower_80"], row["upper_80"] = result.intervals.get("80%", (None, None))
+                row["lower_95"], row["upper_95"] = result.intervals.get("95%", (None, None))
+        rows.append(row)
+    columns = [
+        "period",
+        "observed",
+        "estimate",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
+        "model",
+        "n_lists",
+        "warnings",
+    ]
+    return pd.DataFrame(rows, columns=columns).astype(
+        {
+            "observed": "Int64",
+            "estimate": "Float64",
+            "lower_80": "Float64",
+            "upper_80": "Float64",
+            "lower_95": "Float64",
+            "upper_95": "Float64",
+        }
+    )

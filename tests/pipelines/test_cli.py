@@ -133,3 +133,16 @@ def test_validate_report_writes_html_csv_and_data_docs(sample_dir, tmp_path):
     assert (out / "report.html").exists() and (out / "failures.csv").exists()
     assert (out / "data-docs" / "index.html").exists()
     assert body["rows_quarantined"] > 0 and "quarantined" in (out / "report.html").read_text()
+
+
+def test_mse_command_matches_the_reference(tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[1] / "estimation" / "fixtures" / "western_us_5_lists.csv"
+    result = _run("mse", fixture, "--bootstrap", 0, "--json")
+    body = json.loads(result.stdout)
+    assert result.exit_code == 0 and abs(body["estimate"] - 2483.38) < 0.01 * 2483.38
+    assert body["model"] == ["A", "B", "C", "D", "E", "A:E"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("A,B,count\n1,0,3\n0,2,4\n")
+    assert "bad.csv" in _one_line_error(_run("mse", bad))

@@ -156,9 +156,28 @@ def test_indicators_have_baselines_and_trends(ran):
     )
     first = rows[0]
     assert first[2] == first[0] and first[4] == 0
-    for period, value, base_period, base, change, pct, _ in rows[1:]:
+    for _period, value, base_period, base, change, pct, _ in rows[1:]:
         assert base_period == first[0] and change == value - base
         assert pct == pytest.approx(round(100 * change / base, 1))
     assert {r[6] for r in rows[1:]} <= {"rising", "falling", "stable"}
     attrition = _query(ran.warehouse / "research.duckdb", "SELECT investigated, prosecuted, convicted FROM attrition")
     assert attrition and all(i >= p >= c for i, p, c in attrition if None not in (i, p, c))
+
+
+def test_hidden_population_estimate_is_at_least_what_was_identified(ran, truth):
+    rows = _query(
+        ran.warehouse / "research.duckdb",
+        "SELECT period, observed, estimate, lower_95, upper_95 FROM hidden_population ORDER BY period",
+    )
+    identified = dict(
+        _query(
+            ran.warehouse / "research.duckdb",
+            "SELECT period, value FROM indicators WHERE indicator = 'unique_victims' AND dimension = 'total'",
+        )
+    )
+    true_population = truth["population"]["victims_per_year"]
+    assert rows
+    for period, observed, estimate, low, high in rows:
+        assert observed == identified[period] and estimate >= observed
+        assert low <= estimate <= high
+        assert estimate <= 3 * true_population[str(period)]  # sane, not a blow-up

@@ -9,3 +9,4 @@ COMMENT ON TABLE indicators IS 'Long format: indicator, period, dimension, categ
 COMMENT ON TABLE attrition IS 'Unique suspects investigated, prosecuted and convicted per year, with the share reaching the next stage.';
 COMMENT ON TABLE sentences IS 'Sentences of convicted suspects per year: number, median and quartiles in months; withheld under k.';
 COMMENT ON TABLE provider_overlap IS 'Unique victims per year by the combination of lists (providers; law enforcement as one list) that saw them.';
+COMMENT ON TABLE hidden_population IS 'Multiple systems estimation per year (stepwise Poisson log-linear, as SparseMSE) on the overlap of lists: the estimated population that could have been identified, with BCa intervals; assumptions in docs/mse.md.';
