@@ -187,3 +187,35 @@ def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurH
     )
     context.log.info("research database rebuilt: %s", counts)
     return dg.MaterializeResult(metadata={f"rows_{t}": n for t, n in counts.items()})
+
+
+@dg.asset(name="annual_report", group_name="analysis", deps=["research_database"], kinds={"html"})
+def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
+    """The annual report for the latest reporting year with data, as one self-contained HTML file."""
+    from reporting import write_annual_report
+
+    home = rapporteur.home()
+    research = home.warehouse / "research.duckdb"
+    year = latest_year(research)
+    if year is None:
+        context.log.info("no reporting year with data yet: no report written")
+        return dg.MaterializeResult(metadata={"year": "none"})
+    path = _guarded_call(
+        "annual report",
+        write_annual_report,
+        research,
+        year,
+        home.reports / f"annual-report-{year}.html",
+        home.disclosure_k(),
+    )
+    return dg.MaterializeResult(metadata={"year": year, "path": dg.MetadataValue.path(str(path))})
+
+
+def latest_year(research: Path) -> int | None:
+    import duckdb
+
+    con = duckdb.connect(str(research), read_only=True)
+    try:
+        return con.execute("SELECT max(period) FROM indicators").fetchone()[0]
+    finally:
+        con.close()

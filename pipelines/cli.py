@@ -245,6 +245,30 @@ def run(
 
 @app.command()
 @user_errors
+def report(
+    year: Annotated[int, typer.Option("--year", help="The reporting year.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The HTML file (default: reports/annual-report-YEAR.html).")
+    ] = None,
+) -> None:
+    """Write the annual report for YEAR: trends against baseline, disaggregations, funnel, overlap, hidden
+    population, shortfalls and gaps; one self-contained HTML file from the research database."""
+    from reporting import write_annual_report
+
+    home = Home.from_env()
+    research = home.warehouse / DBS["research"]
+    if not research.exists():
+        raise RapporteurError(f"{research} does not exist yet; run `make run` (or `rapporteur run`) first")
+    out = out or home.reports / f"annual-report-{year}.html"
+    try:
+        path = write_annual_report(research, year, out, k=home.disclosure_k())
+    except ValueError as exc:
+        raise RapporteurError(str(exc)) from None
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+@user_errors
 def mse(
     file: Annotated[Path, typer.Argument(help="Capture histories: one 0/1 column per list and a `count` column.")],
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates (0: none).")] = 1000,

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.assets import (
+    annual_report,
     feed_assets,
     law_enforcement_reconciles,
     research_database,
@@ -25,7 +26,7 @@ def domains() -> list[dg.Definitions]:
         description="Ingest every waiting submission of both feeds and rebuild the research database.",
     )
     analysis = dg.Definitions(
-        assets=[research_database],
+        assets=[research_database, annual_report],
         jobs=[main_job],
         resources={"rapporteur": RapporteurHome(root=dg.EnvVar("RAPPORTEUR_HOME"))},
     )

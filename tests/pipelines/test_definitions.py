@@ -15,7 +15,7 @@ def test_definitions_load_with_groups_and_descriptions():
     assert groups == {
         "law_enforcement": {f"law_enforcement_{s}" for s in ("landed", "validated", "pseudonymised", "loaded")},
         "victim_assistance": {f"victim_assistance_{s}" for s in ("landed", "validated", "pseudonymised", "loaded")},
-        "analysis": {"research_database"},
+        "analysis": {"research_database", "annual_report"},
     }
     assert defs.resolve_job_def(MAIN_JOB) is not None
 
