@@ -11,11 +11,12 @@ import pandas as pd
 
 from privacy.disclosure import margin_totals, recoverable_cells, suppress_counts
 from schemas.standard import codelists, coverage
-from warehouse.analysis import STAGES, analyse
+from warehouse.analysis import STAGES, UNKNOWN, analyse
 from warehouse.duck import encrypted
 from warehouse.repository import SQL, ensure_repository
 
 RESEARCH_FILE = "research.duckdb"
+UNKNOWN_CODES = set(UNKNOWN.values())
 DEFAULT_K = 5
 # The count tables researchers see: (dimensions, count column). Each is protected against small cells.
 COUNT_TABLES = {
@@ -132,8 +133,10 @@ def _publish_analysis(
         )
         for (ind, dim), group in counts.groupby(["indicator", "dimension"], sort=True)
     ]
-    indicators = _with_baselines(pd.concat(parts, ignore_index=True) if parts else counts, baseline)
+    published = pd.concat(parts, ignore_index=True) if parts else counts
+    indicators = _with_baselines(published, baseline)
     _create(con, "indicators", indicators)
+    _create(con, "data_quality", _unknown_shares(published))
     suspects = (
         indicators[(indicators["indicator"] == "suspects")]
         .pivot_table(index="period", columns="category", values="value", aggfunc="first")
@@ -160,6 +163,27 @@ def _publish_analysis(
     overlap = results["provider_overlap"]
     overlap = _protected(overlap, ["period", "lists"], "persons", k, "provider_overlap") if len(overlap) else overlap
     _create(con, "provider_overlap", overlap)
+
+
+def _unknown_shares(published: pd.DataFrame) -> pd.DataFrame:
+    """Data quality: the percentage of unique victims whose value is unknown, per dimension and year.
+
+    Computed from published cells only; where the unknown cell is withheld, so is the share.
+    """
+    victims = published[published["indicator"] == "unique_victims"]
+    totals = victims[victims["dimension"] == "total"].set_index("period")["value"]
+    unknown = victims[victims["category"].isin(UNKNOWN_CODES) & (victims["dimension"] != "total")]
+    out = pd.DataFrame(
+        {
+            "period": unknown["period"],
+            "dimension": unknown["dimension"],
+            "unknown_victims": unknown["value"],
+            "unique_victims": unknown["period"].map(totals),
+        }
+    )
+    out["unknown_share_pct"] = (100 * out["unknown_victims"].astype("Float64") / out["unique_victims"]).round(1)
+    out["suppressed"] = unknown["suppressed"].to_numpy()
+    return out.sort_values(["period", "dimension"]).reset_index(drop=True)
 
 
 def _with_baselines(frame: pd.DataFrame, baseline: int | None) -> pd.DataFrame:

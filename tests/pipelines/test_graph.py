@@ -181,3 +181,12 @@ def test_hidden_population_estimate_is_at_least_what_was_identified(ran, truth):
         assert observed == identified[period] and estimate >= observed
         assert low <= estimate <= high
         assert estimate <= 3 * true_population[str(period)]  # sane, not a blow-up
+
+
+def test_unknown_share_is_a_data_quality_indicator(ran):
+    rows = _query(
+        ran.warehouse / "research.duckdb",
+        "SELECT dimension, unknown_share_pct, suppressed FROM data_quality",
+    )
+    assert {d for d, _, _ in rows} >= {"sex", "age_group"}
+    assert all((v is None) == s and (v is None or 0 <= v <= 100) for _, v, s in rows)

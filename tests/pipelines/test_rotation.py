@@ -70,3 +70,43 @@ def test_rotation_refuses_rows_without_escrow_and_changes_nothing(tmp_path, samp
     after = load_keyring(home.keys)
     assert after.current == 2 and 1 in after.masters  # the old version stays until every row is re-keyed
     assert set(rows_by_version(home.warehouse, after)["victims"]) == {1}
+
+
+def test_a_resubmission_replaces_its_predecessor_in_every_output(tmp_path, sample_dir):
+    """Same provider, feed and period: the new file supersedes the old one in the research tables too."""
+    import csv
+
+    import duckdb
+
+    from warehouse.research import build_research_database
+
+    (a, provider), *_ = _va_files(sample_dir)
+    with a.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    half = tmp_path / a.name
+    with half.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows[: len(rows) // 2])
+    home = _home(tmp_path, "home")
+    key = load_keyring(home.keys).key("database")
+
+    def published_records() -> int:
+        build_research_database(home.warehouse, key, k=1)  # k = 1: nothing withheld, totals are exact
+        con = duckdb.connect(str(home.warehouse / "research.duckdb"), read_only=True)
+        try:
+            return con.execute(
+                "SELECT sum(value) FROM indicators WHERE indicator = 'victim_records' AND category = ?",
+                [f"{VA}: {provider}"],
+            ).fetchone()[0]
+        finally:
+            con.close()
+
+    _ingest(home, a, provider)
+    first = published_records()
+    _ingest(home, half, provider)
+    second = published_records()
+    with connect(repository_path(home.warehouse, VA), read_only=True, key=key) as con:
+        loaded = con.execute("SELECT rows_loaded FROM submissions WHERE superseded_by IS NULL").fetchall()
+        history = con.execute("SELECT count(*) FROM submissions WHERE superseded_by IS NOT NULL").fetchone()[0]
+    assert len(loaded) == 1 and second == loaded[0][0] < first and history == 1

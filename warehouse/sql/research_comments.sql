@@ -10,3 +10,18 @@ COMMENT ON TABLE attrition IS 'Unique suspects investigated, prosecuted and conv
 COMMENT ON TABLE sentences IS 'Sentences of convicted suspects per year: number, median and quartiles in months; withheld under k.';
 COMMENT ON TABLE provider_overlap IS 'Unique victims per year by the combination of lists (providers; law enforcement as one list) that saw them.';
 COMMENT ON TABLE hidden_population IS 'Multiple systems estimation per year (stepwise Poisson log-linear, as SparseMSE) on the overlap of lists: the estimated population that could have been identified, with BCa intervals; assumptions in docs/mse.md.';
+COMMENT ON COLUMN indicators.indicator IS 'unique_victims (persons after linkage), victim_records (per provider), services_received, suspects (unique, by furthest stage), convicted_suspects.';
+COMMENT ON COLUMN indicators.period IS 'Reporting year: the year of identification (victims) or of the furthest criminal-justice stage (suspects).';
+COMMENT ON COLUMN indicators.dimension IS 'The disaggregation: total, sex, age_group, citizenship, exploitation_form, internal_or_transnational, identifying_agency, provider, service, service_provider, stage, offence.';
+COMMENT ON COLUMN indicators.category IS 'A code of the dimension (see code_lists); XXX is an unknown country.';
+COMMENT ON COLUMN indicators.value IS 'The count; NULL when suppressed.';
+COMMENT ON TABLE data_quality IS 'Data quality per year and dimension: unique victims recorded as unknown, and their share of all unique victims (published cells only).';
+COMMENT ON COLUMN indicators.baseline_period IS 'The reference year: RAPPORTEUR_BASELINE_YEAR, or the first year with a published value.';
+COMMENT ON COLUMN indicators.change_abs IS 'value minus baseline_value; NULL when either is withheld.';
+COMMENT ON COLUMN indicators.change_pct IS 'Change against the baseline in percent, one decimal.';
+COMMENT ON COLUMN indicators.trend IS 'Against the previous year: rising (> +5%), falling (< -5%), stable, or NULL when either is withheld.';
+COMMENT ON COLUMN indicators.suppressed IS 'True when the value is withheld by disclosure control.';
+COMMENT ON COLUMN indicators.suppression IS 'primary (a count under k), secondary (withheld so that a primary cell cannot be worked out from totals), or empty.';
+COMMENT ON COLUMN hidden_population.estimate IS 'Estimated number of victims that could have been identified, including those no list saw.';
+COMMENT ON COLUMN hidden_population.model IS 'Selected log-linear model: main effects and interactions (A:B) of the lists.';
+COMMENT ON COLUMN provider_overlap.lists IS 'The combination of lists (victim-assistance providers, and law enforcement as one list) that saw these victims.';
