@@ -190,3 +190,23 @@ def test_unknown_share_is_a_data_quality_indicator(ran):
     )
     assert {d for d, _, _ in rows} >= {"sex", "age_group"}
     assert all((v is None) == s and (v is None or 0 <= v <= 100) for _, v, s in rows)
+
+
+def test_unique_victims_by_sex_match_ground_truth(ran, truth_records):
+    """Per dimension too: published cells within 10% of the true distinct persons (linkage is ~97% exact)."""
+    persons: dict[tuple[int, str], set] = {}
+    for r in truth_records:
+        if r["valid"] == "1" and r["person_role"] == "victim":
+            persons.setdefault((int(r["reporting_year"]), r["sex"]), set()).add(r["person_id"])
+    rows = _query(
+        ran.warehouse / "research.duckdb",
+        "SELECT period, category, value FROM indicators WHERE indicator = 'unique_victims' "
+        "AND dimension = 'sex' AND NOT suppressed",
+    )
+    compared = 0
+    for year, sex, n in rows:
+        truth = len(persons.get((year, sex), ()))
+        if truth >= 30:
+            assert abs(n - truth) <= 0.1 * truth, (year, sex, n, truth)
+            compared += 1
+    assert compared >= 10
