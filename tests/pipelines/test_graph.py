@@ -210,3 +210,37 @@ def test_unique_victims_by_sex_match_ground_truth(ran, truth_records):
             assert abs(n - truth) <= 0.1 * truth, (year, sex, n, truth)
             compared += 1
     assert compared >= 10
+
+
+def test_suspects_per_stage_match_ground_truth(ran, sample_dir, truth_records):
+    """Unique suspects reaching each stage per year, computed independently from the raw extracts."""
+    import csv
+
+    from schemas.standard import feed
+    from schemas.standardise import code_lookup
+
+    person = {(r["provider"], r["provider_record_id"]): r for r in truth_records if r["valid"] == "1"}
+    rank = {"investigated": 1, "prosecuted": 2, "convicted": 3}
+    best: dict[tuple[int, str], int] = {}
+    for path, feed_name, provider in sample_files(sample_dir):
+        if feed_name != "law-enforcement":
+            continue
+        stages = code_lookup(feed(feed_name), provider)["stage"]
+        with path.open(newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                truth = person.get((provider, row["provider_record_id"]))
+                if truth is None or truth["person_role"] != "suspect":
+                    continue
+                key = (int(truth["reporting_year"]), truth["person_id"])
+                best[key] = max(best.get(key, 0), rank[stages[row["stage"].strip().casefold()]])
+    published = _query(
+        ran.warehouse / "research.duckdb",
+        "SELECT period, category, value FROM indicators WHERE indicator = 'suspects' AND NOT suppressed",
+    )
+    compared = 0
+    for year, stage, n in published:
+        truth = sum(1 for (y, _), r in best.items() if y == year and r >= rank[stage])
+        if truth >= 20:
+            assert abs(n - truth) <= 0.1 * truth, (year, stage, n, truth)
+            compared += 1
+    assert compared >= 10
