@@ -126,10 +126,10 @@ def check_dataset(
 
     `show_values` is for the provider's own machine only: the bureau's reports never show a cell.
     """
+    shown = result if show_values else without_values(result, feed(feed_name))
     docs = report_dir / "data-docs" if report_dir else None
-    report = run_expectations(result.frame, feed(feed_name), previous_row_counts, docs_dir=docs, run_name=label)
+    report = run_expectations(shown.frame, feed(feed_name), previous_row_counts, docs_dir=docs, run_name=label)
     if report_dir is not None:
-        shown = result if show_values else without_values(result)
         write_validation_report(report_dir, label, feed_name, provider, shown, report)
     return report
 
@@ -203,7 +203,11 @@ def ingest_file(
     sub, new = inbox.place(path, feed_name, provider, period)
     if not new and sub.status in ("loaded", "rejected"):
         return _outcome(sub, "duplicate", message=f"already received as submission {sub.submission_id}")
-    result, prepared = _validate_submission(inbox, sub, Path(path).name, keyring)
+    label = f"submission {sub.submission_id}"
+    try:
+        result, prepared = _validate_submission(inbox, sub, label, keyring)
+    except UnusableInput as exc:  # the ledger keeps the label; the user's terminal gets their file's name
+        raise UnusableInput(str(exc).replace(label, Path(path).name)) from None
     warnings = _expect(home, inbox, sub, result)
     if prepared:
         rows = second_level(result.valid, sub.feed, sub.provider, keyring)

@@ -124,11 +124,26 @@ def stored_failures(failures: pa_arrow.Table) -> pa_arrow.Table:
     return failures.drop_columns(["value"])
 
 
-def without_values(validation: Validation) -> Validation:
-    """The same outcome with found values blanked: what the bureau's own reports may show."""
+UNMAPPED = "(not a code)"
+
+
+def without_values(validation: Validation, feed: Feed) -> Validation:
+    """The same outcome with found values blanked, in the failures and in the frame that expectations and
+    Data Docs see: what the bureau's own reports may show. (A provider may type a name into a code column.)"""
     blank = pa_arrow.nulls(validation.failures.num_rows, pa_arrow.string())
     failures = validation.failures.set_column(validation.failures.schema.get_field_index("value"), "value", blank)
-    return Validation(validation.rows_in, validation.valid, failures, validation.notes, validation.frame)
+    frame = validation.frame
+    if frame is not None:
+        frame = frame.copy()
+        lists = codelists()
+        for col in feed.columns.values():
+            if col.type in ("code", "codes") and col.name in frame:
+                codes = set(lists[col.codelist])
+                parts = frame[col.name].dropna().astype(str).str.split(";")
+                bad = parts[~parts.map(lambda p, c=codes: set(p) <= c)].index
+                frame[col.name] = frame[col.name].astype(object)
+                frame.loc[bad, col.name] = UNMAPPED
+    return Validation(validation.rows_in, validation.valid, failures, validation.notes, frame)
 
 
 def validate_prepared(table: pa_arrow.Table, expected: pa_arrow.Schema, feed: Feed, provider: str) -> Validation:

@@ -33,10 +33,12 @@ def planted(tmp_path_factory, sample_dir):
     for path, feed, _provider in sample_files(sample_dir):
         with path.open(newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
-        for row in rows[:CANARY_ROWS]:
+        for i, row in enumerate(rows[:CANARY_ROWS]):
             n += 1
             canary = _canaries(n)
             row.update(canary)
+            if i == 0:  # a name typed into a code column: quarantined, and still never written anywhere
+                row["sex"] = canary["given_name"]
             if feed == "law-enforcement":
                 row["case_id"] = canary["case_id"] = f"CANARYCASE{n}"
             needles |= {v for k, v in canary.items() if k != "address"} | {f"Canarytown{n}", "Canarylane"}
