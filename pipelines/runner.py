@@ -62,4 +62,7 @@ def summary_lines(home: Home, inbox: Inbox, db_key: bytes) -> list[str]:
         )
     lines.append(f"research database: {home.warehouse / 'research.duckdb'}")
     lines.append(f"data dictionary: {home.reports / 'data-dictionary.html'}")
+    reports = sorted(home.reports.glob("annual-report-*.html"))
+    if reports:
+        lines.append(f"annual report: {reports[-1]}")
     return lines
