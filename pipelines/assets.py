@@ -86,7 +86,7 @@ def _guarded_call(label: str, fn, *args):
     try:
         return fn(*args)
     except RapporteurError as exc:  # our own messages never hold personal data
-        raise dg.Failure(description=f"{label}: {exc}") from None
+        raise dg.Failure(description=f"{label}: {exc.redacted()}") from None
     except Exception as exc:
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         raise dg.Failure(

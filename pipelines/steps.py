@@ -108,8 +108,8 @@ def _validate_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyr
             )
         return validate_prepared(table, prepared_schema(sub.feed), feed(sub.feed), sub.provider), True
     except UnusableInput as exc:
-        inbox.reject(sub, str(exc))
-        log.warning("submission %s rejected: %s", sub.submission_id, exc)
+        inbox.reject(sub, exc.redacted())
+        log.warning("submission %s rejected: %s", sub.submission_id, exc.redacted())
         raise
 
 
@@ -159,7 +159,7 @@ def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring)
     try:
         result, prepared = _validate_submission(inbox, sub, f"submission {sub.submission_id}", keyring)
     except UnusableInput as exc:
-        return _outcome(sub, "rejected", message=str(exc))
+        return _outcome(sub, "rejected", message=exc.redacted())
     warnings = _expect(home, inbox, sub, result)
     folder, key = _staging(home, sub), keyring.key("staging")
     seal_table(result.valid, folder / ("prepared.sealed" if prepared else "validated.sealed"), key)
@@ -207,7 +207,7 @@ def ingest_file(
     try:
         result, prepared = _validate_submission(inbox, sub, label, keyring)
     except UnusableInput as exc:  # the ledger keeps the label; the user's terminal gets their file's name
-        raise UnusableInput(str(exc).replace(label, Path(path).name)) from None
+        raise UnusableInput(str(exc).replace(label, Path(path).name), exc.quoted) from None
     warnings = _expect(home, inbox, sub, result)
     if prepared:
         rows = second_level(result.valid, sub.feed, sub.provider, keyring)

@@ -64,7 +64,9 @@ def conform_columns(extract: Extract, feed: Feed, filename: str) -> tuple[pa_arr
     extra = sorted(present - set(feed.columns) - {ROW})
     if extra:
         # Unknown columns may be free text about a person: they are dropped, never stored.
-        notes.append(f"dropped {len(extra)} column(s) not in the standard: {', '.join(e[:30] for e in extra)}")
+        # Listed by position, not name: in a file without a header the names are a row of data.
+        positions = ", ".join(str(i) for i, n in enumerate(table.column_names, start=1) if n in extra)
+        notes.append(f"dropped {len(extra)} column(s) not in the standard (column {positions})")
     blank = pa_arrow.array([""] * table.num_rows, pa_arrow.string())
     columns = [table.column(n) if n in present else blank for n in feed.columns]
     return pa_arrow.table(columns + [table.column(ROW)], names=[*feed.columns, ROW]), notes

@@ -2,9 +2,23 @@
 
 
 class RapporteurError(Exception):
-    """An error a user can cause and fix; its message is one line, with no personal data."""
+    """An error a user can cause and fix; its message is one line, with no personal data.
+
+    `quoted` names text taken from the user's file (a header name, which in a file without a header is
+    a data cell): the user's own terminal shows it, the bureau's ledger, logs and Dagster get `redacted()`.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str, quoted: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.quoted = quoted
+
+    def redacted(self) -> str:
+        text = str(self)
+        for part in self.quoted:
+            text = text.replace(part, "…")
+        return text
 
 
 class UnusableInput(RapporteurError):

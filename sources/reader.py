@@ -100,7 +100,7 @@ def normalise_header(names: list[str], filename: str) -> list[str]:
         if not name:
             raise UnusableInput(f"{filename}: column {i} of the header has no name")
         if out.index(name) != i - 1:
-            raise UnusableInput(f"{filename}: the header names column '{name[:40]}' twice")
+            raise UnusableInput(f"{filename}: the header names column '{name[:40]}' twice", quoted=(name[:40],))
     return out
 
 

@@ -146,3 +146,15 @@ def test_mse_command_matches_the_reference(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("A,B,count\n1,0,3\n0,2,4\n")
     assert "bad.csv" in _one_line_error(_run("mse", bad))
+
+
+def test_header_text_reaches_the_user_but_not_the_bureau(home, tmp_path):
+    """A file without a header has data as column names: the ledger and logs never keep them."""
+    bad = tmp_path / "extract.csv"
+    bad.write_text("Canaryname,Canaryname,F\nOther,Person,M\n")
+    home.keyring(create_demo=True)
+    line = _one_line_error(_run("ingest", "--feed", "victim-assistance", "--provider", "ngo-a", bad))
+    assert "canaryname" in line.lower()  # the provider's own terminal
+    (row,) = home.sealed_inbox(home.keyring()[0]).ledger()
+    assert row["status"] == "rejected" and "canaryname" not in row["message"].lower() and "twice" in row["message"]
+    assert b"canaryname" not in (home.inbox / "ledger.sqlite").read_bytes().lower()
