@@ -1,4 +1,13 @@
-"""Nonparametric bootstrap with jackknife-accelerated BCa quantiles, as SparseMSE's estimatepopulation."""
+"""Bootstraps with jackknife-accelerated BCa quantiles.
+
+Two ways to draw replicates:
+- "conditional": SparseMSE's estimatepopulation, a multinomial resample of the observed cases. It keeps
+  the number observed fixed, so it leaves out how much that number itself varies, and its intervals are
+  too narrow when most of the population is observed (docs/mse.md).
+- "population": the parametric bootstrap of Buckland and Garthwaite (1991). Each replicate draws a whole
+  population of the estimated size from the fitted model, the unobserved cell included, and drops the
+  unobserved cell before estimating again, so the number observed varies as it would in a new year.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ import numpy as np
 from scipy.stats import norm
 
 ALPHAS = (0.025, 0.05, 0.10, 0.16, 0.84, 0.90, 0.95, 0.975)
+METHODS = ("conditional", "population")
 
 
 def bootstrap_replicates(
@@ -17,6 +27,20 @@ def bootstrap_replicates(
     nobs = int(counts.sum())
     draws = rng.multinomial(nobs, counts / nobs, size=nboot)
     return np.array([estimate_of(d) for d in draws], dtype=float)
+
+
+def population_replicates(
+    fitted: np.ndarray, dark: float, nboot: int, rng: np.random.Generator, estimate_of: Callable[[np.ndarray], float]
+) -> np.ndarray:
+    """`nboot` estimates, each from a population of round(N) persons drawn over the fitted cell means.
+
+    `fitted` holds the fitted mean of every observable cell (zero for structural zeros) and `dark` the
+    fitted unobserved cell; `estimate_of` takes the observable cells of one draw.
+    """
+    means = np.concatenate([[dark], fitted])
+    size = int(round(means.sum()))
+    draws = rng.multinomial(size, means / means.sum(), size=nboot)
+    return np.array([estimate_of(d[1:].astype(float)) for d in draws], dtype=float)
 
 
 def jackknife_acceleration(counts: np.ndarray, estimate_of: Callable[[np.ndarray], float]) -> float:

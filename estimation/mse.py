@@ -12,14 +12,17 @@ from scipy.special import pdtr, pdtrc
 
 from estimation.bootstrap import (
     ALPHAS,
+    METHODS,
     bca_quantiles,
     bootstrap_replicates,
     degeneracy_warnings,
     jackknife_acceleration,
+    population_replicates,
 )
 from estimation.loglinear import Design, Fit, fit_model
 
 FEW_CASES = 5
+COMBINE_BELOW = 10  # the pipeline merges lists with fewer cases than this (combine_small_lists)
 IERR = {
     1: "the maximum likelihood estimate does not exist (Fienberg-Rinaldo linear program)",
     2: "the model is not identifiable (design matrix rank-deficient)",
@@ -150,6 +153,31 @@ def _validate(lists, histories, counts) -> tuple[list[str], np.ndarray, np.ndarr
     return lists, histories, counts
 
 
+def combine_small_lists(
+    lists: list[str], histories: np.ndarray, counts: np.ndarray, minimum: int = COMBINE_BELOW
+) -> tuple[list[str], np.ndarray, np.ndarray, str | None]:
+    """Merge lists with fewer than `minimum` cases into one list (a person on any of them is on it).
+
+    A lone small list is merged with the next smallest. Returns the new table and a note saying what
+    was merged (None when nothing was).
+    """
+    totals = histories.T.astype(np.int64) @ counts
+    order = [int(i) for i in np.argsort(totals, kind="stable")]
+    small = [i for i in order if totals[i] < minimum]
+    if len(small) == 1 and len(lists) > 2:
+        small.append(next(i for i in order if i not in small))
+    if len(small) < 2 or len(lists) - len(small) + 1 < 2:
+        return list(lists), histories, counts, None
+    rest = [i for i in range(len(lists)) if i not in small]
+    merged = np.column_stack([histories[:, rest], histories[:, small].max(axis=1)])
+    table, inverse = np.unique(merged, axis=0, return_inverse=True)
+    summed = np.bincount(inverse.ravel(), weights=counts, minlength=len(table)).astype(np.int64)
+    names = [lists[i] for i in small]
+    label = " | ".join(names)
+    note = f"lists with fewer than {minimum} cases combined into one list: {label}"
+    return [lists[i] for i in rest] + [label], table, summed, note
+
+
 # ---------------------------------------------------------------- model selection
 
 
@@ -190,8 +218,16 @@ def stepwise(design: Design, y: np.ndarray, threshold: float, start: np.ndarray 
 # ---------------------------------------------------------------- estimation
 
 
-def estimate(lists, histories, counts, nboot: int = 1000, seed=None, threshold: float = 0.02) -> MSEResult:
-    """Population estimate, selected model and BCa bootstrap quantiles, as SparseMSE's estimatepopulation."""
+def estimate(
+    lists, histories, counts, nboot: int = 1000, seed=None, threshold: float = 0.02, method: str = "conditional"
+) -> MSEResult:
+    """Population estimate, selected model and BCa bootstrap quantiles, as SparseMSE's estimatepopulation.
+
+    `method` chooses the bootstrap (estimation/bootstrap.py): "conditional" is SparseMSE's and matches
+    its published results; "population" also lets the number observed vary, and covers better.
+    """
+    if method not in METHODS:
+        raise MSEInputError(f"bootstrap method must be one of {', '.join(METHODS)}, got {method!r}")
     lists, histories, counts = _validate(lists, histories, counts)
     if not 0 <= threshold <= 1:
         raise MSEInputError(f"threshold must be between 0 and 1, got {threshold}")
@@ -260,14 +296,22 @@ def estimate(lists, histories, counts, nboot: int = 1000, seed=None, threshold: 
     main_beta = fit_model(design, y, ()).beta
     failed = [0]
 
-    def estimate_of(c: np.ndarray) -> float:
-        f = stepwise(design, cells(c), threshold, main_beta)
+    def estimate_of_cells(y_cells: np.ndarray) -> float:
+        f = stepwise(design, y_cells, threshold, main_beta)
         if not f.converged:
             failed[0] += 1
-        return float(c.sum() + f.dark)
+        return float(y_cells.sum() + f.dark)
+
+    def estimate_of(c: np.ndarray) -> float:
+        return estimate_of_cells(cells(c))
 
     rng = np.random.default_rng(seed)
-    boot = bootstrap_replicates(counts, int(nboot), rng, estimate_of)
+    if method == "population":
+        fitted = np.zeros(design.ncells)
+        fitted[fit.keep] = fit.mu
+        boot = population_replicates(fitted, fit.dark, int(nboot), rng, estimate_of_cells)
+    else:
+        boot = bootstrap_replicates(counts, int(nboot), rng, estimate_of)
     ahat = jackknife_acceleration(counts, estimate_of)
     quantiles, z0 = bca_quantiles(boot, point, ahat)
     result.quantiles = quantiles
@@ -281,4 +325,4 @@ def estimate(lists, histories, counts, nboot: int = 1000, seed=None, threshold: 
     return result
 
 
-__all__ = ["ALPHAS", "MSEInputError", "MSEResult", "estimate", "read_capture_histories"]
+__all__ = ["ALPHAS", "MSEInputError", "MSEResult", "combine_small_lists", "estimate", "read_capture_histories"]

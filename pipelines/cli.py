@@ -273,6 +273,14 @@ def mse(
     file: Annotated[Path, typer.Argument(help="Capture histories: one 0/1 column per list and a `count` column.")],
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates (0: none).")] = 1000,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the bootstrap.")] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="conditional: SparseMSE's bootstrap (resamples the observed cases); population: also lets the "
+            "number observed vary, wider intervals that cover better (docs/mse.md).",
+        ),
+    ] = "conditional",
     as_json: JsonOpt = False,
 ) -> None:
     """Estimate the hidden population by multiple systems estimation (as R's SparseMSE, stepwise)."""
@@ -280,7 +288,7 @@ def mse(
 
     try:
         lists, histories, counts = read_capture_histories(file)
-        result = estimate(lists, histories, counts, nboot=bootstrap, seed=seed)
+        result = estimate(lists, histories, counts, nboot=bootstrap, seed=seed, method=method)
     except MSEInputError as exc:
         raise RapporteurError(f"{file.name}: {exc}") from None
     if as_json:
@@ -290,7 +298,7 @@ def mse(
     typer.echo(f"estimated population: {result.estimate:.1f}")
     typer.echo(f"model: {' + '.join(result.model)}")
     for name, (low, high) in result.intervals.items():
-        typer.echo(f"{name} interval (BCa, {bootstrap} replicates): {low:.1f} to {high:.1f}")
+        typer.echo(f"{name} interval (BCa, {bootstrap} {method} replicates): {low:.1f} to {high:.1f}")
     for warning in result.warnings:
         typer.echo(f"warning: {warning}")
 

@@ -233,7 +233,7 @@ def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP)
     Only the estimate and its interval are published. A year with fewer than k observed victims, or
     whose lists do not allow an estimate, gets no number and says why.
     """
-    from estimation import MSEInputError, estimate
+    from estimation import MSEInputError, combine_small_lists, estimate
 
     rows = []
     for period, group in overlap.groupby("period", sort=True):
@@ -255,15 +255,17 @@ def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP)
         if row["observed"] < k:
             row["observed"], row["warnings"] = None, f"fewer than {k} victims observed: withheld"
         else:
+            names, histories, counts, combined = combine_small_lists(names, histories, counts)
+            row["n_lists"] = len(names)
             try:
-                result = estimate(names, histories, counts, nboot=nboot, seed=int(period))
+                result = estimate(names, histories, counts, nboot=nboot, seed=int(period), method="population")
             except MSEInputError as exc:
-                row["warnings"] = str(exc)
+                row["warnings"] = "; ".join(filter(None, [combined, str(exc)]))
             else:
                 row |= {
                     "estimate": result.estimate,
                     "model": " + ".join(result.model),
-                    "warnings": "; ".join(result.warnings),
+                    "warnings": "; ".join(filter(None, [combined, *result.warnings])),
                 }
                 row["lower_80"], row["upper_80"] = result.intervals.get("80%", (None, None))
                 row["lower_95"], row["upper_95"] = result.intervals.get("95%", (None, None))

@@ -338,3 +338,57 @@ def test_empty_list_is_dropped_with_a_warning():
     assert "E" not in result.model
     assert result.estimate == pytest.approx(estimate(lists, histories[:, :4], counts, nboot=0).estimate)
     assert any("no cases" in w for w in result.warnings)
+
+
+def test_population_replicates_let_the_number_observed_vary():
+    """Each replicate is a whole population: the observed total is binomial around its fitted mean."""
+    from estimation.bootstrap import population_replicates
+
+    fitted, dark = np.array([300.0, 200.0, 100.0]), 400.0  # 1000 persons, 60% observed
+    totals = population_replicates(fitted, dark, 4000, np.random.default_rng(0), lambda y: float(y.sum()))
+    assert totals.mean() == pytest.approx(600, abs=2)
+    assert totals.var() == pytest.approx(1000 * 0.6 * 0.4, rel=0.1)
+
+
+def test_population_bootstrap_is_wider_than_conditional():
+    rng = np.random.default_rng(5)
+    seen = rng.random((600, 4)) < np.array([0.45, 0.5, 0.4, 0.55])
+    seen = seen[seen.any(axis=1)].astype(np.int8)
+    histories, counts = np.unique(seen, axis=0, return_counts=True)
+    lists = ["A", "B", "C", "D"]
+    conditional = estimate(lists, histories, counts, nboot=300, seed=1)
+    population = estimate(lists, histories, counts, nboot=300, seed=1, method="population")
+    assert population.estimate == conditional.estimate  # the bootstrap changes the interval only
+    narrow, wide = (r.intervals["95%"][1] - r.intervals["95%"][0] for r in (conditional, population))
+    assert wide > 1.2 * narrow
+    low, high = population.intervals["95%"]
+    assert low < population.estimate < high
+
+
+def test_unknown_bootstrap_method_is_refused():
+    with pytest.raises(MSEInputError, match="bootstrap method"):
+        estimate(["A", "B"], np.array([[1, 0], [0, 1], [1, 1]]), np.array([5, 5, 2]), method="jackknife")
+
+
+def test_small_lists_are_combined_into_one():
+    from estimation import combine_small_lists
+
+    lists = ["A", "B", "C", "D"]
+    histories = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 1, 1]])
+    counts = np.array([40, 30, 12, 3, 4, 2])  # C holds 5 cases, D 6: both below 10
+    names, table, summed, note = combine_small_lists(lists, histories, counts)
+    assert names == ["A", "B", "C | D"]
+    assert "C | D" in note
+    got = {tuple(h): int(c) for h, c in zip(table.tolist(), summed, strict=True)}
+    assert got == {(1, 0, 0): 40, (0, 1, 0): 30, (1, 1, 0): 12, (0, 0, 1): 7, (1, 0, 1): 2}
+    assert summed.sum() == counts.sum()
+
+
+def test_a_lone_small_list_joins_the_next_smallest_and_large_lists_stay():
+    from estimation import combine_small_lists
+
+    histories = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
+    names, _, summed, _ = combine_small_lists(["A", "B", "C"], histories, np.array([50, 20, 3, 10]))
+    assert names == ["A", "C | B"] and summed.sum() == 83
+    unchanged = combine_small_lists(["A", "B"], histories[:, :2], np.array([50, 20, 3, 10]))
+    assert unchanged[0] == ["A", "B"] and unchanged[3] is None
