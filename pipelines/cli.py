@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from pipelines.cli_keys import keys_app
+from pipelines.cli_portal import portal, users_app
 from pipelines.cli_support import installation, keyring_or_demo, user_errors
 from pipelines.home import Home
 from sources.errors import RapporteurError
@@ -26,6 +27,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object ins
 DBS = {"victims": "victims.duckdb", "law-enforcement": "law_enforcement.duckdb", "research": "research.duckdb"}
 EXAMPLE_SQL = "SELECT * FROM victims_by_year_sex ORDER BY reporting_year, sex"
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+app.command()(portal)
 
 
 @app.command()

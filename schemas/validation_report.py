@@ -8,6 +8,7 @@ has no JavaScript and no external assets.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections import Counter
 from html import escape
@@ -59,13 +60,19 @@ def _table(caption: str, headers: list[str], rows: list[list[object]], numeric: 
     )
 
 
+def failures_csv(failures: list[dict]) -> str:
+    """Every failure as CSV text, cells neutralised against spreadsheet formulas."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for record in failures:
+        writer.writerow([neutralise(record.get(c)) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
 def _write_csv(path: Path, failures: list[dict]) -> None:
     # utf-8-sig: spreadsheet programs then read accented characters correctly.
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(CSV_COLUMNS)
-        for record in failures:
-            writer.writerow([neutralise(record.get(c)) for c in CSV_COLUMNS])
+    path.write_bytes(failures_csv(failures).encode("utf-8-sig"))
 
 
 def write_validation_report(
@@ -79,9 +86,14 @@ def write_validation_report(
     """Write `report.html` and `failures.csv` in `out_dir`; return the report's path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    failures = validation.failures.to_pylist()
-    _write_csv(out_dir / "failures.csv", failures)
-
+    _write_csv(out_dir / "failures.csv", validation.failures.to_pylist())
+    docs_href = None
+    if expectations is not None and expectations.docs_index is not None:
+        index = Path(expectations.docs_index).resolve()
+        try:
+            docs_href = Path(os.path.relpath(index, out_dir.resolve())).as_posix()
+        except ValueError:  # another drive (Windows): no relative path exists
+            docs_href = index.as_uri()
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -94,6 +106,30 @@ def write_validation_report(
         "<body>",
         "<main>",
         f"<h1>Validation report: {_e(filename)}</h1>",
+        report_sections(filename, feed, provider, validation, expectations, "failures.csv", docs_href),
+        "</main>",
+        "</body>",
+        "</html>",
+        "",
+    ]
+    report = out_dir / "report.html"
+    report.write_text("\n".join(parts), encoding="utf-8")
+    return report
+
+
+def report_sections(
+    filename: str,
+    feed: str,
+    provider: str,
+    validation: Validation,
+    expectations: ExpectationReport | None,
+    failures_href: str,
+    docs_href: str | None = None,
+) -> str:
+    """The report's sections (summary, failures by rule and by row, dataset checks) as an HTML fragment;
+    the portal shows the same fragment on its upload result page."""
+    failures = validation.failures.to_pylist()
+    parts = [
         '<section aria-labelledby="summary">',
         '<h2 id="summary">Summary</h2>',
         '<dl class="summary">',
@@ -130,10 +166,10 @@ def write_validation_report(
         if len(failures) > MAX_ROWS_SHOWN:
             parts.append(
                 f"<p><strong>Only the first {MAX_ROWS_SHOWN:,} of {len(failures):,} failures are shown here.</strong> "
-                'Every failure is listed in <a href="failures.csv">failures.csv</a>.</p>'
+                f'Every failure is listed in <a href="{_e(failures_href)}">failures.csv</a>.</p>'
             )
         else:
-            parts.append('<p>The same list is in <a href="failures.csv">failures.csv</a>.</p>')
+            parts.append(f'<p>The same list is in <a href="{_e(failures_href)}">failures.csv</a>.</p>')
         rows = [[f["row_number"], f["column_name"], f["rule"], f["message"], f["value"] or ""] for f in shown]
         parts.append(
             _table(
@@ -161,16 +197,7 @@ def write_validation_report(
                 "<td>pass</td>", '<td class="pass">pass</td>'
             )
             parts.append(table)
-        if expectations.docs_index is not None:
-            index = Path(expectations.docs_index).resolve()
-            try:
-                link = Path(os.path.relpath(index, out_dir.resolve())).as_posix()
-            except ValueError:  # another drive (Windows): no relative path exists
-                link = index.as_uri()
-            parts.append(f'<p>Details: <a href="{_e(link)}">Great Expectations Data Docs</a>.</p>')
+        if docs_href is not None:
+            parts.append(f'<p>Details: <a href="{_e(docs_href)}">Great Expectations Data Docs</a>.</p>')
         parts.append("</section>")
-
-    parts += ["</main>", "</body>", "</html>", ""]
-    report = out_dir / "report.html"
-    report.write_text("\n".join(parts), encoding="utf-8")
-    return report
+    return "\n".join(parts)

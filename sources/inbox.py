@@ -112,6 +112,11 @@ class Inbox:
             raise UnusableInput(f"{source.name}: send a .csv, .xlsx or .parquet file")
         return self._land(source.read_bytes(), feed, provider, period)
 
+    def place_bytes(self, data: bytes, feed: str, provider: str, period: str = "all") -> tuple[Submission, bool]:
+        """Seal a file's content (an upload, already checked by content) into the inbox, as `place` does."""
+        check_submission_args(feed, provider, period)
+        return self._land(data, feed, provider, period)
+
     def _land(self, data: bytes, feed: str, provider: str, period: str) -> tuple[Submission, bool]:
         sha = hashlib.sha256(data).hexdigest()
         sid = submission_id(feed, provider, period, sha)

@@ -1,0 +1,91 @@
+"""`rapporteur users add|list|disable` (portal accounts) and `rapporteur portal` (the providers' web portal)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from typing import Annotated
+
+import typer
+
+from pipelines.cli_support import installation, keyring_or_demo, user_errors
+from sources.errors import RapporteurError
+
+MAX_UPLOAD_ENV = "RAPPORTEUR_PORTAL_MAX_UPLOAD_MB"
+users_app = typer.Typer(help="Accounts of the providers' portal: add, list, disable.", no_args_is_help=True)
+
+
+def _accounts():
+    from portal.accounts import Accounts
+    from portal.app import portal_database
+
+    return Accounts(portal_database(installation().root))
+
+
+@users_app.command()
+@user_errors
+def add(
+    org: Annotated[str, typer.Argument(help="The organisation id: for a provider, its provider id (ngo-harbour).")],
+    role: Annotated[str, typer.Option("--role", help="provider (sees its own submissions) or bureau (sees all)")] = (
+        "provider"
+    ),
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input instead of making one.")
+    ] = False,
+) -> None:
+    """Create an account. Without --password-stdin a strong password is made and printed once."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(15)
+    account = _accounts().add(org, role, password)
+    typer.echo(f"added the {account.role} account {account.org}")
+    if not password_stdin:
+        typer.echo(f"password: {password}")
+        typer.echo("it is shown only this once: give it to the organisation over a secure channel")
+
+
+@users_app.command("list")
+@user_errors
+def list_accounts() -> None:
+    """List the accounts: id, role, enabled or disabled, created."""
+    accounts = _accounts().list()
+    if not accounts:
+        typer.echo("no accounts yet: rapporteur users add ORG [--role bureau]")
+    for a in accounts:
+        typer.echo(f"{a.org}\t{a.role}\t{'disabled' if a.disabled else 'enabled'}\t{a.created_at}")
+
+
+@users_app.command()
+@user_errors
+def disable(org: Annotated[str, typer.Argument(help="The organisation id.")]) -> None:
+    """Disable an account: its sign-ins are refused and its open sessions end at once."""
+    account = _accounts().disable(org)
+    typer.echo(f"disabled {account.org}")
+
+
+@user_errors
+def portal(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the providers' web portal: sign in, upload and check an extract, submit it, follow its status.
+
+    Serve it behind a TLS reverse proxy (see docs/portal.md). The upload limit is RAPPORTEUR_PORTAL_MAX_UPLOAD_MB
+    (default 50).
+    """
+    from portal.app import DEFAULT_MAX_UPLOAD_MB, create_app
+    from portal.server import check_port_free, serve
+    from privacy.sealed import Sealer
+    from sources.inbox import Inbox
+
+    raw = os.environ.get(MAX_UPLOAD_ENV, str(DEFAULT_MAX_UPLOAD_MB))
+    if not raw.isdigit() or not 1 <= int(raw) <= 1024:
+        raise RapporteurError(f"{MAX_UPLOAD_ENV} must be a whole number of megabytes from 1 to 1024, not '{raw[:20]}'")
+    home = installation()
+    # The portal holds the inbox key only: it can seal submissions, never open the repositories.
+    inbox = Inbox(home.inbox, Sealer(keyring_or_demo(home).key("inbox")))
+    app = create_app(home.root, inbox, int(raw))
+    if not _accounts().list():
+        typer.echo("note: no accounts yet; create one with `rapporteur users add ORG`", err=True)
+    check_port_free(host, port)
+    typer.echo(f"portal on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    serve(app, host, port)

@@ -1,0 +1,1 @@
+"""The providers' web portal: organisation accounts, upload with instant validation, submission status."""

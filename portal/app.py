@@ -1,0 +1,337 @@
+"""The portal's web application (Starlette, server-rendered HTML that works without JavaScript)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from sys import maxsize
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from portal.accounts import Account, Accounts
+from portal.middleware import BodyLimit, Guard, SecurityHeaders
+from portal.sessions import Session, Sessions
+from portal.signin_limits import SigninLimiter
+from portal.status import visible_submission, visible_submissions
+from portal.uploads import HeldUploads, check_upload
+from schemas.dictionary import dictionary_html, dictionary_markdown, provider_mapping_markdown
+from sources.errors import UnusableInput
+from sources.inbox import FEEDS, PROVIDER_ID, Inbox, check_submission_args
+
+HERE = Path(__file__).parent
+MAPPINGS = HERE.parent / "schemas" / "mappings"
+COOKIE = "rapporteur_session"
+DEFAULT_MAX_UPLOAD_MB = 50
+NOT_FOUND = "There is no such page, or it is not yours to see."
+
+
+def portal_database(home_root: Path) -> Path:
+    """Where the portal keeps accounts and sessions: $RAPPORTEUR_HOME/portal/accounts.sqlite."""
+    return Path(home_root) / "portal" / "accounts.sqlite"
+
+
+class _InMemoryParser(MultiPartParser):
+    # Keep uploads in memory (the body limit bounds them): a spooled temporary file would put a
+    # provider's plaintext on disk.
+    spool_max_size = maxsize
+
+
+class _SignInRequired(Exception):
+    pass
+
+
+@dataclass
+class Portal:
+    """What the request handlers share."""
+
+    accounts: Accounts
+    sessions: Sessions
+    inbox: Inbox
+    limiter: SigninLimiter
+    held: HeldUploads
+    max_upload_bytes: int
+    templates: Jinja2Templates
+
+
+def _portal(request: Request) -> Portal:
+    return request.app.state.portal
+
+
+def _session(request: Request) -> Session | None:
+    return _portal(request).sessions.get(request.cookies.get(COOKIE))
+
+
+def _signed_in(request: Request) -> tuple[Account, Session]:
+    """The account of this request's session; a disabled or unknown account counts as signed out."""
+    session = _session(request)
+    account = _portal(request).accounts.get(session.org) if session and session.org else None
+    if account is None or account.disabled:
+        raise _SignInRequired
+    return account, session
+
+
+def _provider(request: Request) -> tuple[Account, Session]:
+    account, session = _signed_in(request)
+    if account.is_bureau:
+        raise HTTPException(403, "The bureau's account does not submit extracts; sign in as the organisation.")
+    return account, session
+
+
+def _check_csrf(session: Session | None, token: object) -> None:
+    if session is None or not session.csrf_ok(token if isinstance(token, str) else None):
+        raise HTTPException(
+            403, "This form has expired or did not come from the portal: reload the page and try again."
+        )
+
+
+def _page(request: Request, name: str, status: int = 200, **context) -> Response:
+    return _portal(request).templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _set_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
+
+
+async def home(request: Request) -> Response:
+    _signed_in(request)
+    return RedirectResponse("/submissions", 303)
+
+
+async def signin_form(request: Request) -> Response:
+    session = _session(request)
+    token = None
+    if session is None or session.org is not None:
+        token, session = _portal(request).sessions.new(None)
+    response = _page(request, "signin.html", csrf=session.csrf, account=None)
+    if token:
+        _set_cookie(request, response, token)
+    return response
+
+
+async def signin(request: Request) -> Response:
+    portal, session = _portal(request), _session(request)
+    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    _check_csrf(session, form.get("csrf_token"))
+    org, password = str(form.get("org", "")).strip().lower()[:64], str(form.get("password", ""))
+    address = request.client.host if request.client else "unknown"
+    if not portal.limiter.allowed(org, address):
+        return _page(
+            request, "signin.html", 429, csrf=session.csrf, account=None, org=org,
+            error="Too many failed sign-ins. Wait 15 minutes and try again, or ask the bureau.",
+        )  # fmt: skip
+    account = await run_in_threadpool(portal.accounts.verify, org, password)
+    if account is None:
+        portal.limiter.failed(org, address)
+        return _page(
+            request, "signin.html", 401, csrf=session.csrf, account=None, org=org,
+            error="The organisation id or the password is wrong, or the account is disabled.",
+        )  # fmt: skip
+    portal.sessions.end(request.cookies.get(COOKIE))
+    token, _ = portal.sessions.new(account.org)
+    response = RedirectResponse("/submissions", 303)
+    _set_cookie(request, response, token)
+    return response
+
+
+async def signout(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    _check_csrf(_session(request), form.get("csrf_token"))
+    _portal(request).sessions.end(request.cookies.get(COOKIE))
+    response = RedirectResponse("/signin", 303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def _upload_form(request: Request, account: Account, session: Session, status=200, **values) -> Response:
+    mapping = MAPPINGS / f"{account.org}.yaml"
+    default_feed = next((f for f in FEEDS if mapping.exists() and f"feed: {f}" in mapping.read_text()), FEEDS[0])
+    return _page(
+        request, "upload.html", status, account=account, csrf=session.csrf, feeds=FEEDS,
+        max_mb=_portal(request).max_upload_bytes >> 20,
+        **({"feed": default_feed, "period": "all"} | values),
+    )  # fmt: skip
+
+
+async def upload_form(request: Request) -> Response:
+    account, session = _provider(request)
+    return _upload_form(request, account, session)
+
+
+async def upload(request: Request) -> Response:
+    portal = _portal(request)
+    account, session = _provider(request)
+    try:
+        form = await _InMemoryParser(request.headers, request.stream(), max_files=1, max_fields=5).parse()
+    except MultiPartException:
+        raise HTTPException(400, "The upload was not a valid form submission; choose the file again.") from None
+    _check_csrf(session, form.get("csrf_token"))
+    feed, period, file = str(form.get("feed", "")), str(form.get("period", "")).strip(), form.get("file")
+    values = {"feed": feed if feed in FEEDS else FEEDS[0], "period": period[:20]}
+    try:
+        check_submission_args(feed, account.org, period)
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise UnusableInput("choose a file to upload")
+        filename = Path(file.filename.replace("\\", "/")).name[:120] or "upload"
+        data = await file.read()
+        previous = portal.inbox.previous_row_counts(feed, account.org, exclude="")
+        checked = await run_in_threadpool(check_upload, data, feed, account.org, period, filename, previous)
+    except UnusableInput as exc:  # shown to the provider (it may quote their own header); never logged
+        return _upload_form(request, account, session, 422, error=str(exc), **values)
+    portal.held.put(checked)
+    return RedirectResponse(f"/uploads/{checked.token}", 303)
+
+
+def _held(request: Request):
+    account, session = _provider(request)
+    upload = _portal(request).held.get(request.path_params["token"], account.org)
+    if upload is None:
+        raise HTTPException(404, "This upload is not held any more (or is not yours): upload the file again.")
+    return account, session, upload
+
+
+async def upload_result(request: Request) -> Response:
+    account, session, upload = _held(request)
+    return _page(request, "result.html", account=account, csrf=session.csrf, upload=upload)
+
+
+async def upload_failures(request: Request) -> Response:
+    _, _, upload = _held(request)
+    return Response(
+        upload.failures_csv.encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="failures.csv"'},
+    )
+
+
+async def submit(request: Request) -> Response:
+    portal = _portal(request)
+    account, session, upload = _held(request)
+    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    _check_csrf(session, form.get("csrf_token"))
+    sub, new = await run_in_threadpool(portal.inbox.place_bytes, upload.data, upload.feed, account.org, upload.period)
+    portal.held.drop(upload.token)
+    return RedirectResponse(f"/submissions/{sub.submission_id}?received={'new' if new else 'again'}", 303)
+
+
+async def submissions(request: Request) -> Response:
+    account, session = _signed_in(request)
+    rows = visible_submissions(_portal(request).inbox, account)
+    return _page(request, "submissions.html", account=account, csrf=session.csrf, rows=rows)
+
+
+async def submission(request: Request) -> Response:
+    account, session = _signed_in(request)
+    row = visible_submission(_portal(request).inbox, account, request.path_params["sid"])
+    if row is None:
+        raise HTTPException(404, NOT_FOUND)
+    received = request.query_params.get("received")
+    return _page(
+        request, "submission.html", account=account, csrf=session.csrf, row=row,
+        received=received if received in ("new", "again") else None,
+    )  # fmt: skip
+
+
+def _mapping_orgs(account: Account) -> list[str]:
+    if account.is_bureau:
+        return sorted(p.stem for p in MAPPINGS.glob("*.yaml"))
+    return [account.org] if (MAPPINGS / f"{account.org}.yaml").exists() else []
+
+
+async def documents(request: Request) -> Response:
+    account, session = _signed_in(request)
+    return _page(request, "documents.html", account=account, csrf=session.csrf, mappings=_mapping_orgs(account))
+
+
+def _download(body: str, media_type: str, filename: str) -> Response:
+    return Response(
+        body.encode(), media_type=media_type, headers={"content-disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+async def dictionary(request: Request) -> Response:
+    _signed_in(request)
+    if request.path_params["fmt"] == "md":
+        return _download(dictionary_markdown(), "text/markdown; charset=utf-8", "data-dictionary.md")
+    return _download(dictionary_html(), "text/html; charset=utf-8", "data-dictionary.html")
+
+
+async def mapping(request: Request) -> Response:
+    account, _ = _signed_in(request)
+    org, fmt = request.path_params["org"], request.path_params["fmt"]
+    if not PROVIDER_ID.match(org) or org not in _mapping_orgs(account):
+        raise HTTPException(404, NOT_FOUND)
+    if fmt == "md":
+        return _download(provider_mapping_markdown(org), "text/markdown; charset=utf-8", f"{org}-mapping.md")
+    return _download((MAPPINGS / f"{org}.yaml").read_text(), "application/yaml; charset=utf-8", f"{org}.yaml")
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 413: "File too large"}
+    message = exc.detail if exc.status_code != 404 or exc.detail != "Not Found" else NOT_FOUND
+    if exc.status_code == 405:
+        message = "This page cannot be used this way."
+    try:
+        account, session = _signed_in(request)
+        context = {"account": account, "csrf": session.csrf}
+    except _SignInRequired:
+        context = {"account": None}
+    title = titles.get(exc.status_code, "This request could not be completed")
+    return _page(request, "error.html", exc.status_code, title=title, message=message, **context)
+
+
+async def _to_signin(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/signin", 303)
+
+
+ROUTES = [
+    Route("/", home),
+    Route("/healthz", healthz),
+    Route("/signin", signin_form, methods=["GET"]),
+    Route("/signin", signin, methods=["POST"]),
+    Route("/signout", signout, methods=["POST"]),
+    Route("/upload", upload_form, methods=["GET"]),
+    Route("/upload", upload, methods=["POST"]),
+    Route("/uploads/{token}", upload_result),
+    Route("/uploads/{token}/failures.csv", upload_failures),
+    Route("/uploads/{token}/submit", submit, methods=["POST"]),
+    Route("/submissions", submissions),
+    Route("/submissions/{sid}", submission),
+    Route("/documents", documents),
+    Route("/dictionary.{fmt:str}", dictionary),
+    Route("/mappings/{org}.{fmt:str}", mapping),
+    Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+]
+
+
+def create_app(home_root: Path, inbox: Inbox, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, limiter=None):
+    """The portal as an ASGI application over one installation's inbox and the portal's accounts."""
+    database = portal_database(home_root)
+    app = Starlette(
+        routes=ROUTES,
+        exception_handlers={HTTPException: _http_error, _SignInRequired: _to_signin},
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=max_upload_mb << 20)],
+    )
+    app.state.portal = Portal(
+        accounts=Accounts(database),
+        sessions=Sessions(database),
+        inbox=inbox,
+        limiter=limiter or SigninLimiter(),
+        held=HeldUploads(),
+        max_upload_bytes=max_upload_mb << 20,
+        templates=Jinja2Templates(directory=HERE / "templates"),
+    )
+    return Guard(app)
