@@ -13,13 +13,13 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from portal.accounts import Account, Accounts
-from portal.middleware import BodyLimit, Guard, SecurityHeaders
+from portal.middleware import PLAIN_500, BodyLimit, Guard, SecurityHeaders
 from portal.sessions import Session, Sessions
 from portal.signin_limits import SigninLimiter
 from portal.status import visible_submission, visible_submissions
@@ -293,6 +293,10 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return _page(request, "error.html", exc.status_code, title=title, message=message, **context)
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return HTMLResponse(PLAIN_500.decode(), 500)  # portal.middleware.Guard logs it (without its message)
+
+
 async def _to_signin(request: Request, exc: Exception) -> Response:
     return RedirectResponse("/signin", 303)
 
@@ -322,7 +326,7 @@ def create_app(home_root: Path, inbox: Inbox, max_upload_mb: int = DEFAULT_MAX_U
     database = portal_database(home_root)
     app = Starlette(
         routes=ROUTES,
-        exception_handlers={HTTPException: _http_error, _SignInRequired: _to_signin},
+        exception_handlers={HTTPException: _http_error, _SignInRequired: _to_signin, Exception: _server_error},
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=max_upload_mb << 20)],
     )
     app.state.portal = Portal(
