@@ -80,12 +80,12 @@ def portal(
     raw = os.environ.get(MAX_UPLOAD_ENV, str(DEFAULT_MAX_UPLOAD_MB))
     if not raw.isdigit() or not 1 <= int(raw) <= 1024:
         raise RapporteurError(f"{MAX_UPLOAD_ENV} must be a whole number of megabytes from 1 to 1024, not '{raw[:20]}'")
+    check_port_free(host, port)
     home = installation()
     # The portal holds the inbox key only: it can seal submissions, never open the repositories.
     inbox = Inbox(home.inbox, Sealer(keyring_or_demo(home).key("inbox")))
     app = create_app(home.root, inbox, int(raw))
     if not _accounts().list():
         typer.echo("note: no accounts yet; create one with `rapporteur users add ORG`", err=True)
-    check_port_free(host, port)
     typer.echo(f"portal on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     serve(app, host, port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 
 from sources.errors import RapporteurError
@@ -16,7 +17,8 @@ def check_port_free(host: str, port: int) -> None:
         with socket.create_server((host, port)):
             pass
     except OSError as exc:
-        raise RapporteurError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise RapporteurError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def serve(app, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1") -> None:

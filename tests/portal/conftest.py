@@ -96,11 +96,11 @@ def harbour_csv(sample_dir) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def with_failures(extract: bytes) -> bytes:
+def with_failures(extract: bytes, code: str = CANARY_CODE) -> bytes:
     """The extract with a name typed into the sex column (unmapped_code), an impossible date (invalid_date)
     and a canary name: failures to show, and personal data that must never reach a log."""
     rows = list(csv.DictReader(io.StringIO(extract.decode("utf-8"))))
-    rows[0]["sex"] = CANARY_CODE
+    rows[0]["sex"] = code
     rows[1]["identification_date"] = "31/02/2015"
     for row in rows[:5]:
         row["given_name"] = CANARY_NAME

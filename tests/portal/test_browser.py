@@ -1,0 +1,124 @@
+"""The portal end to end in a real browser: `rapporteur portal` in its own process, Debian's chromium through
+Playwright, JavaScript switched off (every page must work without it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from portal.accounts import Accounts
+from portal.app import portal_database
+from tests.portal.conftest import CANARY_NAME, PASSWORDS, ROLES, with_failures
+from tests.reporting.test_browser import ARGS, CHROMIUM, _playwright
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+SCREENSHOT_ENV = "RAPPORTEUR_PORTAL_SCREENSHOT"  # set to docs/portal-upload-result.png to refresh the docs' image
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, home):
+    """`rapporteur portal` on a free port over a fresh installation with three accounts; yields (url, log)."""
+    store = Accounts(portal_database(home.root))
+    for org, password in PASSWORDS.items():
+        store.add(org, ROLES[org], password)
+    port, log = _free_port(), tmp_path / "portal.log"
+    command = [str(Path(sys.executable).parent / "rapporteur"), "portal", "--port", str(port)]
+    env = os.environ | {"RAPPORTEUR_HOME": str(home.root), "DAGSTER_HOME": str(home.dagster)}
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180  # a start-up bound, not a performance assertion
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the portal did not start:\n" + log.read_text()
+                time.sleep(0.5)
+        yield url, log
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _sign_in(page, url: str, org: str) -> None:
+    page.goto(f"{url}/")
+    page.get_by_label("Organisation id").fill(org)
+    page.get_by_label("Password").fill(PASSWORDS[org])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name=f"Submissions of {org}").wait_for()
+
+
+def _upload(page, url: str, path: Path) -> str:
+    page.goto(f"{url}/upload")
+    page.get_by_label("Feed").select_option("victim-assistance")
+    page.get_by_label("Period").fill("all")
+    page.get_by_label("File").set_input_files(str(path))
+    page.get_by_role("button", name="Check the file").click()
+    page.get_by_role("heading", name=f"Validation result: {path.name}").wait_for()
+    return page.url
+
+
+def test_provider_uploads_submits_and_cannot_see_another_provider(server, tmp_path, harbour_csv):
+    sync_playwright = _playwright()
+    url, log = server
+    good, bad = tmp_path / "harbour-extract.csv", tmp_path / "harbour-extract-v2.csv"
+    good.write_bytes(harbour_csv)
+    bad.write_bytes(with_failures(harbour_csv, code="W"))
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = browser.new_context(java_script_enabled=False, viewport={"width": 1100, "height": 900})
+            page = context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            _sign_in(page, url, "ngo-harbour")
+
+            _upload(page, url, good)
+            assert "The extract is valid" in page.locator("main").inner_text()
+            page.get_by_role("button", name="Submit this file").click()
+            page.get_by_text("Submitted: the file is encrypted in the inbox").wait_for()
+            sid = page.url.split("/")[-1].split("?")[0]
+            assert page.locator("dl.summary").inner_text().count("received") == 1
+
+            held = _upload(page, url, bad)
+            main = page.locator("main").inner_text()
+            assert "2 of" in main and "rows fail a rule" in main
+            by_row = page.locator("table", has_text="Failures by row").inner_text()
+            assert "unmapped_code" in by_row and "sex" in by_row and "invalid_date" in by_row
+            page.screenshot(path=str(tmp_path / "upload-result.png"), full_page=True)
+            if os.environ.get(SCREENSHOT_ENV):
+                shutil.copyfile(tmp_path / "upload-result.png", os.environ[SCREENSHOT_ENV])
+            page.get_by_role("button", name="Sign out").click()
+            page.get_by_role("heading", name="Sign in").wait_for()
+
+            _sign_in(page, url, "ngo-lighthouse")
+            assert sid not in page.content()
+            for direct in (f"{url}/submissions/{sid}", held):
+                answer = page.goto(direct)
+                assert answer.status == 404
+                assert page.get_by_role("heading", name="Not found").is_visible()
+                assert sid not in page.content()
+        finally:
+            browser.close()
+    assert errors == []
+    assert (tmp_path / "upload-result.png").stat().st_size > 10_000
+    logged = log.read_text()
+    assert "GET /uploads/{token} 200" in logged and "Traceback" not in logged
+    assert CANARY_NAME not in logged and sid not in logged.replace(f"/submissions/{sid}", "")
