@@ -25,6 +25,7 @@ from portal.signin_limits import SigninLimiter
 from portal.status import visible_submission, visible_submissions
 from portal.uploads import HeldUploads, check_upload
 from schemas.dictionary import dictionary_html, dictionary_markdown, provider_mapping_markdown
+from schemas.standard import mapping
 from sources.errors import UnusableInput
 from sources.inbox import FEEDS, PROVIDER_ID, Inbox, check_submission_args
 
@@ -109,8 +110,10 @@ async def home(request: Request) -> Response:
 
 async def signin_form(request: Request) -> Response:
     session = _session(request)
+    if session is not None and session.org is not None:
+        return RedirectResponse("/submissions", 303)  # already signed in
     token = None
-    if session is None or session.org is not None:
+    if session is None:
         token, session = _portal(request).sessions.new(None)
     response = _page(request, "signin.html", csrf=session.csrf, account=None)
     if token:
@@ -153,8 +156,7 @@ async def signout(request: Request) -> Response:
 
 
 def _upload_form(request: Request, account: Account, session: Session, status=200, **values) -> Response:
-    mapping = MAPPINGS / f"{account.org}.yaml"
-    default_feed = next((f for f in FEEDS if mapping.exists() and f"feed: {f}" in mapping.read_text()), FEEDS[0])
+    default_feed = mapping(account.org).feed or FEEDS[0]  # the feed of the provider's code mapping
     return _page(
         request, "upload.html", status, account=account, csrf=session.csrf, feeds=FEEDS,
         max_mb=_portal(request).max_upload_bytes >> 20,
@@ -260,15 +262,17 @@ def _download(body: str, media_type: str, filename: str) -> Response:
 
 async def dictionary(request: Request) -> Response:
     _signed_in(request)
+    if request.path_params["fmt"] not in ("html", "md"):
+        raise HTTPException(404, NOT_FOUND)
     if request.path_params["fmt"] == "md":
         return _download(dictionary_markdown(), "text/markdown; charset=utf-8", "data-dictionary.md")
     return _download(dictionary_html(), "text/html; charset=utf-8", "data-dictionary.html")
 
 
-async def mapping(request: Request) -> Response:
+async def mapping_file(request: Request) -> Response:
     account, _ = _signed_in(request)
     org, fmt = request.path_params["org"], request.path_params["fmt"]
-    if not PROVIDER_ID.match(org) or org not in _mapping_orgs(account):
+    if fmt not in ("yaml", "md") or not PROVIDER_ID.match(org) or org not in _mapping_orgs(account):
         raise HTTPException(404, NOT_FOUND)
     if fmt == "md":
         return _download(provider_mapping_markdown(org), "text/markdown; charset=utf-8", f"{org}-mapping.md")
@@ -316,7 +320,7 @@ ROUTES = [
     Route("/submissions/{sid}", submission),
     Route("/documents", documents),
     Route("/dictionary.{fmt:str}", dictionary),
-    Route("/mappings/{org}.{fmt:str}", mapping),
+    Route("/mappings/{org}.{fmt:str}", mapping_file),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
 ]
 

@@ -25,6 +25,12 @@ def _one_line_error(result) -> str:
     return lines[0]
 
 
+def test_help():
+    for command in ("users", "users add", "users list", "users disable", "portal"):
+        result = _run(*command.split(), "--help")
+        assert result.exit_code == 0 and "Usage" in result.output, command
+
+
 def test_add_list_disable(home):
     made = _run("users", "add", "ngo-harbour")
     assert made.exit_code == 0, made.output

@@ -102,3 +102,7 @@ def test_documents_download(client):
     assert "<!DOCTYPE html>" in client.get("/dictionary.html").text
     assert "provider: ngo-harbour" in client.get("/mappings/ngo-harbour.yaml").text
     assert "ngo-harbour" in client.get("/mappings/ngo-harbour.md").text
+    assert (
+        client.get("/dictionary.pdf").status_code == 404 and client.get("/mappings/ngo-harbour.py").status_code == 404
+    )
+    assert client.get("/signin").headers["location"] == "/submissions", "signed in already"
