@@ -74,6 +74,8 @@ def portal(
     """
     from portal.app import DEFAULT_MAX_UPLOAD_MB, create_app
     from portal.server import check_port_free, serve
+    from privacy.keys import fingerprint
+    from privacy.pseudonymise import first_level_keys
     from privacy.sealed import Sealer
     from sources.inbox import Inbox
 
@@ -82,9 +84,13 @@ def portal(
         raise RapporteurError(f"{MAX_UPLOAD_ENV} must be a whole number of megabytes from 1 to 1024, not '{raw[:20]}'")
     check_port_free(host, port)
     home = installation()
-    # The portal holds the inbox key only: it can seal submissions, never open the repositories.
-    inbox = Inbox(home.inbox, Sealer(keyring_or_demo(home).key("inbox")))
-    app = create_app(home.root, inbox, int(raw))
+    keyring = keyring_or_demo(home)
+    # The portal keeps the inbox key only (it seals submissions, never opens a repository) and the public
+    # fingerprints of the first-level keys (to check prepared extracts).
+    inbox = Inbox(home.inbox, Sealer(keyring.key("inbox")))
+    prints = {role: fingerprint(key) for role, key in first_level_keys(keyring).items()}
+    del keyring
+    app = create_app(home.root, inbox, int(raw), key_prints=prints)
     if not _accounts().list():
         typer.echo("note: no accounts yet; create one with `rapporteur users add ORG`", err=True)
     typer.echo(f"portal on http://{host}:{port}/ (Ctrl-C to stop)", err=True)

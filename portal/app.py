@@ -62,6 +62,7 @@ class Portal:
     held: HeldUploads
     max_upload_bytes: int
     templates: Jinja2Templates
+    key_prints: dict[str, str] | None  # fingerprints of the first-level keys a prepared extract must carry
 
 
 def _portal(request: Request) -> Portal:
@@ -186,7 +187,9 @@ async def upload(request: Request) -> Response:
         filename = Path(file.filename.replace("\\", "/")).name[:120] or "upload"
         data = await file.read()
         previous = portal.inbox.previous_row_counts(feed, account.org, exclude="")
-        checked = await run_in_threadpool(check_upload, data, feed, account.org, period, filename, previous)
+        checked = await run_in_threadpool(
+            check_upload, data, feed, account.org, period, filename, previous, portal.key_prints
+        )
     except UnusableInput as exc:  # shown to the provider (it may quote their own header); never logged
         return _upload_form(request, account, session, 422, error=str(exc), **values)
     portal.held.put(checked)
@@ -325,8 +328,17 @@ ROUTES = [
 ]
 
 
-def create_app(home_root: Path, inbox: Inbox, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, limiter=None):
-    """The portal as an ASGI application over one installation's inbox and the portal's accounts."""
+def create_app(
+    home_root: Path,
+    inbox: Inbox,
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
+    limiter: SigninLimiter | None = None,
+    key_prints: dict[str, str] | None = None,
+):
+    """The portal as an ASGI application over one installation's inbox and the portal's accounts.
+
+    `key_prints` (public fingerprints, no key) let it refuse at once an extract prepared with a key the
+    bureau does not hold; without them such an extract is refused later, by the pipeline."""
     database = portal_database(home_root)
     app = Starlette(
         routes=ROUTES,
@@ -341,5 +353,6 @@ def create_app(home_root: Path, inbox: Inbox, max_upload_mb: int = DEFAULT_MAX_U
         held=HeldUploads(),
         max_upload_bytes=max_upload_mb << 20,
         templates=Jinja2Templates(directory=HERE / "templates"),
+        key_prints=key_prints,
     )
     return Guard(app)

@@ -8,8 +8,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from pipelines.steps import check_dataset, validate_file
+from pipelines.steps import check_dataset, prepared_schema, validate_file
+from schemas.standard import feed as feed_spec
+from schemas.validation import Validation, validate_prepared
 from schemas.validation_report import failures_csv, report_sections
+from sources.errors import UnusableInput
+from sources.reader import read_prepared
 
 HOLD_SECONDS = 30 * 60
 HELD_PER_ORG = 3
@@ -43,13 +47,34 @@ class CheckedUpload:
 _checking = threading.Lock()
 
 
+def _validate(data: bytes, feed: str, org: str, period: str, filename: str, key_prints: dict | None) -> Validation:
+    """A raw extract as `rapporteur validate` checks it; an extract made by `rapporteur prepare` as the pipeline
+    checks it, refused at once when it was made with a key the bureau does not hold."""
+    prepared = read_prepared(data)
+    if prepared is None:
+        return validate_file(data, feed, org, period, name=filename)
+    table, mark = prepared
+    if key_prints is not None and mark != key_prints:
+        raise UnusableInput(
+            f"{filename}: prepared with a key the bureau does not hold; ask the bureau for its current key file"
+        )
+    return validate_prepared(table, prepared_schema(feed), feed_spec(feed), org)
+
+
 def check_upload(
-    data: bytes, feed: str, org: str, period: str, filename: str, previous_row_counts: list[int]
+    data: bytes,
+    feed: str,
+    org: str,
+    period: str,
+    filename: str,
+    previous_row_counts: list[int],
+    key_prints: dict[str, str] | None = None,
 ) -> CheckedUpload:
-    """Validate an upload's bytes as `rapporteur validate` does (raises UnusableInput for an unusable file)."""
+    """Validate an upload's bytes (raises UnusableInput for an unusable file). `key_prints` are the
+    fingerprints of the bureau's first-level keys, which a prepared extract must carry."""
     token = secrets.token_urlsafe(18)
     with _checking:
-        result = validate_file(data, feed, org, period, name=filename)
+        result = _validate(data, feed, org, period, filename, key_prints)
         report = check_dataset(result, feed, org, previous_row_counts, None, filename, show_values=True)
     failures = result.failures.to_pylist()
     return CheckedUpload(

@@ -42,7 +42,11 @@ def limiter() -> SigninLimiter:
 
 @pytest.fixture
 def app(home, accounts, inbox, limiter):
-    return create_app(home.root, inbox, max_upload_mb=1, limiter=limiter)
+    from privacy.keys import fingerprint
+    from privacy.pseudonymise import first_level_keys
+
+    prints = {role: fingerprint(key) for role, key in first_level_keys(home.keyring()[0]).items()}
+    return create_app(home.root, inbox, max_upload_mb=1, limiter=limiter, key_prints=prints)
 
 
 @pytest.fixture

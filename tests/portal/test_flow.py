@@ -53,6 +53,30 @@ def test_an_unusable_file_is_one_plain_message(client):
     assert "This file cannot be used" in answer.text and "no data rows" in answer.text
 
 
+def test_a_prepared_extract_is_checked_and_its_key_verified(home, client, harbour_csv, tmp_path):
+    import pyarrow.parquet as pq
+
+    from pipelines.steps import prepare_file
+    from privacy.pseudonymise import first_level_keys
+
+    source = tmp_path / "harbour.csv"
+    source.write_bytes(harbour_csv)
+    sign_in(client, "ngo-harbour")
+    for keys, expected in (
+        (first_level_keys(home.keyring()[0]), 303),
+        ({"victim": bytes(32), "suspect": bytes(32)}, 422),  # a key the bureau never issued
+    ):
+        _, prepared = prepare_file(source, "victim-assistance", "ngo-harbour", "all", keys)
+        out = tmp_path / "prepared.parquet"
+        pq.write_table(prepared, out)
+        answer = upload(client, out.read_bytes(), name="prepared.parquet")
+        assert answer.status_code == expected
+        if expected == 303:
+            assert "The extract is valid" in client.get(answer.headers["location"]).text
+        else:
+            assert "prepared with a key the bureau does not hold" in answer.text
+
+
 def test_submitting_places_the_file_sealed_in_the_inbox(client, inbox, harbour_csv):
     sign_in(client, "ngo-harbour")
     token = token_of(upload(client, harbour_csv, period="2024").headers["location"])
