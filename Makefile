@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RAPPORTEUR_HOME ?= $(CURDIR)/var
 
-.PHONY: run test lint dev bench clean browser
+.PHONY: run test lint dev bench clean browser portal
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,9 @@ run: $(STAMP)  ## the main job on the embedded defaults (places demo data when t
 test: $(STAMP) lint browser  ## the whole test suite
 	$(BIN)/pytest
 
-browser:  ## Debian's chromium for the report's browser test (Playwright never downloads one)
+browser:  ## Debian's chromium for the browser tests (report, portal; Playwright never downloads one)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
-	  || echo "chromium is missing and cannot be installed without root: the browser test will skip (it fails in CI)"
+	  || echo "chromium is missing and cannot be installed without root: the browser tests will skip (they fail in CI)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -30,6 +30,9 @@ lint: $(STAMP)
 dev: $(STAMP)  ## the Dagster UI on the same definitions
 	$(BIN)/python -c "from pipelines.home import Home; Home.from_env().ensure()"
 	DAGSTER_HOME=$(RAPPORTEUR_HOME)/dagster $(BIN)/dagster dev -m pipelines.definitions
+
+portal: $(STAMP)  ## the providers' web portal on http://127.0.0.1:8000/ (accounts: rapporteur users add)
+	$(BIN)/rapporteur portal
 
 clean:  ## remove the product's state (var/), keeping the environment
 	rm -rf $(RAPPORTEUR_HOME)

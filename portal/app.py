@@ -110,11 +110,13 @@ async def home(request: Request) -> Response:
 
 
 async def signin_form(request: Request) -> Response:
-    session = _session(request)
-    if session is not None and session.org is not None:
-        return RedirectResponse("/submissions", 303)  # already signed in
-    token = None
-    if session is None:
+    try:
+        _signed_in(request)
+        return RedirectResponse("/submissions", 303)
+    except _SignInRequired:
+        pass
+    session, token = _session(request), None
+    if session is None or session.org is not None:  # none yet, or one whose account is gone
         token, session = _portal(request).sessions.new(None)
     response = _page(request, "signin.html", csrf=session.csrf, account=None)
     if token:
