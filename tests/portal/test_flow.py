@@ -19,6 +19,8 @@ def test_a_valid_file_is_reported_valid(client, harbour_csv):
     page = client.get(answer.headers["location"]).text
     assert "The extract is valid" in page and '<h2 id="by-rule">Failures by rule</h2>' in page
     assert "No row failed a rule." in page and "Submit this file" in page
+    warned = page.count('<td class="warn">warning</td>')
+    assert warned and f"{warned} {'dataset check warns' if warned == 1 else 'dataset checks warn'} (see" in page
 
 
 def test_a_bad_file_shows_the_same_report_as_validate(client, harbour_bad_csv):
