@@ -1,4 +1,4 @@
-"""`rapporteur users add|list|disable` (portal accounts) and `rapporteur portal` (the providers' web portal)."""
+"""`rapporteur users add|list|disable|reset` (portal accounts) and `rapporteur portal` (the providers' web portal)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pipelines.cli_support import installation, keyring_or_demo, user_errors
 from sources.errors import RapporteurError
 
 MAX_UPLOAD_ENV = "RAPPORTEUR_PORTAL_MAX_UPLOAD_MB"
-users_app = typer.Typer(help="Accounts of the providers' portal: add, list, disable.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts of the providers' portal: add, list, disable, reset.", no_args_is_help=True)
 
 
 def _accounts():
@@ -23,6 +23,20 @@ def _accounts():
     return Accounts(portal_database(installation().root))
 
 
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input instead of making one.")
+]
+
+
+def _password(from_stdin: bool) -> str:
+    return sys.stdin.readline().rstrip("\r\n") if from_stdin else secrets.token_urlsafe(15)
+
+
+def _show_password(password: str) -> None:
+    typer.echo(f"password: {password}")
+    typer.echo("it is shown only this once: give it to the organisation over a secure channel")
+
+
 @users_app.command()
 @user_errors
 def add(
@@ -30,17 +44,28 @@ def add(
     role: Annotated[str, typer.Option("--role", help="provider (sees its own submissions) or bureau (sees all)")] = (
         "provider"
     ),
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input instead of making one.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Create an account. Without --password-stdin a strong password is made and printed once."""
-    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(15)
+    password = _password(password_stdin)
     account = _accounts().add(org, role, password)
     typer.echo(f"added the {account.role} account {account.org}")
     if not password_stdin:
-        typer.echo(f"password: {password}")
-        typer.echo("it is shown only this once: give it to the organisation over a secure channel")
+        _show_password(password)
+
+
+@users_app.command()
+@user_errors
+def reset(
+    org: Annotated[str, typer.Argument(help="The organisation id.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Give an account a new password (a forgotten one, or to enable it again); its open sessions end."""
+    password = _password(password_stdin)
+    account = _accounts().reset(org, password)
+    typer.echo(f"reset the password of {account.org}; the account is enabled")
+    if not password_stdin:
+        _show_password(password)
 
 
 @users_app.command("list")

@@ -85,8 +85,7 @@ class Accounts:
             raise UnusableInput("an account id must be lowercase letters, digits and hyphens (e.g. ngo-harbour)")
         if role not in ROLES:
             raise UnusableInput(f"role must be one of {', '.join(ROLES)}")
-        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-            raise UnusableInput(f"a password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        _check_password(password)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with self._con() as con:
             try:
@@ -115,6 +114,18 @@ class Accounts:
             con.execute("DELETE FROM sessions WHERE org = ?", (org,))
         return self.get(org)
 
+    def reset(self, org: str, password: str) -> Account:
+        """Give `org` a new password and enable it again; its open sessions end."""
+        _check_password(password)
+        with self._con() as con:
+            changed = con.execute(
+                "UPDATE accounts SET password_hash = ?, disabled = 0 WHERE org = ?", (self.hasher.hash(password), org)
+            ).rowcount
+            if changed == 0:
+                raise UnusableInput(f"no account '{org[:64]}'")
+            con.execute("DELETE FROM sessions WHERE org = ?", (org,))
+        return self.get(org)
+
     def verify(self, org: str, password: str) -> Account | None:
         """The account when `password` is right and the account enabled; None otherwise (same cost either way)."""
         with self._con() as con:
@@ -130,6 +141,11 @@ class Accounts:
             with self._con() as con:
                 con.execute("UPDATE accounts SET password_hash = ? WHERE org = ?", (self.hasher.hash(password), org))
         return _account(row)
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise UnusableInput(f"a password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters")
 
 
 def _account(row: sqlite3.Row) -> Account:

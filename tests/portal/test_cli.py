@@ -26,7 +26,7 @@ def _one_line_error(result) -> str:
 
 
 def test_help():
-    for command in ("users", "users add", "users list", "users disable", "portal"):
+    for command in ("users", "users add", "users list", "users disable", "users reset", "portal"):
         result = _run(*command.split(), "--help")
         assert result.exit_code == 0 and "Usage" in result.output, command
 
@@ -53,6 +53,10 @@ def test_add_list_disable(home):
     assert _run("users", "disable", "ngo-harbour").exit_code == 0
     assert "ngo-harbour\tprovider\tdisabled" in _run("users", "list").stdout
     assert accounts.verify("ngo-harbour", password) is None
+    reset = _run("users", "reset", "ngo-harbour")
+    new_password = next(line for line in reset.stdout.splitlines() if line.startswith("password: ")).split(": ")[1]
+    assert accounts.verify("ngo-harbour", new_password) is not None and accounts.verify("ngo-harbour", password) is None
+    assert "ngo-harbour\tprovider\tenabled" in _run("users", "list").stdout
 
 
 def test_user_errors_are_one_line(home):
@@ -64,6 +68,7 @@ def test_user_errors_are_one_line(home):
     _run("users", "add", "x-org")
     assert "exists already" in _one_line_error(_run("users", "add", "x-org"))
     assert "no account" in _one_line_error(_run("users", "disable", "nobody"))
+    assert "no account" in _one_line_error(_run("users", "reset", "nobody"))
 
 
 def test_portal_refuses_a_busy_port_and_a_bad_limit(home, monkeypatch):

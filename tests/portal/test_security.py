@@ -188,7 +188,7 @@ def test_provider_never_sees_another_providers_submission(app, client, harbour_c
         assert bureau.get("/upload").status_code == 403, "the bureau does not submit for a provider"
 
 
-def test_sign_out_and_disable_end_the_session_on_the_server(client, accounts):
+def test_sign_out_disable_and_reset_end_the_session_on_the_server(client, accounts):
     sign_in(client, "ngo-harbour")
     cookie = client.cookies["rapporteur_session"]
     client.post("/signout", data={"csrf_token": csrf_of(client.get("/submissions").text)})
@@ -199,6 +199,11 @@ def test_sign_out_and_disable_end_the_session_on_the_server(client, accounts):
     assert client.get("/submissions").status_code == 200
     accounts.disable("ngo-harbour")
     assert client.get("/submissions").status_code == 303
+    accounts.reset("ngo-harbour", "a-new-password-2")
+    assert sign_in(client, "ngo-harbour").status_code == 401, "the old password no longer works"
+    assert sign_in(client, "ngo-harbour", "a-new-password-2").status_code == 303
+    accounts.reset("ngo-harbour", "a-third-password-3")
+    assert client.get("/submissions").status_code == 303, "a reset ends the open sessions"
 
 
 def test_an_unexpected_error_is_a_plain_page_and_a_log_line_without_its_message(client, monkeypatch, caplog):
