@@ -79,3 +79,11 @@ def test_portal_refuses_a_busy_port_and_a_bad_limit(home, monkeypatch):
         assert "cannot listen on" in _one_line_error(_run("portal", "--port", port))
     monkeypatch.setenv("RAPPORTEUR_PORTAL_MAX_UPLOAD_MB", "lots")
     assert "RAPPORTEUR_PORTAL_MAX_UPLOAD_MB" in _one_line_error(_run("portal", "--port", port))
+
+
+def test_the_portal_never_imports_dagster():
+    import subprocess
+    import sys
+
+    code = "import sys, portal.app, portal.server; print('dagster' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
