@@ -26,8 +26,9 @@ HEADERS = [
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 PLAIN_500 = (
     b"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Something went wrong</title></head>"
-    b"<body><main><h1>Something went wrong</h1><p>The portal could not complete this request. Nothing was "
-    b"submitted. Try again; if it happens again, tell the bureau the time it happened.</p></main></body></html>"
+    b"<body><main><h1>Something went wrong</h1><p>The portal could not complete this request. If you were "
+    b"submitting a file, look at <a href='/submissions'>Submissions</a> before you try again; if it happens "
+    b"again, tell the bureau the time it happened.</p></main></body></html>"
 )
 
 
