@@ -2,35 +2,71 @@
 
 import dagster as dg
 
-from pipelines.assets import (
-    annual_report,
-    feed_assets,
-    law_enforcement_reconciles,
-    research_database,
-    victim_assistance_reconciles,
-)
+from pipelines.analysis import annual_report, hidden_population_asset, provider_submissions, research_database
+from pipelines.assets import feed_assets
+from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
+from pipelines.partitions import cadence_from_env, reporting_periods
 from pipelines.resources import RapporteurHome
+from pipelines.schedules import annual_report_schedule, freshness_schedule, weekly_ingestion
+from pipelines.sensors import analysis_after_loads, inbox_sensor, record_run_failure
+from schemas.standard import feed as feed_spec
+from sources.inbox import FEEDS
 
-MAIN_JOB = "main"
 
-
-def domains() -> list[dg.Definitions]:
-    """Law enforcement, victim assistance and analysis, each its own Definitions."""
-    law_enforcement = dg.Definitions(assets=feed_assets("law-enforcement"), asset_checks=[law_enforcement_reconciles])
-    victim_assistance = dg.Definitions(
-        assets=feed_assets("victim-assistance"), asset_checks=[victim_assistance_reconciles]
+def feed_domain(feed_name: str) -> dg.Definitions:
+    """One feed: its four assets, the job that takes one submission through them, its inbox sensor and schedule."""
+    prefix = feed_spec(feed_name).table
+    job = dg.define_asset_job(
+        ingest_job_name(feed_name),
+        selection=dg.AssetSelection.groups(prefix),
+        description=f"Take one {feed_name} submission (a partition) through validation, pseudonymisation and load.",
+        tags={"rapporteur/feed": feed_name},
     )
-    main_job = dg.define_asset_job(
-        MAIN_JOB,
-        selection=dg.AssetSelection.all(),
-        description="Ingest every waiting submission of both feeds and rebuild the research database.",
+    return dg.Definitions(
+        assets=feed_assets(feed_name),
+        jobs=[job],
+        sensors=[inbox_sensor(feed_name, job)],
+        schedules=[weekly_ingestion(feed_name, job)],
     )
-    analysis = dg.Definitions(
-        assets=[research_database, annual_report],
-        jobs=[main_job],
+
+
+def analysis_domain(cadence: str) -> dg.Definitions:
+    """The research database, hidden population, annual report and per-period submissions, with their jobs."""
+    analysis = dg.define_asset_job(
+        ANALYSIS_JOB,
+        selection=dg.AssetSelection.assets("research_database", "hidden_population"),
+        description="Rebuild the research database from both repositories and estimate the hidden population.",
+    )
+    report = dg.define_asset_job(
+        ANNUAL_REPORT_JOB,
+        selection=dg.AssetSelection.assets("annual_report"),
+        description="Write the annual report of one reporting year (a partition).",
+    )
+    freshness = dg.define_asset_job(
+        FRESHNESS_JOB,
+        selection=dg.AssetSelection.assets("provider_submissions"),
+        description="Check which expected providers submitted for one reporting period (a partition).",
+    )
+    return dg.Definitions(
+        assets=[
+            research_database,
+            hidden_population_asset,
+            annual_report,
+            provider_submissions(reporting_periods(cadence)),
+        ],
+        jobs=[analysis, report, freshness],
+        sensors=[analysis_after_loads(analysis), record_run_failure],
+        schedules=[annual_report_schedule(report), freshness_schedule(freshness, cadence)],
         resources={"rapporteur": RapporteurHome(root=dg.EnvVar("RAPPORTEUR_HOME"))},
     )
-    return [law_enforcement, victim_assistance, analysis]
 
 
-defs = dg.Definitions.merge(*domains())
+def build_defs(cadence: str = "yearly") -> dg.Definitions:
+    """Both feeds and the analysis, with reporting periods of the given cadence (yearly or quarterly)."""
+    return dg.Definitions.merge(*(feed_domain(f) for f in FEEDS), analysis_domain(cadence))
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location (`dagster dev -m pipelines.definitions`); the cadence is read when it loads."""
+    return build_defs(cadence_from_env())

@@ -1,4 +1,4 @@
-"""Run the main job in-process on the installation's Dagster instance, and summarise what it did."""
+"""Run the pipeline in-process on the installation's Dagster instance, and summarise what it did."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ from collections import Counter
 
 import dagster as dg
 
-from pipelines.definitions import MAIN_JOB, defs
+from pipelines.analysis import years_with_data
+from pipelines.definitions import build_defs
 from pipelines.home import Home
-from sources.inbox import Inbox
+from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
+from pipelines.partitions import YEARS, cadence_from_env, reporting_periods, submission_partitions
+from pipelines.sensors import waiting_submissions
+from sources.inbox import FEEDS, Inbox
 from warehouse.repository import repository_counts, repository_path
+from warehouse.research import RESEARCH_FILE
 
 SAMPLE_NAME = re.compile(r"^(?P<feed>law-enforcement|victim-assistance)__(?P<provider>[a-z0-9-]+)\.csv$")
 
@@ -30,13 +35,54 @@ def place_demo_submissions(home: Home, inbox: Inbox, rows: int, seed: int = 0) -
 
 
 def run_main_job(home: Home) -> list[str]:
-    """Materialise the whole asset graph once; return one line per failed step (none: success)."""
+    """Run every waiting submission as its own partition, then the analysis; one line per failure (none: success).
+
+    What the sensors and schedules do over time, in one go: register the waiting submissions as
+    partitions, run each one's ingestion, rebuild the research database and the hidden-population
+    estimate, write the annual report of the latest complete year with data, and check which
+    providers submitted for the last complete reporting period.
+    """
+    defs = build_defs(cadence_from_env())
+    keyring, _ = home.keyring(create_demo=True)
+    inbox = home.sealed_inbox(keyring)
+    inbox.scan()
+    failures: list[str] = []
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(MAIN_JOB).execute_in_process(
-            instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            raise_on_error=False,
-        )
+        for feed_name in FEEDS:
+            waiting = waiting_submissions(inbox, feed_name)
+            if not waiting:
+                continue
+            instance.add_dynamic_partitions(submission_partitions(feed_name).name, [s.submission_id for s in waiting])
+            job = defs.resolve_job_def(ingest_job_name(feed_name))
+            for sub in waiting:
+                failures += execute(
+                    job, instance, f"submission {sub.submission_id} ({sub.provider})", sub.submission_id
+                )
+        analysis = execute(defs.resolve_job_def(ANALYSIS_JOB), instance, "analysis")
+        failures += analysis
+        years = [str(y) for y in years_with_data(home.warehouse / RESEARCH_FILE)]
+        complete = [y for y in years if YEARS.has_partition_key(y)]
+        if complete and not analysis:
+            failures += execute(
+                defs.resolve_job_def(ANNUAL_REPORT_JOB), instance, f"annual report {complete[-1]}", complete[-1]
+            )
+        periods = reporting_periods(cadence_from_env())
+        last = periods.get_last_partition_key()
+        if last is not None:
+            failures += execute(defs.resolve_job_def(FRESHNESS_JOB), instance, "provider freshness", last)
+    return failures
+
+
+def execute(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, partition_key: str | None = None
+) -> list[str]:
+    """Execute one job in this process on the instance; one line per failed step (or the run)."""
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key=partition_key,
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        raise_on_error=False,
+    )
     failures = []
     for event in result.all_events:
         if event.is_step_failure:
@@ -44,9 +90,9 @@ def run_main_job(home: Home) -> list[str]:
             while error is not None and error.cause is not None:
                 error = error.cause  # the step's own error, not Dagster's wrapper
             what = error.message.strip().splitlines()[-1] if error else "failed"
-            failures.append(f"step {event.step_key} failed: {what}")
+            failures.append(f"{label}: step {event.step_key} failed: {what}")
     if not result.success and not failures:
-        failures.append(f"run {result.run_id} failed; open `make dev` to see its logs")
+        failures.append(f"{label}: run {result.run_id} failed; open `make dev` to see its logs")
     return failures
 
 

@@ -41,6 +41,17 @@ CREATE TABLE IF NOT EXISTS submissions (
     updated_at TEXT NOT NULL
 )
 """
+# Failed pipeline runs, for the bureau: ids, names and error types only, never an error message.
+RUN_FAILURES_DDL = """
+CREATE TABLE IF NOT EXISTS run_failures (
+    run_id TEXT NOT NULL,
+    job TEXT NOT NULL,
+    step TEXT NOT NULL,
+    failed_at TEXT NOT NULL,
+    error_type TEXT NOT NULL,
+    PRIMARY KEY (run_id, step)
+)
+"""
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,7 @@ class Inbox:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.execute(LEDGER_DDL)
+            con.execute(RUN_FAILURES_DDL)
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.root / "ledger.sqlite", timeout=30)
@@ -151,11 +163,15 @@ class Inbox:
             )
         return self.get(sub.submission_id) or sub
 
-    def scan(self) -> list[Submission]:
-        """Seal and register every plain file dropped into the inbox's layout; return the new submissions."""
+    def scan(self, settled_before: float | None = None) -> list[Submission]:
+        """Seal and register every plain file dropped into the inbox's layout; return the new submissions.
+
+        With `settled_before` (a time stamp), a file modified after it is left for a later scan: a file
+        copied in by hand may still be being written.
+        """
         new = []
         for path, feed, provider, period in self._files():
-            if path.name.endswith(SEALED):
+            if path.name.endswith(SEALED) or (settled_before is not None and path.stat().st_mtime > settled_before):
                 continue
             sub, is_new = self._land(path.read_bytes(), feed, provider, period)
             path.unlink()  # its content is now sealed in the inbox (or was already)
@@ -179,6 +195,11 @@ class Inbox:
     def get(self, sid: str) -> Submission | None:
         rows = self._rows("SELECT * FROM submissions WHERE submission_id = ?", (sid,))
         return _submission(rows[0]) if rows else None
+
+    def record(self, sid: str) -> dict | None:
+        """The ledger row of one submission, with its counts."""
+        rows = self._rows("SELECT * FROM submissions WHERE submission_id = ?", (sid,))
+        return dict(rows[0]) if rows else None
 
     def pending(self, feed: str, status: str) -> list[Submission]:
         """Submissions of `feed` waiting in `status`, oldest first."""
@@ -220,6 +241,17 @@ class Inbox:
             (feed, provider, exclude),
         )
         return [r["rows_in"] for r in rows]
+
+    def record_run_failure(self, run_id: str, job: str, step: str, failed_at: str, error_type: str) -> None:
+        """Note a failed pipeline run (idempotent per run and step)."""
+        with self._connect() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO run_failures VALUES (?, ?, ?, ?, ?)", (run_id, job, step, failed_at, error_type)
+            )
+
+    def run_failures(self, limit: int = 20) -> list[dict]:
+        """The latest failed runs, newest first."""
+        return [dict(r) for r in self._rows("SELECT * FROM run_failures ORDER BY failed_at DESC LIMIT ?", (limit,))]
 
     def ledger(self) -> list[dict]:
         return [dict(r) for r in self._rows("SELECT * FROM submissions ORDER BY received_at, submission_id")]

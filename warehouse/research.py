@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -27,12 +29,18 @@ COUNT_TABLES = {
 
 
 def build_research_database(
-    warehouse_dir: Path, db_key: bytes, k: int = DEFAULT_K, baseline: int | None = None
+    warehouse_dir: Path,
+    db_key: bytes,
+    k: int = DEFAULT_K,
+    baseline: int | None = None,
+    overlap_sink: Callable[[pd.DataFrame], None] | None = None,
 ) -> dict[str, int]:
     """Rebuild research.duckdb beside the old one, then rename it into place; return rows per table.
 
     Researchers with the old file open keep their snapshot; new sessions see the new one. `baseline`
-    is the reference year of every indicator (default: the first year it has a value).
+    is the reference year of every indicator (default: the first year it has a value). With
+    `overlap_sink`, the exact overlap of lists goes there and `hidden_population` is left empty,
+    for `publish_hidden_population` to fill (the pipeline's separate step).
     """
     warehouse_dir = Path(warehouse_dir)
     repos = {
@@ -49,7 +57,10 @@ def build_research_database(
         _reference_tables(con)
         con.execute((SQL / "research.sql").read_text())
         _protect(con, k)
-        _publish_analysis(con, analyse(repos, db_key), k, baseline)
+        results = analyse(repos, db_key)
+        if overlap_sink is not None:
+            overlap_sink(results["provider_overlap"].copy())
+        _publish_analysis(con, results, k, baseline, estimate=overlap_sink is None)
         con.execute((SQL / "research_comments.sql").read_text())
         for alias in repos:
             con.execute(f"DETACH {alias}")
@@ -123,9 +134,12 @@ def _protected(frame: pd.DataFrame, dims: list[str], count: str, k: int, label: 
 
 
 def _publish_analysis(
-    con: duckdb.DuckDBPyConnection, results: dict[str, pd.DataFrame], k: int, baseline: int | None
+    con: duckdb.DuckDBPyConnection, results: dict[str, pd.DataFrame], k: int, baseline: int | None, estimate: bool
 ) -> None:
-    """Indicators with baselines and trends, attrition, sentences and provider overlap, all protected."""
+    """Indicators with baselines and trends, attrition, sentences and provider overlap, all protected.
+
+    Without `estimate`, `hidden_population` is created empty (its own step fills it).
+    """
     counts = results["counts"]
     parts = [
         _protected(group.reset_index(drop=True), ["period", "category"], "value", k, f"{ind}/{dim}").assign(
@@ -159,8 +173,8 @@ def _publish_analysis(
         sentences[column] = sentences[column].astype("Float64").mask(small)
     sentences["suppressed"] = small
     _create(con, "sentences", sentences)
-    _create(con, "hidden_population", hidden_population(results["provider_overlap"], k))
     overlap = results["provider_overlap"]
+    _create(con, "hidden_population", hidden_population(overlap if estimate else overlap.iloc[:0], k))
     overlap = _protected(overlap, ["period", "lists"], "persons", k, "provider_overlap") if len(overlap) else overlap
     _create(con, "provider_overlap", overlap)
 
@@ -284,6 +298,10 @@ def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP)
     ]
     return pd.DataFrame(rows, columns=columns).astype(
         {
+            "period": "int64",
+            "n_lists": "int64",
+            "model": "string",
+            "warnings": "string",
             "observed": "Int64",
             "estimate": "Float64",
             "lower_80": "Float64",
@@ -292,3 +310,25 @@ def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP)
             "upper_95": "Float64",
         }
     )
+
+
+def publish_hidden_population(warehouse_dir: Path, estimates: pd.DataFrame) -> int:
+    """Replace the rows of `hidden_population` in research.duckdb, on a copy renamed into place; return rows.
+
+    Like a rebuild, this never writes the file researchers may have open.
+    """
+    target = Path(warehouse_dir) / RESEARCH_FILE
+    building = target.with_name(f".{RESEARCH_FILE}.estimating")
+    shutil.copyfile(target, building)
+    con = duckdb.connect(str(building))
+    try:
+        con.register("_estimates", estimates)
+        con.execute("DELETE FROM hidden_population")
+        con.execute("INSERT INTO hidden_population BY NAME SELECT * FROM _estimates")
+        con.unregister("_estimates")
+        rows = con.execute("SELECT count(*) FROM hidden_population").fetchone()[0]
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(building, target)
+    return rows

@@ -1,0 +1,159 @@
+"""The analysis assets: research database -> hidden population -> annual report, and who submitted per period."""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from pipelines.assets import WAREHOUSE_POOL, guarded_call
+from pipelines.checks import drifted, expected_providers, freshness_result, key_shares, missing_providers
+from pipelines.partitions import YEARS, period_label
+from pipelines.resources import RapporteurHome
+from privacy.sealed import open_table, seal_table
+from sources.inbox import FEEDS
+from warehouse.research import RESEARCH_FILE, build_research_database, hidden_population, publish_hidden_population
+
+RESEARCH_POOL = "research_database"  # the steps that rename a new research.duckdb into place
+
+
+def _overlap_path(rapporteur: RapporteurHome) -> Path:
+    """The exact overlap of lists (counts before suppression), staged encrypted between the two steps."""
+    folder = rapporteur.home().staging / "analysis"
+    folder.mkdir(exist_ok=True)
+    return folder / "provider_overlap.sealed"
+
+
+@dg.asset(
+    name="research_database",
+    group_name="analysis",
+    deps=["victim_assistance_loaded", "law_enforcement_loaded"],
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "key_share_drift",
+            asset="research_database",
+            description="Shares of female victims, of children and of each exploitation form stay within "
+            "10 percentage points of the baseline year (published values only).",
+        )
+    ],
+)
+def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
+    """Aggregate tables for researchers and the annual report, rebuilt from both repositories (no pseudonyms)."""
+    import pyarrow as pa
+
+    home, keyring = rapporteur.home(), rapporteur.keyring(context.log)
+    staged = _overlap_path(rapporteur)
+
+    def stage_overlap(frame: pd.DataFrame) -> None:
+        seal_table(pa.Table.from_pandas(frame, preserve_index=False), staged, keyring.key("staging"))
+
+    counts = guarded_call(
+        "research database",
+        build_research_database,
+        home.warehouse,
+        keyring.key("database"),
+        home.disclosure_k(),
+        home.baseline_year(),
+        stage_overlap,
+    )
+    context.log.info("research database rebuilt: %s", counts)
+    drift = drifted(key_shares(home.warehouse / RESEARCH_FILE), home.baseline_year())
+    check = dg.AssetCheckResult(
+        check_name="key_share_drift",
+        passed=not drift,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"drifting_shares": len(drift), **drift},
+    )
+    return dg.MaterializeResult(metadata={f"rows_{t}": n for t, n in counts.items()}, check_results=[check])
+
+
+@dg.asset(name="hidden_population", group_name="analysis", deps=["research_database"], pool=RESEARCH_POOL)
+def hidden_population_asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
+    """Multiple systems estimate of the victims no list saw, per year, with 80% and 95% intervals."""
+    home = rapporteur.home()
+    staged = _overlap_path(rapporteur)
+    if not staged.exists():
+        raise dg.Failure(description="no staged overlap of lists: materialise research_database first")
+    overlap = open_table(staged, rapporteur.keyring(context.log).key("staging")).to_pandas()
+    estimates = guarded_call("hidden population", hidden_population, overlap, home.disclosure_k())
+    rows = guarded_call("hidden population", publish_hidden_population, home.warehouse, estimates)
+    staged.unlink()
+    years = estimates.dropna(subset=["estimate"])["period"].tolist()
+    return dg.MaterializeResult(metadata={"years": rows, "years_with_estimate": ", ".join(map(str, years)) or "none"})
+
+
+@dg.asset(
+    name="annual_report",
+    group_name="analysis",
+    deps=["hidden_population"],
+    partitions_def=YEARS,
+    kinds={"html"},
+)
+def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
+    """The annual report of one reporting year, as one self-contained HTML file."""
+    from reporting import write_annual_report
+
+    home = rapporteur.home()
+    research = home.warehouse / RESEARCH_FILE
+    year = int(context.partition_key)
+    if year not in years_with_data(research):
+        raise dg.Failure(description=f"the research database has no data for {year}: no report written")
+    path = guarded_call(
+        "annual report",
+        write_annual_report,
+        research,
+        year,
+        home.reports / f"annual-report-{year}.html",
+        home.disclosure_k(),
+    )
+    return dg.MaterializeResult(metadata={"year": year, "path": dg.MetadataValue.path(str(path))})
+
+
+def years_with_data(research: Path) -> list[int]:
+    """The reporting years the research database has indicators for (none before the first build)."""
+    if not research.exists():
+        return []
+    con = duckdb.connect(str(research), read_only=True)
+    try:
+        return [r[0] for r in con.execute("SELECT DISTINCT period FROM indicators ORDER BY 1").fetchall()]
+    finally:
+        con.close()
+
+
+def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """Who submitted for each reporting period, with a freshness check per feed that names the late providers."""
+    checks = [
+        dg.AssetCheckSpec(
+            f"{feed.replace('-', '_')}_providers_submitted",
+            asset="provider_submissions",
+            description=f"Every expected {feed} provider has a loaded submission covering the period.",
+        )
+        for feed in FEEDS
+    ]
+
+    @dg.asset(
+        name="provider_submissions",
+        group_name="analysis",
+        deps=[dg.AssetDep(f"{f.replace('-', '_')}_loaded", partition_mapping=dg.AllPartitionMapping()) for f in FEEDS],
+        partitions_def=periods,
+        check_specs=checks,
+    )
+    def _asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
+        """The providers that submitted for a reporting period, per feed, from the inbox ledger."""
+        label = period_label(context.partition_key)
+        ledger = rapporteur.ledger().ledger()
+        results, metadata = [], {"period": label}
+        for feed in FEEDS:
+            expected = expected_providers(feed)
+            missing = missing_providers(ledger, feed, label, expected)
+            metadata[f"{feed}_submitted"] = len(expected) - len(missing)
+            results.append(
+                freshness_result(
+                    f"{feed.replace('-', '_')}_providers_submitted", "provider_submissions", missing, expected, label
+                )
+            )
+        return dg.MaterializeResult(metadata=metadata, check_results=results)
+
+    return _asset
