@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RAPPORTEUR_HOME ?= $(CURDIR)/var
 
-.PHONY: run test lint dev bench clean browser portal
+.PHONY: run test lint dev bench clean browser portal postgres
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,12 +15,17 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)  ## the main job on the embedded defaults (places demo data when the inbox is empty)
 	$(BIN)/rapporteur run
 
-test: $(STAMP) lint browser  ## the whole test suite
+test: $(STAMP) lint browser postgres  ## the whole test suite
 	$(BIN)/pytest
 
 browser:  ## Debian's chromium for the browser tests (report, portal; Playwright never downloads one)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "chromium is missing and cannot be installed without root: the browser tests will skip (they fail in CI)"
+
+postgres:  ## Debian's PostgreSQL server binaries for the production-storage integration test (it starts its own cluster)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } \
+	  || echo "postgresql is missing and cannot be installed without root: the PostgreSQL test will skip (it fails in CI)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -55,9 +55,12 @@ def run_main_job(home: Home) -> list[str]:
             instance.add_dynamic_partitions(submission_partitions(feed_name).name, [s.submission_id for s in waiting])
             job = defs.resolve_job_def(ingest_job_name(feed_name))
             for sub in waiting:
-                failures += execute(
-                    job, instance, f"submission {sub.submission_id} ({sub.provider})", sub.submission_id
-                )
+                label = f"submission {sub.submission_id} ({sub.provider})"
+                lines = execute(job, instance, label, sub.submission_id)
+                record = inbox.record(sub.submission_id)
+                if record["status"] == "rejected":  # its blocking check stopped the run: say why, once
+                    lines = [f"{label} rejected: {record['message']}"]
+                failures += lines
         analysis = execute(defs.resolve_job_def(ANALYSIS_JOB), instance, "analysis")
         failures += analysis
         years = [str(y) for y in years_with_data(home.warehouse / RESEARCH_FILE)]

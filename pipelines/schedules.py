@@ -51,7 +51,7 @@ def freshness_schedule(job: dg.JobDefinition, cadence: str) -> dg.ScheduleDefini
         description="Weekly: check that every expected provider submitted for the last complete reporting period.",
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
-        key = periods.get_last_partition_key(current_time=context.scheduled_execution_time)
+        key = periods.get_partition_keys(current_time=context.scheduled_execution_time)[-1]
         week = context.scheduled_execution_time.date().isoformat()
         return dg.RunRequest(run_key=f"freshness-{period_label(key)}-{week}", partition_key=key)
 

@@ -111,9 +111,7 @@ def _error_type(error) -> str:
 def record_run_failure(context: dg.RunFailureSensorContext, rapporteur: RapporteurHome) -> None:
     """Write the failed run's steps to the `run_failures` table of inbox/ledger.sqlite."""
     run = context.dagster_run
-    failed_at = dt.datetime.fromtimestamp(context.dagster_event.timestamp or time.time(), dt.UTC).isoformat(
-        timespec="seconds"
-    )
+    failed_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     ledger = rapporteur.ledger()
     steps = context.get_step_failure_events()
     for event in steps:

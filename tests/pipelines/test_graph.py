@@ -90,7 +90,8 @@ def test_an_unusable_submission_is_rejected_and_the_rest_load(home, sample_dir, 
     inbox.place(bad, "victim-assistance", "ngo-broken", "2024")
     path, feed, provider = next(p for p in sample_files(sample_dir) if p[1] == "victim-assistance")
     inbox.place(path, feed, provider, "all")
-    assert run_main_job(home) == []
+    (failure,) = run_main_job(home)  # the rejected file's blocking check stops its own run only
+    assert "(ngo-broken) rejected:" in failure and "not a text file" in failure
     status = {r["provider"]: (r["status"], r["message"]) for r in inbox.ledger()}
     assert status[provider][0] == "loaded"
     assert status["ngo-broken"][0] == "rejected" and "not a text file" in status["ngo-broken"][1]
