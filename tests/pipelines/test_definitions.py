@@ -1,8 +1,13 @@
-"""The Definitions load, with every asset grouped and described."""
+"""The Definitions load, with every asset grouped, described and partitioned as the bureau expects."""
 
 from __future__ import annotations
 
-from pipelines.definitions import MAIN_JOB, defs
+import dagster as dg
+
+from pipelines.definitions import build_defs
+from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
+
+defs = build_defs()
 
 
 def test_definitions_load_with_groups_and_descriptions():
@@ -15,30 +20,63 @@ def test_definitions_load_with_groups_and_descriptions():
     assert groups == {
         "law_enforcement": {f"law_enforcement_{s}" for s in ("landed", "validated", "pseudonymised", "loaded")},
         "victim_assistance": {f"victim_assistance_{s}" for s in ("landed", "validated", "pseudonymised", "loaded")},
-        "analysis": {"research_database", "annual_report"},
+        "analysis": {"research_database", "hidden_population", "annual_report", "provider_submissions"},
     }
-    assert defs.resolve_job_def(MAIN_JOB) is not None
+    for job in (
+        ANALYSIS_JOB,
+        ANNUAL_REPORT_JOB,
+        FRESHNESS_JOB,
+        *map(ingest_job_name, ("law-enforcement", "victim-assistance")),
+    ):
+        assert defs.resolve_job_def(job) is not None
 
 
-def test_no_asset_writes_both_repositories():
+def test_partitions_per_submission_and_per_reporting_period():
+    graph = defs.resolve_asset_graph()
+
+    def partitions(name):
+        return graph.get(dg.AssetKey(name)).partitions_def
+
+    for prefix in ("law_enforcement", "victim_assistance"):
+        names = {partitions(f"{prefix}_{s}").name for s in ("landed", "validated", "pseudonymised", "loaded")}
+        assert names == {f"{prefix}_submissions"}
+    assert partitions("research_database") is None and partitions("hidden_population") is None
+    assert partitions("annual_report").get_partition_keys()[0] == "2015"
+    quarterly = build_defs("quarterly").resolve_asset_graph().get(dg.AssetKey("provider_submissions")).partitions_def
+    assert quarterly.get_partition_keys()[:2] == ["2015-01", "2015-04"]
+
+
+def test_every_step_that_opens_a_repository_shares_one_pool():
     graph = defs.resolve_asset_graph()
     pools = {k.to_user_string(): graph.get(k).pools for k in graph.get_all_asset_keys()}
-    assert pools["victim_assistance_loaded"] == {"victims_repository"}
-    assert pools["law_enforcement_loaded"] == {"law_enforcement_repository"}
+    assert pools["victim_assistance_loaded"] == pools["law_enforcement_loaded"] == {"warehouse"}
+    assert pools["research_database"] == {"warehouse"}
+    assert pools["hidden_population"] == {"research_database"}
+    assert not pools["victim_assistance_validated"] and not pools["victim_assistance_pseudonymised"]
 
 
-def test_validation_checks_fail_on_rejection_and_warn_on_expectations():
-    from dagster import AssetCheckSeverity
+def test_the_analysis_runs_in_order():
+    graph = defs.resolve_asset_graph()
+    parents = {
+        k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys} for k in graph.get_all_asset_keys()
+    }
+    assert parents["research_database"] == {"victim_assistance_loaded", "law_enforcement_loaded"}
+    assert parents["hidden_population"] == {"research_database"}
+    assert parents["annual_report"] == {"hidden_population"}
 
-    from pipelines.assets import validation_check_results
+
+def test_validation_checks_block_on_rejection_and_warn_on_expectations():
+    from pipelines.checks import validation_check_results, validation_check_specs
     from pipelines.steps import Outcome
 
-    ok = Outcome("s1", "victim-assistance", "ngo-a", "all", "validated", 10, 0, 1)
+    specs = {s.name: s for s in validation_check_specs("victim_assistance_validated")}
+    assert specs["submission_readable"].blocking and not specs["dataset_expectations"].blocking
     rejected = Outcome("s2", "victim-assistance", "ngo-b", "all", "rejected", message="x.csv: the file is empty")
+    readable, expectations = validation_check_results(rejected)
+    assert not readable.passed and readable.severity == dg.AssetCheckSeverity.ERROR
+    assert readable.metadata["reason"].value == "x.csv: the file is empty"
+    assert expectations.passed
     warned = Outcome("s3", "victim-assistance", "ngo-c", "all", "validated", 10, 0, 0, warnings=("unknown_share:sex",))
-    readable, expectations = validation_check_results([ok, rejected, warned])
-    assert not readable.passed and readable.severity == AssetCheckSeverity.ERROR
-    assert readable.metadata["s2 (ngo-b)"].value == "x.csv: the file is empty"
-    assert not expectations.passed and expectations.severity == AssetCheckSeverity.WARN
-    assert "unknown_share:sex" in expectations.metadata["s3 (ngo-c)"].value
-    assert all(r.passed for r in validation_check_results([ok]))
+    readable, expectations = validation_check_results(warned)
+    assert readable.passed and not expectations.passed and expectations.severity == dg.AssetCheckSeverity.WARN
+    assert "unknown_share:sex" in expectations.metadata["missed"].value
