@@ -19,9 +19,7 @@ RESEARCH_POOL = "research_database"  # the steps that rename a new research.duck
 
 def _overlap_path(rapporteur: RapporteurHome) -> Path:
     """The exact overlap of lists (counts before suppression), staged encrypted between the two steps."""
-    folder = rapporteur.home().staging / "analysis"
-    folder.mkdir(exist_ok=True)
-    return folder / "provider_overlap.sealed"
+    return rapporteur.home().staging / "provider_overlap.sealed"
 
 
 @dg.asset(

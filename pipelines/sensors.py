@@ -65,7 +65,7 @@ def analysis_after_loads(job: dg.JobDefinition) -> dg.SensorDefinition:
     @dg.sensor(
         name="analysis_after_loads",
         job=job,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=30,
         default_status=RUNNING,
         description="Rebuild the research database after new loads, once no ingestion run is queued or running.",
     )
