@@ -329,6 +329,28 @@ def sql(
     run_sql(path, command, key)
 
 
+@app.command()
+@user_errors
+def status(
+    failures: Annotated[int, typer.Option("--failures", min=0, help="How many recent failed runs to list.")] = 10,
+) -> None:
+    """Show the submissions per feed and status, and the latest failed runs (from the inbox ledger)."""
+    from collections import Counter
+
+    from sources.inbox import Inbox
+
+    inbox = Inbox(Home.from_env().inbox)
+    counts = Counter((r["feed"], r["status"]) for r in inbox.ledger())
+    for feed in sorted({f for f, _ in counts}):
+        typer.echo(f"{feed}: " + ", ".join(f"{n} {s}" for (f, s), n in sorted(counts.items()) if f == feed))
+    if not counts:
+        typer.echo("no submissions yet")
+    recent = inbox.run_failures(failures)
+    typer.echo(f"failed runs: {len(recent) or 'none'}")
+    for r in recent:
+        typer.echo(f"  {r['failed_at']}  {r['job']}  step {r['step']}  {r['error_type']}  run {r['run_id']}")
+
+
 def _provider_from_name(file: Path, feed: str) -> str:
     stem = file.name.split(".")[0]
     prefix = f"{feed}__"

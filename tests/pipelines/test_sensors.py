@@ -9,7 +9,9 @@ import time
 
 import dagster as dg
 import pytest
+from typer.testing import CliRunner
 
+from pipelines.cli import app
 from pipelines.definitions import build_defs
 from pipelines.partitions import submission_partitions
 from pipelines.resources import RapporteurHome
@@ -161,3 +163,6 @@ def test_run_failure_sensor_records_the_failure_without_its_message(defs, instan
         dump = "\n".join(con.iterdump())
     assert rows == [(result.run_id, "_failing_job", "_fails_quoting_a_cell", "ValueError")]
     assert CANARY not in dump and "convert" not in dump
+    shown = CliRunner().invoke(app, ["status"])  # the bureau's view of the same table
+    assert shown.exit_code == 0 and "_failing_job  step _fails_quoting_a_cell  ValueError" in shown.output
+    assert CANARY not in shown.output
