@@ -23,8 +23,10 @@ VA = "victim-assistance"
 
 @pytest.fixture
 def instance(home):
-    with dg.DagsterInstance.get() as instance:
-        yield instance
+    # Not `with`: entering an instance sets a context variable that a fixture's teardown cannot reset.
+    instance = dg.DagsterInstance.get()
+    yield instance
+    instance.dispose()
 
 
 @pytest.fixture
