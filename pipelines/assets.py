@@ -31,7 +31,7 @@ STEPS = {
 }
 DESCRIPTIONS = {
     "landed": "A {feed} submission registered in the inbox by content hash (one partition per submission).",
-    "validated": "{Feed} submissions checked against the common data set; failing rows quarantined with a reason.",
+    "validated": "{Feed} submission checked against the common data set; failing rows quarantined with a reason.",
     "pseudonymised": "{Feed} rows with direct identifiers replaced by keyed linkage tokens and generalised fields.",
     "loaded": "{Feed} submission loaded into the {repo} repository in one transaction.",
 }
@@ -57,6 +57,7 @@ def guarded_call(label: str, fn, *args):
 
 
 def _submission(context: dg.AssetExecutionContext, inbox: Inbox) -> Submission:
+    """The submission whose partition this run materialises."""
     sub = inbox.get(context.partition_key)
     if sub is None:
         raise dg.Failure(description=f"submission {context.partition_key} is not in the inbox ledger")
