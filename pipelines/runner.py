@@ -12,7 +12,7 @@ from pipelines.definitions import build_defs
 from pipelines.home import Home
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
 from pipelines.partitions import YEARS, cadence_from_env, reporting_periods, submission_partitions
-from pipelines.sensors import waiting_submissions
+from pipelines.sensors import scan_settled, waiting_submissions
 from sources.inbox import FEEDS, Inbox
 from warehouse.repository import repository_counts, repository_path
 from warehouse.research import RESEARCH_FILE
@@ -45,7 +45,7 @@ def run_main_job(home: Home) -> list[str]:
     defs = build_defs(cadence_from_env())
     keyring, _ = home.keyring(create_demo=True)
     inbox = home.sealed_inbox(keyring)
-    inbox.scan()
+    scan_settled(inbox)
     failures: list[str] = []
     with dg.DagsterInstance.get() as instance:
         for feed_name in FEEDS:

@@ -4,7 +4,7 @@ import dagster as dg
 
 from pipelines.partitions import period_label, reporting_periods, submission_partitions
 from pipelines.resources import RapporteurHome
-from pipelines.sensors import waiting_submissions
+from pipelines.sensors import scan_settled, waiting_submissions
 from schemas.standard import feed as feed_spec
 
 RUNNING = dg.DefaultScheduleStatus.RUNNING
@@ -27,7 +27,7 @@ def weekly_ingestion(feed_name: str, job: dg.JobDefinition) -> dg.ScheduleDefini
     )
     def _schedule(context: dg.ScheduleEvaluationContext, rapporteur: RapporteurHome):
         inbox = rapporteur.home().sealed_inbox(rapporteur.keyring(context.log))
-        inbox.scan()  # a week is long enough for any hand copy to have finished
+        scan_settled(inbox)
         waiting = waiting_submissions(inbox, feed_name)
         if not waiting:
             return dg.SkipReason(f"no {feed_name} submission is waiting")

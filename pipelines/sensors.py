@@ -21,6 +21,11 @@ def waiting_submissions(inbox: Inbox, feed_name: str) -> list[Submission]:
     return sorted(subs, key=lambda s: (s.received_at or "", s.submission_id))
 
 
+def scan_settled(inbox: Inbox) -> list[Submission]:
+    """Seal and register files copied into the inbox by hand, once they have not changed for SETTLE_SECONDS."""
+    return inbox.scan(settled_before=time.time() - SETTLE_SECONDS)
+
+
 def cursor_of(sub: Submission) -> str:
     """A submission's place in arrival order: the inbox sensor's cursor."""
     return f"{sub.received_at}|{sub.submission_id}"
@@ -39,7 +44,7 @@ def inbox_sensor(feed_name: str, job: dg.JobDefinition) -> dg.SensorDefinition:
     )
     def _sensor(context: dg.SensorEvaluationContext, rapporteur: RapporteurHome) -> dg.SensorResult:
         inbox = rapporteur.home().sealed_inbox(rapporteur.keyring(context.log))
-        inbox.scan(settled_before=time.time() - SETTLE_SECONDS)  # files dropped in by hand, once settled
+        scan_settled(inbox)
         new = [s for s in waiting_submissions(inbox, feed_name) if cursor_of(s) > (context.cursor or "")]
         if not new:
             return dg.SensorResult(skip_reason="no new submissions", cursor=context.cursor)
