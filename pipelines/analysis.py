@@ -14,8 +14,6 @@ from privacy.sealed import open_table, seal_table
 from sources.inbox import FEEDS
 from warehouse.research import RESEARCH_FILE, build_research_database, hidden_population, publish_hidden_population
 
-RESEARCH_POOL = "research_database"  # the steps that rename a new research.duckdb into place
-
 
 def _overlap_path(rapporteur: RapporteurHome) -> Path:
     """The exact overlap of lists (counts before suppression), staged encrypted between the two steps."""
@@ -67,7 +65,7 @@ def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurH
     return dg.MaterializeResult(metadata={f"rows_{t}": n for t, n in counts.items()}, check_results=[check])
 
 
-@dg.asset(name="hidden_population", group_name="analysis", deps=["research_database"], pool=RESEARCH_POOL)
+@dg.asset(name="hidden_population", group_name="analysis", deps=["research_database"], pool=WAREHOUSE_POOL)
 def hidden_population_asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
     """Multiple systems estimate of the victims no list saw, per year, with 80% and 95% intervals."""
     home = rapporteur.home()
