@@ -1,13 +1,26 @@
-"""Benchmarks: the product's commands on generated data, as ratios to a floor measured in the same run.
+"""Benchmarks: the product's commands on generated data, side by side with a floor and a plain peer, in one run.
 
-Usage: python benchmarks/run.py [--rows N] [--repeat K]   (what `make bench` runs)
-Writes benchmarks/results.md. Timings are medians of K runs of whole commands, so they include
-start-up; the fixed cost of a command is measured on a 1,000-row file and reported beside them.
+Usage: python benchmarks/run.py   (what `make bench` runs; it writes benchmarks/results.md)
+
+Environment:
+  BENCH_SIZES      rows of the generated extracts (default 100000,1000000; add 10000000 for the national-hub
+                   scale: generating it once takes about 12 minutes and it is cached)
+  BENCH_REPEAT     runs per measurement, reported as the median (default 3)
+  BENCH_REPO_ROWS  rows of the large repository for the 1,000-row submission and the research rebuild
+                   (default 10000000)
+  BENCH_CACHE      where generated extracts are kept between runs (default benchmarks/out/samples)
+
+For each size, on the same victim-assistance extract: (a) the floor, DuckDB read_csv into a table; (b)
+`rapporteur ingest`; (c) `rapporteur validate`; (d) the plain peer (benchmarks/peer.py). Every command
+runs as a child process: its wall time and peak resident memory (wait4) are taken. The fixed cost of a
+command is the same command on a 1,000-row extract; work = whole - fixed. Then a repository of
+BENCH_REPO_ROWS rows is made from the largest ingest (its rows copied under other submission ids), and a
+1,000-row submission is ingested into it, and the research database is rebuilt over it.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
 import platform
 import statistics
@@ -15,79 +28,250 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 BIN = Path(sys.executable).parent
-FILE = "victim-assistance__ngo-harbour.csv"
+FEED, PROVIDER = "victim-assistance", "ngo-harbour"
+FILE = f"{FEED}__{PROVIDER}.csv"
+SMALL = 1_000
+GB = 1 << 30
 
 
-def timed(cmd: list[str], env: dict, repeat: int, ok=(0, 1)) -> float:
-    times = []
-    for _ in range(repeat):
+@dataclass
+class Measure:
+    """Median wall seconds and the largest peak RSS (bytes) of one command over several runs."""
+
+    seconds: float
+    rss: int
+    inner: float | None = None  # seconds the child measured itself (imports excluded), when it reports them
+
+
+def child(cmd: list[str], env: dict, ok=(0, 1)) -> tuple[float, int, str]:
+    """Run `cmd`; its wall seconds, its peak resident memory in bytes (from wait4) and its stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        times.append(time.perf_counter() - start)
-        if done.returncode not in ok:
-            raise SystemExit(f"benchmark command failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr.decode()}")
-    return statistics.median(times)
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode not in ok:
+            tail = err.read().decode()[-2000:]
+            raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
+        return seconds, usage.ru_maxrss * 1024, out.read().decode()
 
 
-def floor(path: Path, repeat: int) -> float:
-    """DuckDB read_csv of the file into a table, nothing else."""
-    times = []
-    for _ in range(repeat):
-        con = duckdb.connect()
-        start = time.perf_counter()
-        con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, all_varchar = true)", [str(path)])
-        times.append(time.perf_counter() - start)
-        con.close()
-    return statistics.median(times)
+def measured(make_cmd, env_for, repeat: int, ok=(0, 1)) -> Measure:
+    """Median over `repeat` runs; make_cmd(i) and env_for(i) give the i-th run's command and environment."""
+    times, rss, inner = [], 0, []
+    for i in range(repeat):
+        seconds, peak, out = child(make_cmd(i), env_for(i), ok)
+        times.append(seconds)
+        rss = max(rss, peak)
+        if out.startswith("{") and '"seconds"' in out:
+            inner.append(json.loads(out.splitlines()[0])["seconds"])
+    return Measure(statistics.median(times), rss, statistics.median(inner) if inner else None)
+
+
+def sample(rows: int, seed: int, cache: Path) -> Path:
+    """The victim-assistance extract of a generated sample, generated once and kept in `cache`."""
+    out = cache / f"{rows}-seed{seed}"
+    if not (out / ".done").exists():
+        print(f"generating {rows:,} rows (seed {seed}) in {out}", flush=True)
+        subprocess.run(
+            [str(BIN / "rapporteur"), "sample", "--out", str(out), "--rows", str(rows), "--providers", "1"]
+            + ["--seed", str(seed)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=os.environ | {"RAPPORTEUR_HOME": str(cache / "home")},
+        )
+        (out / ".done").touch()
+    return out / FILE
+
+
+def rows_of(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 24), b"")) - 1
+
+
+FLOOR = """
+import json, sys, time, duckdb
+con = duckdb.connect()
+start = time.perf_counter()
+con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, all_varchar = true)", [sys.argv[1]])
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line),
+        platform.processor() or "unknown CPU",
+    )
+    mem = next(
+        (int(line.split()[1]) << 10 for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line), 0
+    )
+    return (
+        f"{model}, {os.cpu_count()} cores, {mem / GB:.1f} GB memory, {platform.platform()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+class Bench:
+    """One run of the harness: its work folder, settings and results."""
+
+    def __init__(self) -> None:
+        self.sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",") if s.strip()]
+        self.repeat = int(os.environ.get("BENCH_REPEAT", "3"))
+        self.repo_rows = int(os.environ.get("BENCH_REPO_ROWS", "10000000"))
+        self.cache = Path(os.environ.get("BENCH_CACHE", HERE / "out" / "samples")).resolve()
+        self.work = Path(tempfile.mkdtemp(prefix="rapporteur-bench-"))
+        self.homes = 0
+        self.rapporteur = str(BIN / "rapporteur")
+        self.python = str(BIN / "python")
+        self.env = {k: v for k, v in os.environ.items() if k != "RAPPORTEUR_KEY_PASSPHRASE"}
+
+    def home(self) -> dict:
+        """The environment of a fresh installation (its own RAPPORTEUR_HOME and DAGSTER_HOME)."""
+        self.homes += 1
+        root = self.work / f"home{self.homes}"
+        return self.env | {"RAPPORTEUR_HOME": str(root), "DAGSTER_HOME": str(root / "dagster")}
+
+    def commands(self, path: Path) -> dict[str, tuple]:
+        """The measured commands on `path`: (label, command(i), environment(i))."""
+        ingest_homes: dict[int, dict] = {}
+        return {
+            "a": (lambda i: [self.python, "-c", FLOOR, str(path)], lambda i: self.env),
+            "b": (
+                lambda i: [self.rapporteur, "ingest", "--feed", FEED, "--provider", PROVIDER, str(path), "--json"],
+                lambda i: ingest_homes.setdefault(i, self.home()),
+            ),
+            "c": (lambda i: [self.rapporteur, "validate", "--feed", FEED, str(path)], lambda i: self.env),
+            "d": (
+                lambda i: [self.python, str(HERE / "peer.py"), str(path), str(self.work / f"peer{self.homes}-{i}.db")],
+                lambda i: self.env,
+            ),
+        }
+
+    def run_sizes(self) -> tuple[dict, dict]:
+        small = sample(SMALL, 1, self.cache)
+        fixed = {k: measured(c, e, self.repeat) for k, (c, e) in self.commands(small).items()}
+        results = {}
+        for rows in self.sizes:
+            path = sample(rows, 0, self.cache)
+            print(f"measuring {rows:,} rows", flush=True)
+            results[rows] = {k: measured(c, e, self.repeat) for k, (c, e) in self.commands(path).items()}
+            results[rows]["rows"] = rows_of(path)
+        return fixed, results
+
+    def large_repository(self) -> dict:
+        """A repository of repo_rows rows; a 1,000-row submission into it; the research rebuild over it."""
+        source = sample(max(self.sizes), 0, self.cache)
+        env = self.home()
+        child([self.rapporteur, "ingest", "--feed", FEED, "--provider", PROVIDER, str(source)], env)
+        held = json.loads(child([self.python, __file__, "--grow", env["RAPPORTEUR_HOME"], str(self.repo_rows)], env)[2])
+        rebuild = measured(lambda i: [self.python, __file__, "--research", env["RAPPORTEUR_HOME"]], lambda i: env, 1)
+        empty = self.home()
+        into_empty, into_large = [], []
+        for i in range(self.repeat):
+            submission = sample(SMALL, 100 + i, self.cache)
+            into_empty.append(self._timed_ingest(empty, submission))
+            into_large.append(self._timed_ingest(env, submission))
+        return {
+            "held": held["rows"],
+            "rebuild": rebuild,
+            "empty": Measure(statistics.median(s for s, _ in into_empty), max(r for _, r in into_empty)),
+            "large": Measure(statistics.median(s for s, _ in into_large), max(r for _, r in into_large)),
+        }
+
+    def _timed_ingest(self, env: dict, path: Path) -> tuple[float, int]:
+        _, rss, out = child([self.python, __file__, "--ingest", env["RAPPORTEUR_HOME"], str(path)], env)
+        return json.loads(out)["seconds"], rss
+
+
+def grow(home: Path, target: int) -> None:
+    """Copy the repository's rows (and escrow, quarantine, ledger) under new submission ids up to `target` rows."""
+    sys.path.insert(0, str(ROOT))
+    from pipelines.home import Home
+    from warehouse.repository import connect, escrow_path, repository_path
+
+    home_ = Home(home)
+    keyring, _ = home_.keyring()
+    with connect(repository_path(home_.warehouse, FEED), key=keyring.key("database")) as con:
+        (held,) = con.execute("SELECT count(*) FROM victim_assistance").fetchone()
+        copies = max(-(-target // held) - 1, 0)
+        suffix = "'-copy' || c"
+        for table, extra in (("victim_assistance", ", provider || '-copy' || c AS provider"), ("quarantine", "")):
+            con.execute(
+                f"INSERT INTO {table} SELECT t.* REPLACE (submission_id || {suffix} AS submission_id{extra}) "
+                f"FROM {table} t, range(1, {copies + 1}) r(c)"
+            )
+        con.execute(
+            f"INSERT INTO submissions SELECT s.* REPLACE (submission_id || {suffix} AS submission_id, "
+            f"provider || '-copy' || c AS provider) FROM submissions s, range(1, {copies + 1}) r(c)"
+        )
+        con.execute("CHECKPOINT")
+        (rows,) = con.execute("SELECT count(*) FROM current_victim_assistance").fetchone()
+    with connect(escrow_path(home_.warehouse, FEED), key=keyring.key("escrow")) as con:
+        con.execute(
+            f"INSERT INTO escrow SELECT e.* REPLACE (submission_id || {suffix} AS submission_id) "
+            f"FROM escrow e, range(1, {copies + 1}) r(c)"
+        )
+        con.execute("CHECKPOINT")
+    print(json.dumps({"rows": rows}))
+
+
+def research(home: Path) -> None:
+    """Rebuild the research database of `home`, timed inside the process."""
+    sys.path.insert(0, str(ROOT))
+    from pipelines.home import Home
+    from warehouse.research import build_research_database
+
+    home_ = Home(home)
+    keyring, _ = home_.keyring()
+    start = time.perf_counter()
+    build_research_database(home_.warehouse, keyring.key("database"))
+    print(json.dumps({"seconds": time.perf_counter() - start}))
+
+
+def ingest(home: Path, path: Path) -> None:
+    """`ingest_file` of one extract into `home`, timed inside the process (imports excluded)."""
+    sys.path.insert(0, str(ROOT))
+    from pipelines.home import Home
+    from pipelines.steps import ingest_file
+
+    home_ = Home(home).ensure()
+    keyring, _ = home_.keyring(create_demo=True)
+    inbox = home_.sealed_inbox(keyring)
+    start = time.perf_counter()
+    outcome = ingest_file(home_, inbox, path, FEED, PROVIDER, "all", keyring)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "status": outcome.status, "rows_loaded": outcome.rows_loaded}))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000, help="rows per feed of the large sample")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="rapporteur-bench-"))
-    env = os.environ | {"RAPPORTEUR_HOME": str(work / "home")}
-    rapporteur = str(BIN / "rapporteur")
-    samples = {}
-    for label, rows in (("small", 1_000), ("large", args.rows)):
-        out = work / label
-        subprocess.run(
-            [rapporteur, "sample", "--out", str(out), "--rows", str(rows), "--providers", "1"],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        samples[label] = out / FILE
-    validate = [rapporteur, "validate", "--feed", "victim-assistance", "--provider", "ngo-harbour"]
-    fixed = timed([*validate, str(samples["small"])], env, args.repeat)
-    total = timed([*validate, str(samples["large"])], env, args.repeat)
-    base = floor(samples["large"], args.repeat)
-    rows = sum(1 for _ in samples["large"].open()) - 1
-    work_time = max(total - fixed, 1e-9)
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
-        f"Medians of {args.repeat} runs. Generated by `make bench`.",
-        "",
-        "| step | rows | seconds | rows/s | ratio to floor |",
-        "| --- | ---: | ---: | ---: | ---: |",
-        f"| (a) floor: DuckDB read_csv into a table | {rows:,} | {base:.2f} | {rows / base:,.0f} | 1.0 |",
-        f"| (c) `rapporteur validate`, fixed cost (1,000 rows) | 1,000 | {fixed:.2f} | | |",
-        f"| (c) `rapporteur validate`, whole command | {rows:,} | {total:.2f} | {rows / total:,.0f} | |",
-        f"| (c) `rapporteur validate`, work (whole minus fixed) | {rows:,} | {work_time:.2f} | "
-        f"{rows / work_time:,.0f} | {work_time / base:.1f} |",
-        "",
-    ]
-    (HERE / "results.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    if len(sys.argv) > 1 and sys.argv[1] in ("--grow", "--research", "--ingest"):
+        mode, *args = sys.argv[1:]
+        if mode == "--grow":
+            grow(Path(args[0]), int(args[1]))
+        elif mode == "--research":
+            research(Path(args[0]))
+        else:
+            ingest(Path(args[0]), Path(args[1]))
+        return
+    started = time.perf_counter()
+    bench = Bench()
+    fixed, results = bench.run_sizes()
+    large = bench.large_repository()
+    from results_page import write_results
+
+    write_results(HERE / "results.md", machine(), bench, fixed, results, large, time.perf_counter() - started)
+    print((HERE / "results.md").read_text())
 
 
 if __name__ == "__main__":
