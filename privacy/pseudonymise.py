@@ -97,15 +97,14 @@ def first_level(valid: pa.Table, feed: str, keys: dict[str, bytes]) -> pa.Table:
     params: dict[str, object] = {}
     for role, key in keys.items():
         params |= hmac_params(f"{role}1", key)
-    parts = name_parts_sql("given_name", "family_name")
     dob = dob_sql("date_of_birth")
     messages = {
         "document": f"'doc|' || {document_sql('document_number')}",
-        "name_dob": f"'nd|' || nullif(array_to_string({parts}, ' '), '') || '|' || {dob}",
-        "skeleton": f"'slk|' || nullif({skeleton_sql(parts)}, '') || '|' || {dob}",
+        "name_dob": f"'nd|' || _words || '|' || {dob}",
+        "skeleton": f"'slk|' || _skeleton || '|' || {dob}",
         # The name's error-tolerant code with the date of the event that brought the record (identification
         # or investigation) and the sex: what links a record whose date of birth is missing (privacy.linkage).
-        "event": f"'ev|' || nullif({skeleton_sql(parts)}, '') || '|' || {dob_sql(EVENT_DATE[feed])} || '|' || sex",
+        "event": f"'ev|' || _skeleton || '|' || {dob_sql(EVENT_DATE[feed])} || '|' || sex",
     }
     tokens = [
         f"CASE WHEN {ROLE[feed]} = 'suspect' THEN {hmac_sql('suspect1', m)} ELSE {hmac_sql('victim1', m)} END "
@@ -113,7 +112,15 @@ def first_level(valid: pa.Table, feed: str, keys: dict[str, bytes]) -> pa.Table:
         for name, m in messages.items()
     ]
     case_id = ", case_id" if feed == "law-enforcement" else ""
+    # The name's words and code are computed once per row (materialised: inlined, DuckDB would repeat them
+    # in every token that uses them), in memory only (`_run` never spills).
     sql = f"""
+        WITH named AS MATERIALIZED (
+            SELECT *, {name_parts_sql("given_name", "family_name")} AS _parts FROM valid
+        ), coded AS MATERIALIZED (
+            SELECT *, nullif(array_to_string(_parts, ' '), '') AS _words,
+                   nullif({skeleton_sql("_parts")}, '') AS _skeleton FROM named
+        )
         SELECT _row AS row_number, provider_record_id{case_id},
                {", ".join(tokens)},
                reporting_year, sex, year(date_of_birth) AS birth_year, age_at_event,
@@ -122,7 +129,7 @@ def first_level(valid: pa.Table, feed: str, keys: dict[str, bytes]) -> pa.Table:
                citizenship, {_region("address")} AS region,
                string_split(exploitation_form, ';') AS exploitation_forms,
                {FEED_COLUMNS[feed]}
-        FROM valid ORDER BY _row
+        FROM coded ORDER BY _row
     """
     return _run(sql, params, valid=valid)
 
@@ -161,6 +168,7 @@ def pseudonymise(valid: pa.Table, feed: str, provider: str, keyring: Keyring) ->
 
 def _run(sql: str, params: dict, **tables: pa.Table) -> pa.Table:
     con = duckdb.connect()
+    con.execute("SET temp_directory = ''")  # identifiers never spill to disk
     for name, table in tables.items():
         con.register(name, table)
     try:

@@ -11,7 +11,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
-from schemas.rules import feed_rules, pandera_schema
+from schemas.rules import all_codes, feed_rules, pandera_schema, per_distinct
 from schemas.standard import Feed, codelists
 from schemas.standardise import standardise_sql
 from sources.errors import UnusableInput
@@ -141,10 +141,8 @@ def without_values(validation: Validation, feed: Feed) -> Validation:
         for col in feed.columns.values():
             if col.type in ("code", "codes") and col.name in frame:
                 codes = set(lists[col.codelist])
-                parts = frame[col.name].dropna().astype(str).str.split(";")
-                bad = parts[~parts.map(lambda p, c=codes: set(p) <= c)].index
-                frame[col.name] = frame[col.name].astype(object)
-                frame.loc[bad, col.name] = UNMAPPED
+                ok = per_distinct(frame[col.name].astype(object), lambda v, c=codes: all_codes(str(v), c))
+                frame[col.name] = frame[col.name].astype(object).where(ok, UNMAPPED)
     return Validation(validation.rows_in, validation.valid, failures, validation.notes, frame)
 
 
