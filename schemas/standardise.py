@@ -53,13 +53,14 @@ def standardise_sql(feed: Feed, provider: str, source: str = "extract") -> tuple
                 continue
             lookup = code_lookup(feed, provider)[name]
             params[f"{name}_k"], params[f"{name}_v"] = list(lookup), list(lookup.values())
-            code_map = f"MAP(${name}_k::VARCHAR[], ${name}_v::VARCHAR[])"
-            one = "coalesce(map_extract_value({m}, lower(trim({e}))), trim({e}))"
             if col.type == "code":
-                select.append(f"{one.format(m=code_map, e=raw)} AS {_q(name)}")
+                code_map = f"MAP(${name}_k::VARCHAR[], ${name}_v::VARCHAR[])"
+                select.append(f"coalesce(map_extract_value({code_map}, lower(trim({raw}))), trim({raw})) AS {_q(name)}")
             else:
+                # Inside a lambda a MAP is built again for every element: a position in the key list is not.
+                found = f"list_extract(${name}_v::VARCHAR[], list_position(${name}_k::VARCHAR[], lower(trim(e))))"
                 parts = f"list_filter(string_split({raw}, ';'), e -> trim(e) <> '')"
-                mapped = f"list_transform({parts}, e -> {one.format(m=code_map, e='e')})"
+                mapped = f"list_transform({parts}, e -> coalesce({found}, trim(e)))"
                 select.append(f"nullif(array_to_string(list_sort(list_distinct({mapped})), ';'), '') AS {_q(name)}")
         elif col.type == "date":
             parsed = f"try_strptime({raw}, {DATE_FORMATS!r})::DATE"
