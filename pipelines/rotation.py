@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from privacy.keys import Keyring, save_keyring
-from privacy.pseudonymise import ESCROW_PREFIX, TOKENS, hmac_params, hmac_sql
+from privacy.pseudonymise import ESCROW_PREFIX, TOKENS, hmac_sql, register_hmac
 from sources.errors import KeyringError
 from warehouse.duck import encrypted
 from warehouse.repository import REPOSITORIES, connect, escrow_path, repository_path
@@ -26,8 +26,6 @@ def rekey(warehouse_dir: Path, keyring: Keyring) -> dict[str, int]:
     """Re-key every row not under the current version, in one transaction per repository."""
     version, done = keyring.current, {}
     params = {"v": version}
-    for role in ("victim", "suspect"):
-        params |= hmac_params(role, keyring.key(f"{role}-linkage"))
     sets = ", ".join(
         f"{name}_token = CASE WHEN e.person_role = 'suspect' THEN {hmac_sql('suspect', f'e.{ESCROW_PREFIX}{name}')} "
         f"ELSE {hmac_sql('victim', f'e.{ESCROW_PREFIX}{name}')} END"
@@ -38,6 +36,8 @@ def rekey(warehouse_dir: Path, keyring: Keyring) -> dict[str, int]:
         if not path.exists():
             continue
         with connect(path, key=keyring.key("database")) as con:
+            for role in ("victim", "suspect"):
+                register_hmac(con, role, keyring.key(f"{role}-linkage"))
             encrypted(escrow_path(warehouse_dir, feed), keyring.key("escrow"), alias="esc", read_only=True, con=con)
             con.execute("BEGIN TRANSACTION")
             changed = con.execute(
