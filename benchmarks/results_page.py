@@ -30,7 +30,9 @@ def _verdict(ok: bool | None) -> str:
     return "not measured" if ok is None else ("**met**" if ok else "**not met**")
 
 
-def write_results(path: Path, machine: str, bench, fixed: dict, results: dict, large: dict, total: float) -> None:
+def write_results(
+    path: Path, machine: str, bench, fixed: dict, results: dict, large: dict, breakdown: dict, total: float
+) -> None:
     lines = [
         "# Benchmark results",
         "",
@@ -87,6 +89,18 @@ def write_results(path: Path, machine: str, bench, fixed: dict, results: dict, l
         f"| research database and indicators over {held:,} rows (one run) | {large['rebuild'].inner:.2f} | "
         f"{_mb(large['rebuild'].rss)} |",
     ]
+    rows = max(results)
+    lines += [
+        "",
+        f"## Where the time of `rapporteur ingest` goes ({rows:,} rows, one run, imports excluded)",
+        "",
+        "| step | seconds | share | peak RSS so far |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    whole = sum(seconds for seconds, _ in breakdown.values())
+    for step, (seconds, rss) in breakdown.items():
+        lines.append(f"| {step} | {seconds:.2f} | {seconds / whole:.0%} | {_mb(rss)} |")
+    lines.append(f"| all steps | {whole:.2f} | |")
     lines += ["", "## Targets", "", "| target | measured | verdict |", "| --- | --- | --- |"]
     for target, measured, ok in _targets(fixed, results, large):
         lines.append(f"| {target} | {measured} | {_verdict(ok)} |")
