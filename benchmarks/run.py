@@ -145,6 +145,7 @@ class Bench:
     def commands(self, path: Path) -> dict[str, tuple]:
         """The measured commands on `path`: (label, command(i), environment(i))."""
         ingest_homes: dict[int, dict] = {}
+        self.last_ingest = ingest_homes  # the installations the ingest runs loaded (the last one is reused)
         return {
             "a": (lambda i: [self.python, "-c", FLOOR, str(path)], lambda i: self.env),
             "b": (
@@ -162,7 +163,7 @@ class Bench:
         small = sample(SMALL, 1, self.cache)
         fixed = {k: measured(c, e, self.repeat) for k, (c, e) in self.commands(small).items()}
         results = {}
-        for rows in self.sizes:
+        for rows in sorted(self.sizes):
             path = sample(rows, 0, self.cache)
             print(f"measuring {rows:,} rows", flush=True)
             results[rows] = {k: measured(c, e, self.repeat) for k, (c, e) in self.commands(path).items()}
@@ -171,9 +172,7 @@ class Bench:
 
     def large_repository(self) -> dict:
         """A repository of repo_rows rows; a 1,000-row submission into it; the research rebuild over it."""
-        source = sample(max(self.sizes), 0, self.cache)
-        env = self.home()
-        child([self.rapporteur, "ingest", "--feed", FEED, "--provider", PROVIDER, str(source)], env)
+        env = self.last_ingest[0]  # an installation that holds the largest extract, loaded by (b)
         held = json.loads(child([self.python, __file__, "--grow", env["RAPPORTEUR_HOME"], str(self.repo_rows)], env)[2])
         rebuild = measured(lambda i: [self.python, __file__, "--research", env["RAPPORTEUR_HOME"]], lambda i: env, 1)
         empty = self.home()
@@ -195,33 +194,36 @@ class Bench:
 
 
 def grow(home: Path, target: int) -> None:
-    """Copy the repository's rows (and escrow, quarantine, ledger) under new submission ids up to `target` rows."""
+    """Copy the repository's rows (and escrow, quarantine, ledger) up to `target` rows.
+
+    Each copy is a submission of the same provider for another period (so none supersedes another, and
+    the providers, hence the lists of the hidden-population estimate, stay the same), with its tokens
+    salted by the copy number: the copies are other persons, as in a larger country.
+    """
     sys.path.insert(0, str(ROOT))
     from pipelines.home import Home
     from warehouse.repository import connect, escrow_path, repository_path
 
     home_ = Home(home)
     keyring, _ = home_.keyring()
+    tokens = ("record_token", "document_token", "name_dob_token", "skeleton_token", "event_token")
+    salted = ", ".join(f"c || '.' || {t} AS {t}" for t in tokens)
     with connect(repository_path(home_.warehouse, FEED), key=keyring.key("database")) as con:
         (held,) = con.execute("SELECT count(*) FROM victim_assistance").fetchone()
-        copies = max(-(-target // held) - 1, 0)
-        suffix = "'-copy' || c"
-        for table, extra in (("victim_assistance", ", provider || '-copy' || c AS provider"), ("quarantine", "")):
-            con.execute(
-                f"INSERT INTO {table} SELECT t.* REPLACE (submission_id || {suffix} AS submission_id{extra}) "
-                f"FROM {table} t, range(1, {copies + 1}) r(c)"
-            )
+        copies = f"range(1, {max(-(-target // held) - 1, 0) + 1}) r(c)"
+        sid = "submission_id || '-copy' || c AS submission_id"
         con.execute(
-            f"INSERT INTO submissions SELECT s.* REPLACE (submission_id || {suffix} AS submission_id, "
-            f"provider || '-copy' || c AS provider) FROM submissions s, range(1, {copies + 1}) r(c)"
+            f"INSERT INTO victim_assistance SELECT t.* REPLACE ({sid}, {salted}) FROM victim_assistance t, {copies}"
+        )
+        con.execute(f"INSERT INTO quarantine SELECT t.* REPLACE ({sid}) FROM quarantine t, {copies}")
+        con.execute(
+            f"INSERT INTO submissions SELECT s.* REPLACE ({sid}, (1990 + c)::VARCHAR AS period) "
+            f"FROM submissions s, {copies}"
         )
         con.execute("CHECKPOINT")
         (rows,) = con.execute("SELECT count(*) FROM current_victim_assistance").fetchone()
     with connect(escrow_path(home_.warehouse, FEED), key=keyring.key("escrow")) as con:
-        con.execute(
-            f"INSERT INTO escrow SELECT e.* REPLACE (submission_id || {suffix} AS submission_id) "
-            f"FROM escrow e, range(1, {copies + 1}) r(c)"
-        )
+        con.execute(f"INSERT INTO escrow SELECT e.* REPLACE ({sid}) FROM escrow e, {copies}")
         con.execute("CHECKPOINT")
     print(json.dumps({"rows": rows}))
 
