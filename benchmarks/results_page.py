@@ -77,16 +77,19 @@ def write_results(
         "",
         f"## A repository of {held:,} rows",
         "",
-        f"Made by ingesting the {max(results):,}-row extract and copying its rows (with escrow, quarantine and "
-        "ledger) under other submission ids and providers. Ingest is timed inside the process (`ingest_file`, "
-        "imports excluded); each 1,000-row submission is a different generated extract.",
+        f"Made from the {max(results):,}-row ingest by copying its rows (with escrow, quarantine and ledger) as "
+        "other submissions of the same provider, with tokens salted per copy (other persons). The research "
+        f"database is rebuilt when the repository holds {large['researched']:,} rows, then the repository is "
+        "grown further. Ingest is timed inside the process (`ingest_file`, imports warmed); each 1,000-row "
+        "submission is a different generated extract.",
         "",
         "| step | seconds | peak RSS |",
         "| --- | ---: | ---: |",
         f"| 1,000-row submission into an empty repository | {large['empty'].seconds:.2f} | {_mb(large['empty'].rss)} |",
         f"| 1,000-row submission into the {held:,}-row repository | {large['large'].seconds:.2f} | "
         f"{_mb(large['large'].rss)} |",
-        f"| research database and indicators over {held:,} rows (one run) | {large['rebuild'].inner:.2f} | "
+        f"| research database and indicators over {large['researched']:,} rows (one run) | "
+        f"{large['rebuild'].inner:.2f} | "
         f"{_mb(large['rebuild'].rss)} |",
     ]
     rows = max(results)
@@ -140,9 +143,11 @@ def _targets(fixed: dict, results: dict, large: dict) -> list[tuple[str, str, bo
     )
     out.append(
         (
-            f"research database and indicators over 10,000,000 rows under 10 s (held: {held:,})",
+            f"research database and indicators over 10,000,000 rows under 10 s (rows: {large['researched']:,})",
             f"{large['rebuild'].inner:.2f} s",
-            large["rebuild"].inner < 10 if at_scale else None,
+            large["rebuild"].inner < 10
+            if large["researched"] >= 10_000_000
+            else (False if large["rebuild"].inner >= 10 else None),
         )
     )
     hundred = results.get(100_000)

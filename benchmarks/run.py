@@ -6,16 +6,19 @@ Environment:
   BENCH_SIZES      rows of the generated extracts (default 100000,1000000; add 10000000 for the national-hub
                    scale: generating it once takes about 12 minutes and it is cached)
   BENCH_REPEAT     runs per measurement, reported as the median (default 3)
-  BENCH_REPO_ROWS  rows of the large repository for the 1,000-row submission and the research rebuild
-                   (default 10000000)
+  BENCH_REPO_ROWS  rows of the large repository the 1,000-row submission goes into (default 10000000)
+  BENCH_RESEARCH_ROWS  rows of the repository the research database is rebuilt over (default 2000000:
+                   linking 10 million records in memory needs more than 20 GB, more than a shared 24 GB
+                   machine can give; set 10000000 on a machine with 32 GB or more)
   BENCH_CACHE      where generated extracts are kept between runs (default benchmarks/out/samples)
 
 For each size, on the same victim-assistance extract: (a) the floor, DuckDB read_csv into a table; (b)
 `rapporteur ingest`; (c) `rapporteur validate`; (d) the plain peer (benchmarks/peer.py). Every command
 runs as a child process: its wall time and peak resident memory (wait4) are taken. The fixed cost of a
 command is the same command on a 1,000-row extract; work = whole - fixed. Then a repository of
-BENCH_REPO_ROWS rows is made from the largest ingest (its rows copied under other submission ids), and a
-1,000-row submission is ingested into it, and the research database is rebuilt over it.
+BENCH_RESEARCH_ROWS rows is made from the largest ingest (its rows copied as other submissions of other
+persons) and the research database is rebuilt over it; then it is grown to BENCH_REPO_ROWS rows and
+1,000-row submissions are ingested into it.
 """
 
 from __future__ import annotations
@@ -129,6 +132,7 @@ class Bench:
         self.sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",") if s.strip()]
         self.repeat = int(os.environ.get("BENCH_REPEAT", "3"))
         self.repo_rows = int(os.environ.get("BENCH_REPO_ROWS", "10000000"))
+        self.research_rows = int(os.environ.get("BENCH_RESEARCH_ROWS", "2000000"))
         self.cache = Path(os.environ.get("BENCH_CACHE", HERE / "out" / "samples")).resolve()
         self.work = Path(tempfile.mkdtemp(prefix="rapporteur-bench-"))
         self.homes = 0
@@ -173,8 +177,10 @@ class Bench:
     def large_repository(self) -> dict:
         """A repository of repo_rows rows; a 1,000-row submission into it; the research rebuild over it."""
         env = self.last_ingest[0]  # an installation that holds the largest extract, loaded by (b)
-        held = json.loads(child([self.python, __file__, "--grow", env["RAPPORTEUR_HOME"], str(self.repo_rows)], env)[2])
+        grow_to = [self.python, __file__, "--grow", env["RAPPORTEUR_HOME"]]
+        researched = json.loads(child([*grow_to, str(self.research_rows)], env)[2])
         rebuild = measured(lambda i: [self.python, __file__, "--research", env["RAPPORTEUR_HOME"]], lambda i: env, 1)
+        held = json.loads(child([*grow_to, str(self.repo_rows)], env)[2])
         empty = self.home()
         into_empty, into_large = [], []
         for i in range(self.repeat):
@@ -183,6 +189,7 @@ class Bench:
             into_large.append(self._timed_ingest(env, submission))
         return {
             "held": held["rows"],
+            "researched": researched["rows"],
             "rebuild": rebuild,
             "empty": Measure(statistics.median(s for s, _ in into_empty), max(r for _, r in into_empty)),
             "large": Measure(statistics.median(s for s, _ in into_large), max(r for _, r in into_large)),
@@ -210,7 +217,8 @@ def grow(home: Path, target: int) -> None:
     salted = ", ".join(f"c || '.' || {t} AS {t}" for t in tokens)
     with connect(repository_path(home_.warehouse, FEED), key=keyring.key("database")) as con:
         (held,) = con.execute("SELECT count(*) FROM victim_assistance").fetchone()
-        copies = f"range(1, {max(-(-target // held) - 1, 0) + 1}) r(c)"
+        (first,) = con.execute("SELECT count(*) FROM submissions").fetchone()  # copy numbers never repeat
+        copies = f"range({first}, {first + max(-(-target // held) - 1, 0)}) r(c)"
         sid = "submission_id || '-copy' || c AS submission_id"
         con.execute(
             f"INSERT INTO victim_assistance SELECT t.* REPLACE ({sid}, {salted}) FROM victim_assistance t, {copies}"
