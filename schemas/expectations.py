@@ -112,7 +112,12 @@ def _gx_frame(frame: pd.DataFrame, feed: Feed) -> tuple[pd.DataFrame, dict[str, 
             values = frame[col.name]
             # GX filters the whole frame once per metric: a coded column as a pandas categorical (small
             # integer codes) takes far faster than strings, Arrow-backed or object.
-            data[col.name] = values.astype("category") if pd.api.types.is_string_dtype(values.dtype) else values
+            # (Object columns, such as the lists of a prepared extract, stay objects.)
+            if isinstance(values.dtype, pd.StringDtype):
+                values = values.astype("category")
+            elif pd.api.types.is_string_dtype(values.dtype):
+                values = values.astype(object)
+            data[col.name] = values
     return pd.DataFrame(data, index=pd.RangeIndex(len(frame))), names
 
 

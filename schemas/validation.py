@@ -141,8 +141,12 @@ def without_values(validation: Validation, feed: Feed) -> Validation:
         for col in feed.columns.values():
             if col.type in ("code", "codes") and col.name in frame:
                 codes = set(lists[col.codelist])
-                ok = per_distinct(frame[col.name].astype(object), lambda v, c=codes: all_codes(str(v), c))
-                frame[col.name] = frame[col.name].astype(object).where(ok, UNMAPPED)
+                text = frame[col.name].dropna().astype(str)  # a prepared extract holds lists here
+                ok = per_distinct(text, lambda v, c=codes: all_codes(v, c)).reindex(frame.index, fill_value=True)
+                column = frame[col.name]
+                if not isinstance(column.dtype, pd.StringDtype):  # lists (a prepared extract) or mixed values
+                    column = column.astype(object)
+                frame[col.name] = column.where(ok, UNMAPPED)
     return Validation(validation.rows_in, validation.valid, failures, validation.notes, frame)
 
 
