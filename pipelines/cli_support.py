@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 
 import typer
 
 from pipelines.home import Home
 from privacy.keys import Keyring
-from sources.errors import RapporteurError
+from sources.errors import RapporteurError, storage_error
 
 
 def user_errors(command):
@@ -17,16 +18,34 @@ def user_errors(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        quiet_library_logs()
         try:
             return command(*args, **kwargs)
         except RapporteurError as exc:
             typer.echo(f"rapporteur: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:  # a full or read-only disk is the user's to fix, not a bug
+            fault = storage_error(exc)
+            if fault is None:
+                raise
+            typer.echo(f"rapporteur: {fault}", err=True)
+            raise typer.Exit(fault.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("rapporteur: interrupted", err=True)
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def quiet_library_logs() -> None:
+    """Keep log records (ours, Great Expectations', DuckDB's) off the terminal: stderr carries one line per error.
+
+    Without any handler Python prints warnings and their tracebacks to stderr ("last resort"); the
+    ledger and Dagster keep what the bureau needs.
+    """
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
 
 
 def installation() -> Home:
