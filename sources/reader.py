@@ -141,7 +141,9 @@ def _detect_encoding(head: bytes, filename: str) -> str:
 
 def _looks_binary(text: str) -> bool:
     """More than 1% control or non-characters: not a text export, whatever the encoding guessed."""
-    bad = sum(1 for ch in text if (ch < " " and ch not in "\t\r\n") or "\ufff0" <= ch <= "\uffff" or "\ue000" <= ch < "\uf900")
+    bad = sum(
+        1 for ch in text if (ch < " " and ch not in "\t\r\n") or "\ufff0" <= ch <= "\uffff" or "\ue000" <= ch < "\uf900"
+    )
     return bad > 0.01 * max(len(text), 1)
 
 

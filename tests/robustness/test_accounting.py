@@ -24,7 +24,9 @@ def test_stored_rows_that_do_not_add_up_fail_the_next_run_loudly(home, case_file
     result = _ingest(case_files["semicolon delimiter"])
     assert result.exit_code == 1
     (line,) = [x for x in result.stderr.splitlines() if "reconcile" in x]
-    assert line.startswith("rapporteur: submission ") and "17 loaded + 3 quarantined in its ledger, 16 + 3 stored" in line
+    assert (
+        line.startswith("rapporteur: submission ") and "17 loaded + 3 quarantined in its ledger, 16 + 3 stored" in line
+    )
 
 
 def test_an_inbox_ledger_that_disagrees_with_the_repository_fails_loudly(home, case_files):

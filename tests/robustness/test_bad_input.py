@@ -127,7 +127,16 @@ def test_a_rejected_file_sent_again_stays_rejected(case_files, home):
     assert [r["status"] for r in home.sealed_inbox(home.keyring()[0]).ledger()] == ["rejected"]
 
 
-HOSTILE_PROVIDERS = ["../etc", "..", "a/../../b", "x; rm -rf /", "$(reboot)", "`id`", "a' OR '1'='1", "a\"; DROP TABLE x; --"]
+HOSTILE_PROVIDERS = [
+    "../etc",
+    "..",
+    "a/../../b",
+    "x; rm -rf /",
+    "$(reboot)",
+    "`id`",
+    "a' OR '1'='1",
+    'a"; DROP TABLE x; --',
+]
 
 
 @pytest.mark.parametrize("provider", HOSTILE_PROVIDERS)

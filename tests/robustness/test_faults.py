@@ -76,11 +76,10 @@ def tmpfs(path, size: str):
 
 
 def _fill(folder) -> None:
-    with (folder / "filler").open("wb") as f:
-        with contextlib.suppress(OSError):
-            while True:
-                f.write(b"\0" * (1 << 16))
-                f.flush()
+    with (folder / "filler").open("wb") as f, contextlib.suppress(OSError):
+        while True:
+            f.write(b"\0" * (1 << 16))
+            f.flush()
 
 
 def _fault_then_recover(home: Home, extracts, break_disk, mend_disk, says: str) -> None:
@@ -141,7 +140,9 @@ def test_file_size_limit_is_a_clear_error_and_the_next_run_recovers(home, extrac
     first, second = extracts
     assert run(home.root, "ingest", "--feed", VA, "--provider", PROVIDER[VA], first).returncode == 0
     before = held(home, VA, _sid(first))
-    limited = run(home.root, "ingest", "--feed", VA, "--provider", PROVIDER[VA], second, preexec=_file_size_limit(64 << 10))
+    limited = run(
+        home.root, "ingest", "--feed", VA, "--provider", PROVIDER[VA], second, preexec=_file_size_limit(64 << 10)
+    )
     assert limited.returncode == 2, limited.stderr[-2000:]
     lines = limited.stderr.strip().splitlines()
     assert len(lines) == 1 and "a file would exceed the size limit" in lines[0] and "Traceback" not in limited.stderr
