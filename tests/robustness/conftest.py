@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from sources.inbox import submission_id
-from tests.robustness.inputs import CASES, PROVIDER, Base, Case, load_bases
+from tests.robustness.inputs import CANARY, CASES, PROVIDER, VA, Base, Case, csv_text, load_bases
 
 runner = CliRunner()
 
@@ -52,3 +52,27 @@ def case_files(tmp_path_factory, bases) -> dict[str, Path]:
 
 def case_submission_id(case: Case, path: Path, period: str = "all") -> str:
     return submission_id(case.feed, PROVIDER[case.feed], period, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+ROWS = 20
+
+
+@pytest.fixture
+def extracts(bases, tmp_path):
+    """Two clean submissions of one provider (they differ in one name, which carries the canary)."""
+    base, paths = bases[VA], []
+    for i in range(2):
+        rows = base.copy_rows()
+        rows[0]["given_name"] = f"{CANARY}{i}"
+        path = tmp_path / f"extract-{i}.csv"
+        path.write_text(csv_text(base.header, rows), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def sid(path: Path) -> str:
+    """The submission id of a victim-assistance extract of the base provider, period all."""
+    return submission_id(VA, PROVIDER[VA], "all", hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+WHOLE = (ROWS, 0, (ROWS, ROWS, 0), ROWS)  # what held() finds of a clean extract: all rows, with their escrow

@@ -18,29 +18,10 @@ import pytest
 
 from pipelines.home import Home
 from privacy.keys import keyring_path
-from sources.inbox import submission_id
-from tests.robustness.conftest import cli, one_line_error
+from tests.robustness.conftest import ROWS, WHOLE, cli, one_line_error
+from tests.robustness.conftest import sid as _sid
 from tests.robustness.faults import held, run
-from tests.robustness.inputs import CANARY, PROVIDER, VA, csv_text
-
-ROWS = 20
-
-
-@pytest.fixture
-def extracts(bases, tmp_path):
-    """Two clean submissions of one provider (they differ in one name, which carries the canary)."""
-    base, paths = bases[VA], []
-    for i in range(2):
-        rows = base.copy_rows()
-        rows[0]["given_name"] = f"{CANARY}{i}"
-        path = tmp_path / f"extract-{i}.csv"
-        path.write_text(csv_text(base.header, rows), encoding="utf-8")
-        paths.append(path)
-    return paths
-
-
-def _sid(path) -> str:
-    return submission_id(VA, PROVIDER[VA], "all", hashlib.sha256(path.read_bytes()).hexdigest())
+from tests.robustness.inputs import CANARY, PROVIDER, VA
 
 
 def _ingest(path):
@@ -52,9 +33,6 @@ def _loaded(result) -> dict:
     out = json.loads(result.stdout)
     assert (out["status"], out["rows_in"], out["rows_loaded"], out["rows_quarantined"]) == ("loaded", ROWS, ROWS, 0)
     return out
-
-
-WHOLE = (ROWS, 0, (ROWS, ROWS, 0), ROWS)
 
 
 def _no_plaintext(home: Home) -> None:
