@@ -49,14 +49,20 @@ class Home:
 
     def keyring(self, create_demo: bool = False) -> tuple[Keyring, bool]:
         """The keyring, and whether it was just created as an unprotected demo keyring."""
-        if create_demo and not keyring_path(self.keys).exists():
-            if self.holds_data():  # a new keyring could open none of it, and would seal new files under the wrong key
-                raise KeyringError(
-                    f"no keyring at {keyring_path(self.keys)}, but this installation holds data: restore the keyring "
-                    "from the bureau's backup (a new one cannot open what is already stored)"
-                )
-            return create_demo_keyring(self.keys), True
+        if not keyring_path(self.keys).exists():
+            self.refuse_new_keyring()
+            if create_demo:
+                return create_demo_keyring(self.keys), True
         return load_keyring(self.keys), False
+
+    def refuse_new_keyring(self) -> None:
+        """A missing keyring on an installation that holds data is restored, never replaced: a new one could
+        open none of it, and new files would be sealed under the wrong key."""
+        if self.holds_data():
+            raise KeyringError(
+                f"no keyring at {keyring_path(self.keys)}, but this installation holds data: restore the keyring "
+                "from the bureau's backup (a new one cannot open what is already stored)"
+            )
 
     def holds_data(self) -> bool:
         """True once anything sealed or encrypted under a keyring exists: repositories or inbox submissions."""

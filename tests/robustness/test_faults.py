@@ -146,7 +146,7 @@ def _state(home: Home) -> tuple:
         ("other format", r"the keyring .* is damaged; restore it"),
     ],
 )
-def test_missing_or_damaged_keyring_is_a_clear_error_and_nothing_is_written(home, extracts, damage, says):
+def test_missing_or_damaged_keyring_is_a_clear_error_and_nothing_is_written(home, extracts, damage, says, monkeypatch):
     first, second = extracts
     _loaded(_ingest(first))
     path = keyring_path(home.keys)
@@ -172,6 +172,9 @@ def test_missing_or_damaged_keyring_is_a_clear_error_and_nothing_is_written(home
         ["keys", "status"],
     ):
         one_line_error(cli(*args), says)
+    if damage == "missing":  # not even `keys init` makes a new keyring over stored data
+        monkeypatch.setenv("RAPPORTEUR_KEY_PASSPHRASE", "a passphrase long enough")
+        one_line_error(cli("keys", "init"), says)
     assert _state(home) == before  # nothing written: no new keyring, no file sealed under another key
     assert path.exists() == (damage != "missing")
     _no_plaintext(home)
