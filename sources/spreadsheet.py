@@ -9,6 +9,7 @@ fetch a URL or run a command. Text is therefore written with a leading apostroph
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -25,11 +26,17 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def safe_csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV text whose every cell is `safe_cell` (for a file, or a download the portal serves)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([safe_cell(c) for c in row])
+    return out.getvalue()
+
+
 def write_safe_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
-    """Write a CSV (UTF-8 with BOM, so spreadsheets read accents) whose every cell is `safe_cell`."""
-    with Path(path).open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow([safe_cell(h) for h in header])
-        for row in rows:
-            writer.writerow([safe_cell(c) for c in row])
+    """Write `safe_csv_text` as UTF-8 with a BOM, so that spreadsheets read accents right."""
+    Path(path).write_bytes(safe_csv_text(header, rows).encode("utf-8-sig"))
     return Path(path)
