@@ -27,7 +27,8 @@ def one_line_error(result, says: str, code: int = 2) -> str:
     lines = [line for line in lines if not line.startswith("note: created an UNPROTECTED demo keyring")]
     assert len(lines) == 1 and lines[0].startswith("rapporteur: "), result.stderr[-2000:]
     assert re.search(says, lines[0]), (says, lines[0])
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return lines[0]
 
 

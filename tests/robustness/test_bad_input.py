@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_validate(name, case_files):
     assert out["rows_valid"] + out["rows_quarantined"] == out["rows_in"]
     assert case.rules <= {f["rule"] for f in out["failures"]}
     if case.says:
-        assert any(__import__("re").search(case.says, n) for n in out["notes"]), out["notes"]
+        assert any(re.search(case.says, n) for n in out["notes"]), out["notes"]
     assert "Traceback" not in result.output
 
 
