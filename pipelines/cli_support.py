@@ -37,15 +37,20 @@ def user_errors(command):
     return wrapper
 
 
-def quiet_library_logs() -> None:
-    """Keep log records (ours, Great Expectations', DuckDB's) off the terminal: stderr carries one line per error.
+QUIET_LOGGERS = ("rapporteur", "great_expectations")
 
-    Without any handler Python prints warnings and their tracebacks to stderr ("last resort"); the
-    ledger and Dagster keep what the bureau needs.
+
+def quiet_library_logs() -> None:
+    """Keep our and Great Expectations' log records off the terminal: stderr carries one line per error.
+
+    A logger with no handler anywhere up its chain makes Python print warnings and their tracebacks to
+    stderr ("last resort"). A NullHandler on these loggers stops that and nothing else: a command that
+    configures logging itself (the portal's access log) still gets every record through the root logger.
     """
-    root = logging.getLogger()
-    if not root.handlers:
-        root.addHandler(logging.NullHandler())
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
 
 
 def installation() -> Home:

@@ -188,3 +188,13 @@ def test_formula_injection_is_neutralised_in_failures_csv(case_files, tmp_path):
     cells = [c for r in rows for c in r]
     assert not [c for c in cells if c.startswith(FORMULA_PREFIXES)]
     assert {"'" + v for v in FORMULAS} <= set(cells)  # still readable: the value, with a leading apostrophe
+
+
+def test_a_real_process_prints_one_line_for_a_rejected_file(case_files, tmp_path):
+    """In a child process (no pytest log handlers), log records must not reach stderr beside the one line."""
+    from tests.robustness.faults import run
+
+    done = run(tmp_path / "home", "ingest", "--feed", VA, "--provider", PROVIDER[VA], case_files["empty file"])
+    lines = [x for x in done.stderr.splitlines() if not x.startswith("note: created an UNPROTECTED demo keyring")]
+    name = case_files["empty file"].name
+    assert done.returncode == 2 and lines == [f"rapporteur: {name}: the file is empty; export the extract again"], lines
