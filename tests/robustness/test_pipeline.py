@@ -17,7 +17,8 @@ def test_one_run_over_every_case(home, case_files):
     for case in CASES:
         inbox.place(case_files[case.name], case.feed, PROVIDER[case.feed], "all")
     result = cli("run")
-    assert result.exit_code == 0, result.output[-3000:]
+    # The run names each submission it had to reject (one line each) and so exits 1.
+    assert result.exit_code == 1, result.output[-3000:]
     assert "Traceback" not in result.output
     ledger = {r["submission_id"]: r for r in inbox.ledger()}
     assert len(ledger) == len(CASES)
@@ -25,6 +26,7 @@ def test_one_run_over_every_case(home, case_files):
         row = ledger[case_submission_id(case, case_files[case.name])]
         if case.exit == 2:
             assert row["status"] == "rejected" and row["message"], case.name
+            assert f"submission {row['submission_id']} ({PROVIDER[case.feed]}) rejected" in result.stderr, case.name
             continue
         counts = (row["status"], row["rows_in"], row["rows_quarantined"])
         assert counts == ("loaded", case.expected_rows_in(), case.quarantined), case.name
