@@ -15,7 +15,7 @@ from pipelines.checks import (
 from pipelines.partitions import submission_partitions
 from pipelines.resources import RapporteurHome
 from schemas.standard import feed as feed_spec
-from sources.errors import RapporteurError
+from sources.errors import RapporteurError, storage_error
 from sources.inbox import Inbox, Submission
 from warehouse.repository import REPOSITORIES
 
@@ -49,6 +49,9 @@ def guarded_call(label: str, fn, *args):
     except RapporteurError as exc:  # our own messages never hold personal data
         raise dg.Failure(description=f"{label}: {exc.redacted()}") from None
     except Exception as exc:
+        fault = storage_error(exc)  # a full or read-only disk: say so (it names only our own file)
+        if fault is not None:
+            raise dg.Failure(description=f"{label}: {fault}") from None
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         raise dg.Failure(
             description=f"{label}: {type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno} "

@@ -14,6 +14,7 @@ from pipelines.cli_portal import portal, users_app
 from pipelines.cli_support import installation, keyring_or_demo, user_errors
 from pipelines.home import Home
 from sources.errors import RapporteurError
+from sources.inbox import FEEDS
 
 app = typer.Typer(
     help="Collect, validate, pseudonymise and load trafficking data for a national rapporteur.",
@@ -206,7 +207,8 @@ def ingest(
     check_submission_args(feed, provider, period)
     home = installation()
     keyring = keyring_or_demo(home)
-    outcome = ingest_file(home, home.sealed_inbox(keyring), file, feed, provider, period, keyring)
+    inbox = home.sealed_inbox(keyring)
+    outcome = ingest_file(home, inbox, file, feed, provider, period, keyring)
     if as_json:
         typer.echo(json.dumps(outcome.as_dict()))
     else:
@@ -215,6 +217,7 @@ def ingest(
             f"{outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined"
             + (f" ({outcome.message})" if outcome.message else "")
         )
+    _fail_unless_reconciled(home, inbox, keyring, [feed])
     raise typer.Exit(1 if outcome.rows_quarantined else 0)
 
 
@@ -241,6 +244,7 @@ def run(
         typer.echo(line)
     for line in failures:
         typer.echo(f"rapporteur: {line}", err=True)
+    _fail_unless_reconciled(home, inbox, keyring, FEEDS)
     if failures:
         raise typer.Exit(1)
     typer.echo(f'try:  rapporteur sql --db research -c "{EXAMPLE_SQL}"')
@@ -349,6 +353,18 @@ def status(
     typer.echo(f"failed runs: {len(recent) or 'none'}")
     for r in recent:
         typer.echo(f"  {r['failed_at']}  {r['job']}  step {r['step']}  {r['error_type']}  run {r['run_id']}")
+
+
+def _fail_unless_reconciled(home: Home, inbox, keyring, feeds) -> None:
+    """Exit 1, loudly, when any submission's rows do not add up (rows_in = loaded + quarantined, as stored)."""
+    from warehouse.accounting import unreconciled
+
+    ledger = inbox.ledger()
+    problems = [p for f in feeds for p in unreconciled(home.warehouse, f, keyring.key("database"), ledger)]
+    for problem in problems:
+        typer.echo(f"rapporteur: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
 
 
 def _provider_from_name(file: Path, feed: str) -> str:

@@ -37,6 +37,7 @@ def init() -> None:
     passphrase = _passphrase()
     path = keyring_path(home.keys)
     if not path.exists():
+        home.refuse_new_keyring()
         save_keyring(home.keys, new_keyring(protected=True), passphrase)
         typer.echo(f"created a protected keyring at {path}; back it up and keep the passphrase apart from it")
         return
@@ -56,7 +57,7 @@ def init() -> None:
 def status() -> None:
     """Show the keyring: protection, key versions, the fingerprints providers see, rows per key version."""
     home = installation()
-    keyring = load_keyring(home.keys)
+    keyring = home.keyring()[0]
     typer.echo(f"keyring: {keyring_path(home.keys)}")
     typer.echo(
         "protection: "
@@ -86,7 +87,7 @@ def rotate() -> None:
     from pipelines.rotation import rotate as rotate_keys
 
     home = installation()
-    keyring = load_keyring(home.keys)
+    keyring = home.keyring()[0]
     passphrase = _passphrase() if keyring.protected else None
     new, done = rotate_keys(home.keys, home.warehouse, keyring, passphrase)
     for stem, n in done.items():
@@ -99,6 +100,6 @@ def rotate() -> None:
 def issue(out: Annotated[Path, typer.Option("--out", help="Where to write the provider key file.")]) -> None:
     """Write the key file providers use with `rapporteur prepare` (first-level linkage keys; keep it secret)."""
     home = installation()
-    prints = issue_provider_keys(load_keyring(home.keys), out)
+    prints = issue_provider_keys(home.keyring()[0], out)
     typer.echo(f"wrote {out}; fingerprints: " + ", ".join(f"{r} {p}" for r, p in prints.items()))
     typer.echo("give it to providers over a secure channel; it never leaves their machine")

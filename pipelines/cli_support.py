@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 
 import typer
 
 from pipelines.home import Home
 from privacy.keys import Keyring
-from sources.errors import RapporteurError
+from sources.errors import RapporteurError, storage_error
 
 
 def user_errors(command):
@@ -17,16 +18,39 @@ def user_errors(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        quiet_library_logs()
         try:
             return command(*args, **kwargs)
         except RapporteurError as exc:
             typer.echo(f"rapporteur: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:  # a full or read-only disk is the user's to fix, not a bug
+            fault = storage_error(exc)
+            if fault is None:
+                raise
+            typer.echo(f"rapporteur: {fault}", err=True)
+            raise typer.Exit(fault.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("rapporteur: interrupted", err=True)
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+QUIET_LOGGERS = ("rapporteur", "great_expectations")
+
+
+def quiet_library_logs() -> None:
+    """Keep our and Great Expectations' log records off the terminal: stderr carries one line per error.
+
+    A logger with no handler anywhere up its chain makes Python print warnings and their tracebacks to
+    stderr ("last resort"). A NullHandler on these loggers stops that and nothing else: a command that
+    configures logging itself (the portal's access log) still gets every record through the root logger.
+    """
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
 
 
 def installation() -> Home:

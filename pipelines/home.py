@@ -9,7 +9,7 @@ from pathlib import Path
 
 from privacy.keys import Keyring, create_demo_keyring, keyring_path, load_keyring
 from privacy.sealed import Sealer
-from sources.errors import RapporteurError
+from sources.errors import KeyringError, RapporteurError
 from sources.inbox import Inbox
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -49,9 +49,24 @@ class Home:
 
     def keyring(self, create_demo: bool = False) -> tuple[Keyring, bool]:
         """The keyring, and whether it was just created as an unprotected demo keyring."""
-        if create_demo and not keyring_path(self.keys).exists():
-            return create_demo_keyring(self.keys), True
+        if not keyring_path(self.keys).exists():
+            self.refuse_new_keyring()
+            if create_demo:
+                return create_demo_keyring(self.keys), True
         return load_keyring(self.keys), False
+
+    def refuse_new_keyring(self) -> None:
+        """A missing keyring on an installation that holds data is restored, never replaced: a new one could
+        open none of it, and new files would be sealed under the wrong key."""
+        if self.holds_data():
+            raise KeyringError(
+                f"no keyring at {keyring_path(self.keys)}, but this installation holds data: restore the keyring "
+                "from the bureau's backup (a new one cannot open what is already stored)"
+            )
+
+    def holds_data(self) -> bool:
+        """True once anything sealed or encrypted under a keyring exists: repositories or inbox submissions."""
+        return any(self.warehouse.glob("*.duckdb")) or any(self.inbox.rglob("*.sealed"))
 
     @staticmethod
     def disclosure_k() -> int:

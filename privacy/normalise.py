@@ -20,6 +20,7 @@ Dates of birth: `dob_sql` writes an ISO date.
 
 from __future__ import annotations
 
+MAX_NAME_CHARS = 200  # longer than any real name field
 # Letters that Unicode decomposition does not reduce to ASCII, as providers' systems spell them.
 LETTERS = {"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "ı": "i"}
 
@@ -65,8 +66,12 @@ DROPPED = "[aeiouh]"
 
 
 def clean_sql(expr: str) -> str:
-    """Lower-case ASCII letters and single spaces: accents stripped, punctuation and digits gone."""
-    out = f"lower(coalesce({expr}, ''))"
+    """Lower-case ASCII letters and single spaces: accents stripped, punctuation and digits gone.
+
+    Only the first MAX_NAME_CHARS characters count: a name field of megabytes (an export gone wrong, or
+    hostile) would otherwise make the phonetic code quadratic in its length.
+    """
+    out = f"lower(left(coalesce({expr}, ''), {MAX_NAME_CHARS}))"
     for src, dst in LETTERS.items():
         out = f"replace({out}, '{src}', '{dst}')"
     out = f"strip_accents({out})"

@@ -63,7 +63,9 @@ def standardise_sql(feed: Feed, provider: str, source: str = "extract") -> tuple
                 mapped = f"list_transform({parts}, e -> coalesce({found}, trim(e)))"
                 select.append(f"nullif(array_to_string(list_sort(list_distinct({mapped})), ';'), '') AS {_q(name)}")
         elif col.type == "date":
-            parsed = f"try_strptime({raw}, {DATE_FORMATS!r})::DATE"
+            # A four-digit year (not 0xxx): strptime would read 5/3/15 as the year 15.
+            four_digit = f"CASE WHEN regexp_matches({raw}, '(^|\\D)[1-9]\\d{{3}}($|\\D)') THEN {raw} END"
+            parsed = f"try_strptime({four_digit}, {DATE_FORMATS!r})::DATE"
             select.append(f"{parsed} AS {_q(name)}")
             select.append(f"({raw} IS NOT NULL AND {parsed} IS NULL) AS {_q(name + '__bad')}")
         elif col.type == "integer":

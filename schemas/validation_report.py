@@ -7,8 +7,6 @@ has no JavaScript and no external assets.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections import Counter
 from html import escape
@@ -16,10 +14,10 @@ from pathlib import Path
 
 from schemas.expectations import ExpectationReport
 from schemas.validation import Validation
+from sources.spreadsheet import safe_csv_text
 
 MAX_ROWS_SHOWN = 10_000
 CSV_COLUMNS = ["row_number", "column_name", "rule", "message", "value"]
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1a1a1a; background: #fff; line-height: 1.4; }
@@ -34,12 +32,6 @@ dl.summary { display: grid; grid-template-columns: max-content auto; gap: 0.25re
 dl.summary dt { font-weight: bold; }
 dl.summary dd { margin: 0; }
 """
-
-
-def neutralise(cell: object) -> str:
-    """A cell as text that a spreadsheet will not run as a formula."""
-    text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def _e(value: object) -> str:
@@ -62,12 +54,7 @@ def _table(caption: str, headers: list[str], rows: list[list[object]], numeric: 
 
 def failures_csv(failures: list[dict]) -> str:
     """Every failure as CSV text, cells neutralised against spreadsheet formulas."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for record in failures:
-        writer.writerow([neutralise(record.get(c)) for c in CSV_COLUMNS])
-    return out.getvalue()
+    return safe_csv_text(CSV_COLUMNS, ([record.get(c) for c in CSV_COLUMNS] for record in failures))
 
 
 def _write_csv(path: Path, failures: list[dict]) -> None:

@@ -1,5 +1,9 @@
 """The product's error types: one line for the user, an exit code for the shell."""
 
+import errno
+import os
+import re
+
 
 class RapporteurError(Exception):
     """An error a user can cause and fix; its message is one line, with no personal data.
@@ -31,3 +35,43 @@ class KeyringError(RapporteurError):
 
 class RepositoryBusy(RapporteurError):
     """Another process holds a repository open for writing (exit 2)."""
+
+
+class StorageError(RapporteurError):
+    """The disk is full or read-only, or a file cannot be written (exit 2); nothing was half-written."""
+
+
+STORAGE_FAULTS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EFBIG: "a file would exceed the size limit",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted",
+}
+# The same faults as DuckDB words them inside its own exceptions.
+STORAGE_WORDS = {os.strerror(code): text for code, text in STORAGE_FAULTS.items()} | {
+    "database or disk is full": STORAGE_FAULTS[errno.ENOSPC],  # SQLite (the inbox ledger)
+    "attempt to write a readonly database": STORAGE_FAULTS[errno.EROFS],
+}
+
+
+def storage_error(exc: BaseException) -> StorageError | None:
+    """A full, read-only or unwritable disk as one line that says what to do; None for anything else.
+
+    Only our own paths are named (never a message's other text, which could quote a cell).
+    """
+    if isinstance(exc, OSError) and exc.errno in STORAGE_FAULTS:
+        what, where = STORAGE_FAULTS[exc.errno], exc.filename
+    else:
+        text = str(exc)
+        what = next((t for words, t in STORAGE_WORDS.items() if words in text), None)
+        if what is None or type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb", "sqlite3"):
+            return None
+        quoted = re.search(r'"(/[^"]+)"', text)
+        where = quoted.group(1) if quoted else None
+    place = f" writing {where}" if where else ""
+    return StorageError(
+        f"cannot write{place}: {what}; free space or make it writable, then run the same command again "
+        "(nothing was half-loaded: the submission stays in the inbox)"
+    )

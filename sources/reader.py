@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import json
 import re
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ SAMPLE_BYTES = 256 * 1024
 MAX_XLSX_UNPACKED = 512 * 1024 * 1024
 DELIMITERS = ",;\t|"
 LEGACY_ENCODINGS = ["cp1250", "cp1251", "latin_1", "iso8859_15", "cp1257"]
+MAX_FIELD_BYTES = 8 * 1024 * 1024  # a row must fit in one parse block: the first try uses pyarrow's default
+# A multi-byte UTF-8 letter: in a file that is not valid UTF-8, two of these mean it mixes encodings.
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
 
 
 PREPARED_MARK = b"rapporteur.prepared_with"  # Parquet metadata of an extract made by `rapporteur prepare`
@@ -122,6 +126,8 @@ def _detect_encoding(head: bytes, filename: str) -> str:
             return name
     if b"\x00" in head:
         raise UnusableInput(f"{filename}: this is not a text file (CSV), an XLSX or a Parquet file")
+    if len(UTF8_SEQUENCE.findall(head)) >= 2:  # UTF-8 rows and legacy rows: one guess would garble names
+        raise UnusableInput(f"{filename}: the file mixes text encodings (UTF-8 and another); export it again as UTF-8")
     try:
         head.decode("cp1252")  # the usual legacy export of Western European office software
         return "cp1252"
@@ -135,7 +141,9 @@ def _detect_encoding(head: bytes, filename: str) -> str:
 
 def _looks_binary(text: str) -> bool:
     """More than 1% control or non-characters: not a text export, whatever the encoding guessed."""
-    bad = sum(1 for ch in text if (ch < " " and ch not in "\t\r\n") or ch >= "\ufff0" or "\ue000" <= ch < "\uf900")
+    bad = sum(
+        1 for ch in text if (ch < " " and ch not in "\t\r\n") or "\ufff0" <= ch <= "\uffff" or "\ue000" <= ch < "\uf900"
+    )
     return bad > 0.01 * max(len(text), 1)
 
 
@@ -169,11 +177,19 @@ def _read_csv(path: _Source, head: bytes) -> Extract:
         bad_rows.append(row.number or 0)  # never keep row.text: it may hold identifiers
         return "skip"
 
-    try:
-        with path.open() as stream:
-            table = pacsv.read_csv(
+    def parse(block_size: int | None = None) -> pa.Table:
+        hook = sys.unraisablehook  # pyarrow cannot hand over a bad row it cannot decode: count it, print nothing
+        sys.unraisablehook = lambda _: bad_rows.append(0)
+        stream = path.open()
+        try:
+            return pacsv.read_csv(
                 stream,
-                read_options=pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1),
+                read_options=pacsv.ReadOptions(
+                    encoding=encoding,
+                    column_names=header,
+                    skip_rows=1,
+                    **({"block_size": block_size} if block_size else {}),
+                ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
                 ),
@@ -183,20 +199,43 @@ def _read_csv(path: _Source, head: bytes) -> Extract:
                     quoted_strings_can_be_null=False,
                 ),
             )
+        finally:
+            stream.close()
+            sys.unraisablehook = hook
+
+    try:
+        try:
+            table = parse()
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):
+                raise
+            bad_rows.clear()
+            table = parse(MAX_FIELD_BYTES)  # a very long row: one retry with room for it
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if bad_rows:
+            raise _short_rows(path.name, bad_rows, len(header)) from None
+        if "straddl" in str(exc):
+            raise UnusableInput(
+                f"{path.name}: a row is larger than {MAX_FIELD_BYTES >> 20} MB (a field too large?); "
+                "shorten it or export it again"
+            ) from None
         kind = (
-            "is not valid text in one encoding (mixed encodings?)"
+            "mixes text encodings (it is not valid text in one encoding)"
             if "UTF8" in str(exc)
             else ("could not be parsed as CSV (unbalanced quotes?)")
         )
         raise UnusableInput(f"{path.name}: the file {kind}; export it again as UTF-8 CSV") from None
     if bad_rows:
-        where = f"line {bad_rows[0]}" if bad_rows[0] else "a row"
-        raise UnusableInput(
-            f"{path.name}: {len(bad_rows)} row(s) do not have {len(header)} fields (first at {where}); "
-            "the file looks truncated or has unbalanced quotes"
-        )
+        raise _short_rows(path.name, bad_rows, len(header))
     return Extract(_with_row_numbers(table), "csv", encoding, delimiter)
+
+
+def _short_rows(name: str, bad_rows: list[int], width: int) -> UnusableInput:
+    where = f"line {bad_rows[0]}" if bad_rows[0] else "a row"
+    return UnusableInput(
+        f"{name}: {len(bad_rows)} row(s) do not have {width} fields (first at {where}); "
+        "the file looks truncated or has unbalanced quotes"
+    )
 
 
 def _read_parquet(path: _Source) -> Extract:

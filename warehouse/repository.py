@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,7 +183,8 @@ def load_submission(
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            with suppress(duckdb.Error):  # a failed COMMIT (disk full) has already ended the transaction
+                con.execute("ROLLBACK")
             raise
     return LoadResult(submission_id, rows_in, rows.num_rows, quarantined, superseded)
 

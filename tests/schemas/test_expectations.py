@@ -15,7 +15,8 @@ from schemas.expectations import ExpectationReport, ExpectationResult, run_expec
 from schemas.standard import codelists, feed
 from schemas.standardise import standardise_sql
 from schemas.validation import FAILURE_SCHEMA, Validation, conform_columns, validate
-from schemas.validation_report import MAX_ROWS_SHOWN, neutralise, write_validation_report
+from schemas.validation_report import MAX_ROWS_SHOWN, write_validation_report
+from sources.spreadsheet import safe_cell
 from tests.schemas.test_validation import GOOD, TODAY, _extract
 
 SECRET = "SECRET-ID-1"
@@ -240,9 +241,9 @@ def test_report_escapes_values_and_failures_csv_neutralises_formulas(tmp_path):
 
 @pytest.mark.parametrize("cell", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
 def test_formula_prefixes_are_neutralised(cell):
-    assert neutralise(cell) == "'" + cell
-    assert neutralise("ok " + cell) == "ok " + cell
-    assert neutralise(None) == ""
+    assert safe_cell(cell) == "'" + cell
+    assert safe_cell("ok " + cell) == "ok " + cell
+    assert safe_cell(None) == ""
 
 
 def test_report_caps_the_by_row_table_and_csv_keeps_every_failure(tmp_path):

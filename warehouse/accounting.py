@@ -1,0 +1,44 @@
+"""After every run: each submission's rows are all accounted for, in the ledger and in what is stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from warehouse.repository import REPOSITORIES, connect, repository_path
+
+# Per submission: the ledger's counts against the rows and quarantined rows the repository really holds.
+ACCOUNTS_SQL = """
+SELECT s.submission_id, s.rows_in, s.rows_loaded, s.rows_quarantined,
+       coalesce(r.n, 0) AS held_rows, coalesce(q.n, 0) AS held_quarantined
+FROM submissions s
+LEFT JOIN (SELECT submission_id, count(*) AS n FROM {table} GROUP BY ALL) r USING (submission_id)
+LEFT JOIN (SELECT submission_id, count(DISTINCT row_number) AS n FROM quarantine GROUP BY ALL) q USING (submission_id)
+ORDER BY s.submission_id
+"""
+
+
+def unreconciled(warehouse_dir: Path, feed: str, db_key: bytes, ledger: list[dict] | None = None) -> list[str]:
+    """One line per submission of `feed` whose rows do not add up: rows_in = rows_loaded + rows_quarantined,
+    with the loaded and quarantined rows really stored, and the inbox ledger (`ledger`, its rows) agreeing."""
+    path = repository_path(warehouse_dir, feed)
+    if not path.exists():
+        return []
+    with connect(path, read_only=True, key=db_key) as con:
+        rows = con.execute(ACCOUNTS_SQL.format(table=REPOSITORIES[feed][1])).fetchall()
+    inbox = {r["submission_id"]: r for r in ledger or [] if r["feed"] == feed and r["status"] == "loaded"}
+    problems = []
+    for sid, rows_in, loaded, quarantined, held_rows, held_quarantined in rows:
+        if rows_in != loaded + quarantined or (loaded, quarantined) != (held_rows, held_quarantined):
+            problems.append(
+                f"submission {sid} does not reconcile: {rows_in} rows in, {loaded} loaded + {quarantined} quarantined "
+                f"in its ledger, {held_rows} + {held_quarantined} stored"
+            )
+        mine = inbox.pop(sid, None)
+        if mine is not None and (mine["rows_in"], mine["rows_loaded"], mine["rows_quarantined"]) != (
+            rows_in,
+            loaded,
+            quarantined,
+        ):
+            problems.append(f"submission {sid}: the inbox ledger's counts differ from the repository's")
+    problems += [f"submission {sid} is marked loaded but the repository does not hold it" for sid in inbox]
+    return problems
