@@ -12,8 +12,8 @@ import pytest
 from pipelines.home import Home
 from sources.spreadsheet import FORMULA_PREFIXES
 from tests.robustness.conftest import case_submission_id, cli, one_line_error
+from tests.robustness.faults import held
 from tests.robustness.inputs import CANARY, CASES, FORMULAS, PROVIDER, SQL_INJECTION, VA
-from warehouse.repository import connect, repository_path
 
 BY_NAME = {c.name: c for c in CASES}
 IDS = [c.name for c in CASES]
@@ -93,16 +93,7 @@ def test_ingest(name, case_files, shared_home, caplog):
 
 
 def _assert_repository_holds(home: Home, feed: str, sid: str, out: dict) -> None:
-    key = home.keyring()[0].key("database")
-    table = "victim_assistance" if feed == VA else "law_enforcement"
-    with connect(repository_path(home.warehouse, feed), read_only=True, key=key) as con:
-        loaded = con.execute(f"SELECT count(*) FROM {table} WHERE submission_id = ?", [sid]).fetchone()[0]
-        quarantined = con.execute(
-            "SELECT count(DISTINCT row_number) FROM quarantine WHERE submission_id = ?", [sid]
-        ).fetchone()[0]
-        ledger = con.execute(
-            "SELECT rows_in, rows_loaded, rows_quarantined FROM submissions WHERE submission_id = ?", [sid]
-        ).fetchone()
+    loaded, quarantined, ledger, _ = held(home, feed, sid)
     assert (loaded, quarantined) == (out["rows_loaded"], out["rows_quarantined"])
     assert ledger == (out["rows_in"], out["rows_loaded"], out["rows_quarantined"])
 
