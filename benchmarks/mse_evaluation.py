@@ -25,8 +25,6 @@ sys.path.insert(0, str(ROOT))
 
 from estimation import estimate  # noqa: E402
 
-METHOD = ["population"]  # the bootstrap under evaluation (--method)
-
 
 def table_from_sightings(seen: np.ndarray):
     """(histories, counts) from a persons x lists 0/1 matrix, dropping persons no list saw."""
@@ -54,7 +52,7 @@ HEADER = (
 )
 
 
-def simulated(seeds: int, nboot: int, n: int = 2000, k: int = 4) -> None:
+def simulated(seeds: int, nboot: int, method: str, n: int = 2000, k: int = 4) -> None:
     print(f"## Simulated: N = {n}, K = {k} independent lists, capture probabilities ~ U[0.15, 0.4], nboot = {nboot}\n")
     print(HEADER.format(what="seed (probabilities)"))
     hits95 = hits80 = 0
@@ -63,7 +61,7 @@ def simulated(seeds: int, nboot: int, n: int = 2000, k: int = 4) -> None:
         probs = rng.uniform(0.15, 0.4, size=k)
         histories, counts = table_from_sightings(rng.random((n, k)) < probs)
         start = time.perf_counter()
-        result = estimate([chr(65 + j) for j in range(k)], histories, counts, nboot=nboot, seed=seed, method=METHOD[0])
+        result = estimate([chr(65 + j) for j in range(k)], histories, counts, nboot=nboot, seed=seed, method=method)
         line, in95, in80 = row(
             f"{seed} ({', '.join(f'{p:.2f}' for p in probs)})", n, result, time.perf_counter() - start
         )
@@ -73,7 +71,7 @@ def simulated(seeds: int, nboot: int, n: int = 2000, k: int = 4) -> None:
     print(f"\n95% intervals contain N in {hits95} of {seeds} seeds; 80% intervals in {hits80} of {seeds}.\n")
 
 
-def generator(rows: int, providers: int, seed: int, nboot: int) -> tuple[int, int, bool, bool]:
+def generator(rows: int, providers: int, seed: int, nboot: int, method: str) -> tuple[int, int, bool, bool]:
     """Per reporting year and over the whole period: (years covered, years, latest covered, whole covered)."""
     from synthetic.generator import generate
 
@@ -98,7 +96,7 @@ def generator(rows: int, providers: int, seed: int, nboot: int) -> tuple[int, in
             matrix[i, sorted(on)] = 1
         histories, counts = table_from_sightings(matrix)
         start = time.perf_counter()
-        result = estimate(names, histories, counts, nboot=nboot, seed=year_seed, method=METHOD[0])
+        result = estimate(names, histories, counts, nboot=nboot, seed=year_seed, method=method)
         line, in95, _ = row(label, truth, result, time.perf_counter() - start)
         print(line)
         return bool(in95)
@@ -118,11 +116,11 @@ def generator(rows: int, providers: int, seed: int, nboot: int) -> tuple[int, in
     return hits, total, latest, covered
 
 
-def generator_seeds(seeds: int, rows: int, providers: int, nboot: int) -> None:
+def generator_seeds(seeds: int, rows: int, providers: int, nboot: int, method: str) -> None:
     """The issue's criterion: over `seeds` generator seeds, how often the 95% interval holds the truth."""
     pooled_hits = pooled_total = latest_hits = whole_hits = 0
     for seed in range(1, seeds + 1):
-        hits, total, latest, whole = generator(rows, providers, seed, nboot)
+        hits, total, latest, whole = generator(rows, providers, seed, nboot, method)
         pooled_hits, pooled_total = pooled_hits + hits, pooled_total + total
         latest_hits, whole_hits = latest_hits + latest, whole_hits + whole
     print(f"## Over {seeds} generator seeds (rows={rows}, providers={providers}, nboot={nboot})\n")
@@ -141,13 +139,12 @@ def main() -> None:
     parser.add_argument("--generator-seeds", type=int, default=0, help="evaluate over this many generator seeds")
     parser.add_argument("--method", choices=["population", "conditional"], default="population", help="bootstrap")
     args = parser.parse_args()
-    METHOD[0] = args.method
     print(f"Bootstrap: {args.method}\n")
     if args.generator_seeds:
-        generator_seeds(args.generator_seeds, args.rows, args.providers, args.nboot)
+        generator_seeds(args.generator_seeds, args.rows, args.providers, args.nboot, args.method)
         return
-    simulated(args.seeds, args.nboot)
-    generator(args.rows, args.providers, args.generator_seed, args.nboot)
+    simulated(args.seeds, args.nboot, args.method)
+    generator(args.rows, args.providers, args.generator_seed, args.nboot, args.method)
 
 
 if __name__ == "__main__":
