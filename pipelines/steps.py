@@ -9,21 +9,23 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from functools import cache
+from itertools import chain
 from pathlib import Path
+from typing import BinaryIO
 
-import duckdb
 import pyarrow as pa
 
 from pipelines.home import Home
 from privacy.keys import Keyring, fingerprint
 from privacy.pseudonymise import first_level, first_level_keys, pseudonymise, second_level
-from privacy.sealed import open_table, seal_table
+from privacy.sealed import open_batches, open_table, seal_batches, seal_table
 from schemas.expectations import ExpectationReport, run_expectations
 from schemas.standard import codelist_version, feed
-from schemas.standardise import standardise_sql
-from schemas.validation import Validation, stored_failures, validate, validate_prepared, without_values
+from schemas.standardise import standardise
+from schemas.validation import BATCH_ROWS, Validation, Validator, stored_failures, validate_prepared, without_values
 from schemas.validation_report import write_validation_report
 from sources.errors import UnusableInput
 from sources.inbox import Inbox, Submission
@@ -52,6 +54,19 @@ class Outcome:
         return asdict(self)
 
 
+def _extract_batches(
+    source: Path | bytes | BinaryIO, name: str, sheet: str | None = None
+) -> tuple[list[str], list[str], Iterator[pa.Table]]:
+    """The header, reader's notes and raw batches of an extract (raises UnusableInput, also while iterating)."""
+    extract = read_extract(source.read() if hasattr(source, "read") else source, sheet=sheet, name=name)
+    return extract.table.column_names, extract.notes, iter(extract.table.to_batches(BATCH_ROWS))
+
+
+def _checked_batches(validator: Validator, raw: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    for batch in raw:
+        yield validator.check(batch)
+
+
 def validate_file(
     source: Path | bytes,
     feed_name: str,
@@ -59,13 +74,18 @@ def validate_file(
     period: str = "all",
     name: str | None = None,
     sheet: str | None = None,
+    keep_valid: bool = True,
 ) -> Validation:
     """Read and validate one file (a path, or its bytes) against the feed's rules (raises UnusableInput).
 
-    `name` labels messages; `sheet` names an XLSX sheet (default: the first).
+    `name` labels messages; `sheet` names an XLSX sheet (default: the first). Without `keep_valid` the
+    valid rows are only counted, so memory does not grow with the file.
     """
     name = name or (Path(source).name if not isinstance(source, bytes) else "extract")
-    return validate(read_extract(source, sheet=sheet, name=name), feed(feed_name), provider, period, filename=name)
+    columns, notes, raw = _extract_batches(source, name, sheet)
+    validator = Validator(feed(feed_name), provider, columns, period, filename=name, notes=notes)
+    kept = [batch for batch in _checked_batches(validator, raw) if keep_valid]
+    return validator.result(pa.concat_tables(kept) if keep_valid else None)
 
 
 @cache
@@ -73,11 +93,7 @@ def prepared_schema(feed_name: str) -> pa.Schema:
     """The exact layout `rapporteur prepare` writes for a feed (first-level pseudonymised rows)."""
     spec = feed(feed_name)
     empty = pa.table({c: pa.array([], pa.string()) for c in spec.columns} | {ROW: pa.array([], pa.int64())})
-    con = duckdb.connect()
-    con.register("extract", empty)
-    sql, params = standardise_sql(spec, "none")
-    standard = con.execute(sql, params).to_arrow_table()
-    con.close()
+    standard = standardise(empty, spec, "none")
     return first_level(standard, feed_name, {"victim": bytes(32), "suspect": bytes(32)}).schema
 
 
@@ -91,14 +107,25 @@ def prepare_file(
     return result, prepared.replace_schema_metadata({PREPARED_MARK: mark})
 
 
-def _validate_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring) -> tuple[Validation, bool]:
-    """Validate a sealed submission from its plaintext in memory (True: a prepared extract); reject it
-    whole when unusable."""
+@dataclass
+class Checked:
+    """A submission being validated: its valid rows batch by batch (a stream), then the outcome."""
+
+    batches: Iterator[pa.Table]
+    outcome: Callable[[], Validation]
+    prepared: bool  # a provider's prepared extract: only the bureau's level of pseudonymisation is left
+
+
+def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring) -> Checked:
+    """Start validating a sealed submission from its plaintext, decrypted as read; reject it whole when
+    unusable, whether that is found up front (raised here) or while reading (raised by the batches)."""
     try:
-        data = inbox.read(sub)
-        prepared = read_prepared(data)
+        source = inbox.read(sub)
+        prepared = read_prepared(source)
         if prepared is None:
-            return validate_file(data, sub.feed, sub.provider, sub.period, name=name), False
+            columns, notes, raw = _extract_batches(source, name)
+            validator = Validator(feed(sub.feed), sub.provider, columns, sub.period, filename=name, notes=notes)
+            return Checked(_rejecting(inbox, sub, _checked_batches(validator, raw)), validator.result, False)
         table, mark = prepared
         held = {role: fingerprint(key) for role, key in first_level_keys(keyring).items()}
         if mark != held:
@@ -106,11 +133,24 @@ def _validate_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyr
                 f"{name}: prepared with a key the bureau does not hold (fingerprint "
                 f"{str(mark.get('victim', '?'))[:16]}); ask the bureau for its current key file"
             )
-        return validate_prepared(table, prepared_schema(sub.feed), feed(sub.feed), sub.provider), True
+        result = validate_prepared(table, prepared_schema(sub.feed), feed(sub.feed), sub.provider)
+        return Checked(iter([result.valid]), lambda: replace(result, valid=None), True)
     except UnusableInput as exc:
-        inbox.reject(sub, exc.redacted())
-        log.warning("submission %s rejected: %s", sub.submission_id, exc.redacted())
+        _reject(inbox, sub, exc)
         raise
+
+
+def _rejecting(inbox: Inbox, sub: Submission, batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    try:
+        yield from batches
+    except UnusableInput as exc:
+        _reject(inbox, sub, exc)
+        raise
+
+
+def _reject(inbox: Inbox, sub: Submission, exc: UnusableInput) -> None:
+    inbox.reject(sub, exc.redacted())
+    log.warning("submission %s rejected: %s", sub.submission_id, exc.redacted())
 
 
 def check_dataset(
@@ -154,44 +194,69 @@ def _staging(home: Home, sub: Submission) -> Path:
     return folder
 
 
+def _seal(batches: Iterator[pa.Table], path: Path, key: bytes) -> int:
+    """Seal a stream of tables (at least one, maybe empty) as one file; the first gives the schema."""
+    first = next(batches)
+    return seal_batches(chain([first], batches), first.schema, path, key)
+
+
 def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
-    """Validate a received submission; stage its valid rows (encrypted) and its failures."""
-    try:
-        result, prepared = _validate_submission(inbox, sub, f"submission {sub.submission_id}", keyring)
-    except UnusableInput as exc:
-        return _outcome(sub, "rejected", message=exc.redacted())
-    warnings = _expect(home, inbox, sub, result)
+    """Validate a received submission; stage its valid rows (encrypted, as they are checked) and its failures."""
+    label = f"submission {sub.submission_id}"
     folder, key = _staging(home, sub), keyring.key("staging")
-    seal_table(result.valid, folder / ("prepared.sealed" if prepared else "validated.sealed"), key)
+    try:
+        checked = _check_submission(inbox, sub, label, keyring)
+        staged = folder / ("prepared.sealed" if checked.prepared else "validated.sealed")
+        _seal(checked.batches, staged, key)
+    except UnusableInput as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _outcome(sub, "rejected", message=exc.redacted())
+    result = checked.outcome()
+    warnings = _expect(home, inbox, sub, result)
     seal_table(stored_failures(result.failures), folder / "failures.sealed", key)
     inbox.set_status(sub.submission_id, "validated", rows_in=result.rows_in, rows_quarantined=result.rows_quarantined)
     return _outcome(sub, "validated", result.rows_in, 0, result.rows_quarantined, warnings=warnings)
 
 
+def _pseudonymised(
+    batches: Iterable[pa.Table], prepared: bool, sub: Submission, keyring: Keyring
+) -> Iterator[pa.Table]:
+    """The stored form of validated batches (a prepared extract has only the bureau's level left to do)."""
+    for batch in batches:
+        batch = pa.table(batch) if isinstance(batch, pa.RecordBatch) else batch
+        if prepared:
+            yield second_level(batch, sub.feed, sub.provider, keyring)
+        else:
+            yield pseudonymise(batch, sub.feed, sub.provider, keyring)
+
+
 def stage_pseudonymised(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
-    """Pseudonymise a validated submission's staged rows; the identifying stage is deleted."""
+    """Pseudonymise a validated submission's staged rows, batch by batch; the identifying stage is deleted."""
     folder, key = _staging(home, sub), keyring.key("staging")
-    staged = folder / "prepared.sealed"
-    if staged.exists():  # prepared by the provider: only the bureau's level is left to do
-        valid = open_table(staged, key)
-        rows = second_level(valid, sub.feed, sub.provider, keyring)
-    else:
-        staged = folder / "validated.sealed"
-        valid = open_table(staged, key)
-        rows = pseudonymise(valid, sub.feed, sub.provider, keyring)
-    seal_table(rows, folder / "pseudonymised.sealed", key)
+    prepared = (folder / "prepared.sealed").exists()
+    staged = folder / ("prepared.sealed" if prepared else "validated.sealed")
+    rows = _seal(
+        _pseudonymised(open_batches(staged, key), prepared, sub, keyring), folder / "pseudonymised.sealed", key
+    )
     staged.unlink()
     inbox.set_status(sub.submission_id, "pseudonymised")
-    return _outcome(sub, "pseudonymised", valid.num_rows)
+    return _outcome(sub, "pseudonymised", rows)
 
 
 def load_staged(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> Outcome:
-    """Load a pseudonymised submission into its feed's repository, then clear its staging."""
+    """Load a pseudonymised submission into its feed's repository, then clear its staging.
+
+    The rows in are those validation counted (the inbox ledger): the load reconciles against them.
+    """
     folder, key = _staging(home, sub), keyring.key("staging")
-    rows = open_table(folder / "pseudonymised.sealed", key)
-    failures = open_table(folder / "failures.sealed", key)
-    quarantined = len(set(failures.column("row_number").to_pylist()))
-    result = _load(home, sub, rows, failures, rows.num_rows + quarantined, keyring)
+    rows_in = (inbox.record(sub.submission_id) or {}).get("rows_in") or 0
+    result = _load(
+        home,
+        sub,
+        open_batches(folder / "pseudonymised.sealed", key),
+        lambda: (rows_in, open_table(folder / "failures.sealed", key)),
+        keyring,
+    )
     shutil.rmtree(folder)
     return _finish(inbox, sub, result)
 
@@ -199,27 +264,38 @@ def load_staged(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> 
 def ingest_file(
     home: Home, inbox: Inbox, path: Path, feed_name: str, provider: str, period: str, keyring: Keyring
 ) -> Outcome:
-    """Place one file in the inbox and take it through every step in memory (nothing staged)."""
+    """Place one file in the inbox and take it through every step, batch by batch, straight into the
+    repository (nothing staged): validate, pseudonymise and load each batch as it is read."""
     sub, new = inbox.place(path, feed_name, provider, period)
     if not new and sub.status in ("loaded", "rejected"):
         return _outcome(sub, "duplicate", message=f"already received as submission {sub.submission_id}")
     label = f"submission {sub.submission_id}"
     try:
-        result, prepared = _validate_submission(inbox, sub, label, keyring)
+        checked = _check_submission(inbox, sub, label, keyring)
+        loaded = _load(
+            home,
+            sub,
+            _pseudonymised(checked.batches, checked.prepared, sub, keyring),
+            lambda: _counted(checked.outcome()),
+            keyring,
+        )
     except UnusableInput as exc:  # the ledger keeps the label; the user's terminal gets their file's name
         raise UnusableInput(str(exc).replace(label, Path(path).name), exc.quoted) from None
-    warnings = _expect(home, inbox, sub, result)
-    if prepared:
-        rows = second_level(result.valid, sub.feed, sub.provider, keyring)
-    else:
-        rows = pseudonymise(result.valid, sub.feed, sub.provider, keyring)
-    loaded = _load(home, sub, rows, stored_failures(result.failures), result.rows_in, keyring)
+    warnings = _expect(home, inbox, sub, checked.outcome())
     shutil.rmtree(home.staging / sub.submission_id, ignore_errors=True)
     return replace(_finish(inbox, sub, loaded), warnings=warnings)
 
 
+def _counted(result: Validation) -> tuple[int, pa.Table]:
+    return result.rows_in, stored_failures(result.failures)
+
+
 def _load(
-    home: Home, sub: Submission, rows: pa.Table, failures: pa.Table, rows_in: int, keyring: Keyring
+    home: Home,
+    sub: Submission,
+    rows: Iterable[pa.Table | pa.RecordBatch],
+    counted: Callable[[], tuple[int, pa.Table]],
+    keyring: Keyring,
 ) -> LoadResult:
     return load_submission(
         home.warehouse,
@@ -229,9 +305,8 @@ def _load(
         period=sub.period,
         content_sha256=sub.content_sha256,
         received_at=sub.received_at,
-        rows_in=rows_in,
         rows=rows,
-        failures=failures,
+        counted=counted,
         key_version=keyring.current,
         codelist_version=codelist_version(),
         db_key=keyring.key("database"),

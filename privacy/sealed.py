@@ -57,3 +57,18 @@ def seal_table(table: pa.Table, path: Path, key: bytes) -> None:
 def open_table(path: Path, key: bytes) -> pa.Table:
     data = open_bytes(Path(path).read_bytes(), key, Path(path).name.encode())
     return ipc.open_file(pa.BufferReader(data)).read_all()
+
+
+def seal_batches(batches, schema: pa.Schema, path: Path, key: bytes) -> int:
+    """Temporary whole-table version (replaced by the streaming one from the `sealed` branch)."""
+    table = pa.Table.from_batches(
+        [b for t in batches for b in (t.to_batches() if isinstance(t, pa.Table) else [t])], schema
+    )
+    seal_table(table, path, key)
+    return table.num_rows
+
+
+def open_batches(path: Path, key: bytes) -> pa.RecordBatchReader:
+    """Temporary whole-table version (replaced by the streaming one from the `sealed` branch)."""
+    table = open_table(path, key)
+    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())

@@ -6,20 +6,18 @@ number of rows is plausible against the provider's earlier submissions and how o
 used. Every expectation here is a warning: it is reported, it never blocks a load.
 
 Privacy: identifier columns never reach Great Expectations (they are dropped here even if the caller
-left them in), and text columns (`provider_record_id`, `case_id`) reach it only as keyed SHA-256
-hashes, because Data Docs render unexpected values and a provider can trace its own record id to a
-person. Coded columns go in as they are: a provider's raw unmapped value may appear in Data Docs.
+left them in), and text columns reach it only as what the checks need (`compact_frame`): the record id as
+the row where it first occurs, a case id as given or blank, because Data Docs render unexpected values
+and a provider can trace its own record id to a person. Coded columns go in as they are: a provider's raw
+unmapped value may appear in Data Docs (the bureau's reports blank them first: `without_values`).
 
 `great_expectations` takes ~3 s to import, so it is imported lazily inside `run_expectations`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
-import secrets
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,7 +41,6 @@ ROW_COUNT_LOW, ROW_COUNT_HIGH = 0.5, 2.0
 # What Data Docs may show of unexpected values: only codes and hashes ever go in (see module doc).
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 SEVERITY = "warning"
-HASH_SUFFIX = "__sha256"
 
 
 @dataclass
@@ -81,44 +78,65 @@ class _Spec:
     expected: str
 
 
-def _keyed_hashes(values: pd.Series, key: bytes) -> pd.Series:
-    """SHA-256 (HMAC, hex) of each non-blank value; blanks stay blank so completeness still counts them.
+FIRST_ROW_SUFFIX = "__first_row"  # the provider's record id, as the row where it first occurs
+GIVEN_SUFFIX = "__given"  # another text column (a case id), as given or blank
 
-    The key is random per run and never kept: equal ids still hash equally within the submission
-    (which is all uniqueness needs), but a hash in Data Docs cannot be matched to an id by hashing
-    guessed ids (provider ids are often short sequential numbers).
+
+def compact_frame(frame: pd.DataFrame, feed: Feed, first_rows: pd.Series | None = None) -> pd.DataFrame:
+    """Only what Great Expectations needs of standardised rows, in little memory and without any id.
+
+    Coded, date and number columns become categoricals (a few distinct values each: small integer codes, and
+    GX filters them far faster than strings). The provider's record id becomes the data row where that id
+    first occurs in the file (`first_rows`, worked out across batches by the caller; by default from `frame`
+    itself): equal ids get equal labels, so uniqueness is checked exactly, but Data Docs, which render
+    unexpected values, show row numbers, never an id (a provider can trace its own record id to a person).
+    Other text columns (a case id) become "given" or blank: completeness is all that is checked of them.
+    Identifier columns never reach this frame. Already compact columns pass through unchanged.
     """
-    cells = values.astype(object).where(values.notna(), None).tolist()
-    out = [None if v is None else hmac.digest(key, str(v).encode("utf-8"), hashlib.sha256).hex() for v in cells]
-    return pd.Series(out, index=values.index, dtype=object)
-
-
-def _gx_frame(frame: pd.DataFrame, feed: Feed) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Only what Great Expectations needs: the standard's non-identifier columns, text ones hashed.
-
-    Returns the frame and, per standard column, the name of its column in that frame.
-    """
-    key = secrets.token_bytes(32)
-    frame = frame.reset_index(drop=True)
-    data, names = {}, {}
+    data = {}
     for col in feed.columns.values():
-        if col.identifier or col.name not in frame.columns:
+        if col.identifier:
             continue
-        if col.type == "text":
-            names[col.name] = col.name + HASH_SUFFIX
-            data[names[col.name]] = _keyed_hashes(frame[col.name], key)
-        else:
-            names[col.name] = col.name
+        if col.name == "provider_record_id" and col.name in frame:
+            if first_rows is None:
+                first_rows = frame.groupby(col.name, dropna=True)["_row"].transform("min")
+            data[col.name + FIRST_ROW_SUFFIX] = pd.array(first_rows.where(frame[col.name].notna()), "Int64")
+        elif col.type == "text" and col.name in frame:
+            data[col.name + GIVEN_SUFFIX] = pd.Categorical(frame[col.name].notna().map({True: "given", False: None}))
+        elif col.name in frame:
             values = frame[col.name]
-            # GX filters the whole frame once per metric: a coded column as a pandas categorical (small
-            # integer codes) takes far faster than strings, Arrow-backed or object.
-            # (Object columns, such as the lists of a prepared extract, stay objects.)
-            if isinstance(values.dtype, pd.StringDtype):
-                values = values.astype("category")
-            elif pd.api.types.is_string_dtype(values.dtype):
-                values = values.astype(object)
-            data[col.name] = values
-    return pd.DataFrame(data, index=pd.RangeIndex(len(frame))), names
+            data[col.name] = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+        else:
+            for suffix in (FIRST_ROW_SUFFIX, GIVEN_SUFFIX):
+                if col.name + suffix in frame:
+                    data[col.name + suffix] = frame[col.name + suffix]
+    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)))
+
+
+def concat_compact(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Compact frames of successive batches as one (categories unified, column by column)."""
+    if not parts:
+        return pd.DataFrame()
+    if len(parts) == 1:
+        return parts[0]
+    data = {}
+    for name in parts[0].columns:
+        columns = [p[name] for p in parts]
+        if isinstance(columns[0].dtype, pd.CategoricalDtype):
+            data[name] = pd.api.types.union_categoricals([c.array for c in columns])
+        else:
+            data[name] = pd.concat(columns, ignore_index=True)
+    return pd.DataFrame(data)
+
+
+def _gx_names(frame: pd.DataFrame, feed: Feed) -> dict[str, str]:
+    """Per standard column, the name of its column in a compact frame."""
+    names = {}
+    for col in feed.columns.values():
+        for gx_name in (col.name, col.name + FIRST_ROW_SUFFIX, col.name + GIVEN_SUFFIX):
+            if gx_name in frame.columns and not col.identifier:
+                names[col.name] = gx_name
+    return names
 
 
 def _raised(exception_info: dict | None) -> bool:
@@ -236,7 +254,8 @@ def run_expectations(
 
     # The run name becomes a folder of the docs site: keep it to a safe file name.
     run_name = re.sub(r"[^A-Za-z0-9._-]+", "_", run_name).strip("._") or "submission"
-    gx_frame, names = _gx_frame(frame, feed)
+    gx_frame = compact_frame(frame, feed)
+    names = _gx_names(gx_frame, feed)
     specs = _specs(feed, names, previous_row_counts)
 
     site = "rapporteur"

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
-from schemas.rules import all_codes, feed_rules, pandera_schema, per_distinct
+from schemas.expectations import compact_frame, concat_compact
+from schemas.rules import all_codes, feed_rules, pandera_schema
 from schemas.standard import Feed, codelists
-from schemas.standardise import standardise_sql
+from schemas.standardise import standardise
 from sources.errors import UnusableInput
 from sources.reader import ROW, Extract
+
+BATCH_ROWS = 100_000  # rows validated at a time: memory grows with this, never with the file
 
 FAILURE_SCHEMA = pa_arrow.schema(
     [
@@ -33,43 +37,161 @@ FAILURE_SCHEMA = pa_arrow.schema(
 
 @dataclass
 class Validation:
-    """The outcome of validating one extract: valid standardised rows and one record per failure."""
+    """The outcome of validating one extract: counts, one record per failure, and what expectations see.
+
+    `valid` holds the valid standardised rows when the caller asked for them as one table (`validate`);
+    a streaming caller (`Validator`) has taken them batch by batch instead.
+    """
 
     rows_in: int
-    valid: pa_arrow.Table
+    rows_valid: int
     failures: pa_arrow.Table
     notes: list[str] = field(default_factory=list)
-    # Every row, standardised, without identifier columns: what dataset-level expectations see.
+    # Every row, standardised, compact, without identifiers (`compact_frame`): what dataset-level expectations see.
     frame: pd.DataFrame | None = field(default=None, repr=False)
-
-    @property
-    def rows_valid(self) -> int:
-        return self.valid.num_rows
+    valid: pa_arrow.Table | None = field(default=None, repr=False)
 
     @property
     def rows_quarantined(self) -> int:
-        return self.rows_in - self.valid.num_rows
+        return self.rows_in - self.rows_valid
 
 
-def conform_columns(extract: Extract, feed: Feed, filename: str) -> tuple[pa_arrow.Table, list[str]]:
-    """The extract's columns in the feed's order; missing optional columns blank, extra ones dropped."""
-    table, present = extract.table, set(extract.table.column_names)
+def conform_layout(columns: list[str], feed: Feed, filename: str) -> list[str]:
+    """Check an extract's header against the feed (required columns present); return notes on dropped columns."""
+    present = set(columns)
     missing = [c.name for c in feed.columns.values() if c.required and c.name not in present]
     if missing:
         raise UnusableInput(
             f"{filename}: required column(s) missing for feed {feed.name}: {', '.join(missing)}; "
             "see the data dictionary"
         )
-    notes = []
     extra = sorted(present - set(feed.columns) - {ROW})
-    if extra:
-        # Unknown columns may be free text about a person: they are dropped, never stored.
-        # Listed by position, not name: in a file without a header the names are a row of data.
-        positions = ", ".join(str(i) for i, n in enumerate(table.column_names, start=1) if n in extra)
-        notes.append(f"dropped {len(extra)} column(s) not in the standard (column {positions})")
+    if not extra:
+        return []
+    # Unknown columns may be free text about a person: they are dropped, never stored.
+    # Listed by position, not name: in a file without a header the names are a row of data.
+    positions = ", ".join(str(i) for i, n in enumerate(columns, start=1) if n in extra)
+    return [f"dropped {len(extra)} column(s) not in the standard (column {positions})"]
+
+
+def conform_columns(extract: Extract, feed: Feed, filename: str) -> tuple[pa_arrow.Table, list[str]]:
+    """The extract's columns in the feed's order; missing optional columns blank, extra ones dropped."""
+    notes = conform_layout(extract.table.column_names, feed, filename)
+    return _in_feed_order(extract.table, feed), notes
+
+
+def _in_feed_order(table: pa_arrow.Table, feed: Feed) -> pa_arrow.Table:
+    present = set(table.column_names)
     blank = pa_arrow.array([""] * table.num_rows, pa_arrow.string())
     columns = [table.column(n) if n in present else blank for n in feed.columns]
-    return pa_arrow.table(columns + [table.column(ROW)], names=[*feed.columns, ROW]), notes
+    return pa_arrow.table(columns + [table.column(ROW)], names=[*feed.columns, ROW])
+
+
+class Validator:
+    """Validates an extract batch by batch against every rule of a feed; nothing is loaded.
+
+    What spans batches is kept here, never the valid rows: the record ids seen so far (a repeated id is a
+    duplicate wherever its first row was), the failures, and the compact frame for the dataset-level
+    expectations. Call `check` for each batch in file order, then `result`.
+    """
+
+    def __init__(
+        self,
+        feed: Feed,
+        provider: str,
+        columns: list[str],
+        period: str = "all",
+        filename: str = "extract",
+        today: dt.date | None = None,
+        notes: list[str] | None = None,
+    ):
+        self.feed, self.provider = feed, provider
+        self.notes = list(notes or []) + conform_layout(columns, feed, filename)
+        self.rules = feed_rules(feed, period, today)
+        self._schema = pandera_schema(feed, self.rules)
+        self._by_check = {r.check_name: r for r in self.rules}
+        self._con = duckdb.connect()
+        self._con.execute("SET temp_directory = ''")  # record ids never spill to disk
+        self._con.execute("CREATE TABLE seen (id VARCHAR, first_row BIGINT)")
+        self.rows_in = self.rows_valid = 0
+        self._failures: list[pa_arrow.Table] = []
+        self._frames: list[pd.DataFrame] = []
+        self._result: Validation | None = None
+
+    def check(self, batch: pa_arrow.Table | pa_arrow.RecordBatch) -> pa_arrow.Table:
+        """The valid rows of one batch of raw rows (strings, with `_row`), standardised."""
+        table = _in_feed_order(pa_arrow.table(batch) if isinstance(batch, pa_arrow.RecordBatch) else batch, self.feed)
+        standard = self._with_earlier_duplicates(standardise(table, self.feed, self.provider, self._con))
+        frame = standard.drop_columns(self.feed.identifiers).to_pandas(date_as_object=False)
+        records = self._failed(frame)
+        bad_rows = pa_arrow.array(sorted({r[0] for r in records}), pa_arrow.int64())
+        valid = standard.filter(pc.invert(pc.is_in(standard[ROW], value_set=bad_rows)))
+        self._failures.append(
+            pa_arrow.Table.from_pylist(
+                [dict(zip(FAILURE_SCHEMA.names, r, strict=True)) for r in records], schema=FAILURE_SCHEMA
+            )
+        )
+        self._frames.append(compact_frame(frame, self.feed, frame.pop("_first_row")))
+        self.rows_in += table.num_rows
+        self.rows_valid += valid.num_rows
+        return valid.drop_columns(["_first_row"])
+
+    def _with_earlier_duplicates(self, standard: pa_arrow.Table) -> pa_arrow.Table:
+        """Mark rows whose record id an earlier batch used; add `_first_row`, where each id first occurs."""
+        con = self._con
+        con.register("batch", standard.select([ROW, "provider_record_id", "_duplicate"]))
+        # The batch is the small side: the ids seen so far are scanned, never hashed again for each batch.
+        marked = con.execute(
+            """
+            WITH earlier AS (
+                SELECT id, first_row FROM seen WHERE id IN (SELECT provider_record_id FROM batch)
+            )
+            SELECT b._row, b.provider_record_id, b._duplicate OR e.id IS NOT NULL AS _duplicate,
+                   coalesce(e.first_row, min(b._row) OVER (PARTITION BY b.provider_record_id)) AS _first_row
+            FROM batch b LEFT JOIN earlier e ON b.provider_record_id = e.id ORDER BY b._row
+            """
+        ).to_arrow_table()
+        con.unregister("batch")
+        con.register("marked", marked)
+        con.execute("INSERT INTO seen SELECT provider_record_id, _row FROM marked WHERE NOT _duplicate")
+        con.unregister("marked")
+        at = standard.schema.get_field_index("_duplicate")
+        return standard.set_column(at, "_duplicate", marked["_duplicate"]).append_column(
+            "_first_row", marked["_first_row"]
+        )
+
+    def _failed(self, frame: pd.DataFrame) -> list[tuple]:
+        """One record per failed rule and row: (row number, column, rule, message, offending code)."""
+        failed: list[tuple[int, str]] = []
+        try:
+            self._schema.validate(frame.drop(columns=["_first_row"]), lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            # Only the check name and row index are read: failure_case may hold cell values.
+            cases = exc.failure_cases[["check", "index"]].dropna().drop_duplicates()
+            failed = [(int(i), str(c)) for c, i in zip(cases["check"], cases["index"], strict=True)]
+        records = []
+        for index, check in sorted(failed):
+            rule = self._by_check.get(check)
+            if rule is None:  # pandera reports an exception inside a check under its own name
+                continue
+            message, value = rule.message, None
+            if rule.name == "unmapped_code":
+                value = _unmapped_part(str(frame.at[index, rule.column]), self.feed, rule.column)[:100]
+                message = message.format(value="the value", provider=self.provider)
+            records.append((int(frame.at[index, ROW]), rule.column, rule.name, message, value))
+        return records
+
+    def result(self, valid: pa_arrow.Table | None = None) -> Validation:
+        """Counts, failures and the expectations' frame of every batch checked (`valid`: kept by the caller).
+
+        The first call ends the validation; later calls return the same outcome.
+        """
+        if self._result is None:
+            self._con.close()
+            failures = pa_arrow.concat_tables(self._failures) if self._failures else FAILURE_SCHEMA.empty_table()
+            self._result = Validation(self.rows_in, self.rows_valid, failures, self.notes, concat_compact(self._frames))
+            self._failures, self._frames = [], []
+        return replace(self._result, valid=valid)
 
 
 def validate(
@@ -80,39 +202,12 @@ def validate(
     filename: str = "extract",
     today: dt.date | None = None,
 ) -> Validation:
-    """Standardise `extract` and apply every rule of `feed`; nothing is loaded."""
-    table, notes = conform_columns(extract, feed, filename)
-    con = duckdb.connect()
-    con.register("extract", table)
-    sql, params = standardise_sql(feed, provider)
-    standard = con.execute(sql, params).to_arrow_table()
-    rules = feed_rules(feed, period, today)
-    frame = standard.drop_columns(feed.identifiers).to_pandas(date_as_object=False)
-    failed: list[tuple[int, str]] = []
-    try:
-        pandera_schema(feed, rules).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        # Only the check name and row index are read: failure_case may hold cell values.
-        cases = exc.failure_cases[["check", "index"]].dropna().drop_duplicates()
-        failed = [(int(i), str(c)) for c, i in zip(cases["check"], cases["index"], strict=True)]
-    by_check = {r.check_name: r for r in rules}
-    records = []
-    for index, check in sorted(failed):
-        rule = by_check.get(check)
-        if rule is None:  # pandera reports an exception inside a check under its own name
-            continue
-        message, value = rule.message, None
-        if rule.name == "unmapped_code":
-            value = _unmapped_part(str(frame.at[index, rule.column]), feed, rule.column)[:100]
-            message = message.format(value="the value", provider=provider)
-        records.append((int(frame.at[index, ROW]), rule.column, rule.name, message, value))
-    failures = pa_arrow.Table.from_pylist(
-        [dict(zip(FAILURE_SCHEMA.names, r, strict=True)) for r in records], schema=FAILURE_SCHEMA
-    )
-    bad_rows = pa_arrow.array(sorted({r[0] for r in records}), pa_arrow.int64())
-    valid = standard.filter(pc.invert(pc.is_in(standard[ROW], value_set=bad_rows)))
-    con.close()
-    return Validation(table.num_rows, valid, failures, extract.notes + notes, frame)
+    """Standardise `extract` and apply every rule of `feed`, keeping the valid rows as one table."""
+    validator = Validator(feed, provider, extract.table.column_names, period, filename, today, extract.notes)
+    parts = [validator.check(b) for b in extract.table.to_batches(BATCH_ROWS)] or [
+        validator.check(extract.table.slice(0, 0))
+    ]
+    return validator.result(pa_arrow.concat_tables(parts))
 
 
 def _unmapped_part(value: str, feed: Feed, column: str) -> str:
@@ -140,14 +235,18 @@ def without_values(validation: Validation, feed: Feed) -> Validation:
         lists = codelists()
         for col in feed.columns.values():
             if col.type in ("code", "codes") and col.name in frame:
-                codes = set(lists[col.codelist])
-                text = frame[col.name].dropna().astype(str)  # a prepared extract holds lists here
-                ok = per_distinct(text, lambda v, c=codes: all_codes(v, c)).reindex(frame.index, fill_value=True)
-                column = frame[col.name]
-                if not isinstance(column.dtype, pd.StringDtype):  # lists (a prepared extract) or mixed values
-                    column = column.astype(object)
-                frame[col.name] = column.where(ok, UNMAPPED)
-    return Validation(validation.rows_in, validation.valid, failures, validation.notes, frame)
+                frame[col.name] = _codes_only(frame[col.name], set(lists[col.codelist]))
+    return replace(validation, failures=failures, frame=frame)
+
+
+def _codes_only(column: pd.Series, codes: set[str]) -> pd.Categorical:
+    """A compact (categorical) column with every category that is not made of standard codes shown as UNMAPPED."""
+    categories = column.cat.categories
+    shown = [c if all_codes(str(c), codes) else UNMAPPED for c in categories]
+    kept = list(dict.fromkeys(shown))
+    position = {c: i for i, c in enumerate(kept)}
+    recode = np.array([position[c] for c in shown] + [-1], dtype=np.int64)  # code -1 (blank) stays -1
+    return pd.Categorical.from_codes(recode[column.cat.codes.to_numpy()], kept)
 
 
 def validate_prepared(table: pa_arrow.Table, expected: pa_arrow.Schema, feed: Feed, provider: str) -> Validation:
@@ -204,5 +303,17 @@ def validate_prepared(table: pa_arrow.Table, expected: pa_arrow.Schema, feed: Fe
     )
     bad_rows = pa_arrow.array(sorted({r for r, _, _ in failed}), pa_arrow.int64())
     valid = table.filter(pc.invert(pc.is_in(table["row_number"], value_set=bad_rows)))
-    frame = table.drop_columns([c for c in table.column_names if c.startswith("l1_")]).to_pandas()
-    return Validation(table.num_rows, valid, failures, [f"prepared extract from {provider}"], frame)
+    shown = table.drop_columns([c for c in table.column_names if c.startswith("l1_")])
+    for at, column in enumerate(shown.columns):  # a list of codes is seen as its text, as in a raw extract
+        if pa_arrow.types.is_list(column.type):
+            shown = shown.set_column(at, shown.field(at).name, pc.binary_join(column, ";"))
+    frame = shown.to_pandas()
+    first_rows = frame.groupby("provider_record_id", dropna=True)["row_number"].transform("min")
+    return Validation(
+        table.num_rows,
+        valid.num_rows,
+        failures,
+        [f"prepared extract from {provider}"],
+        compact_frame(frame, feed, first_rows),
+        valid,
+    )

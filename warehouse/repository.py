@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,23 +52,15 @@ CREATE TABLE IF NOT EXISTS escrow (
 """
 
 
-def write_escrow(warehouse_dir: Path, feed: str, submission_id: str, rows: pa.Table, escrow_key: bytes) -> pa.Table:
-    """Store the first-level tokens of `rows` in the escrow (replacing this submission's); return the rest."""
-    first = [c for c in rows.column_names if c.startswith(ESCROW_PREFIX)]
+def _escrow_part(rows: pa.Table) -> pa.Table:
+    """The first-level tokens of pseudonymised rows, with their row number and role: what the escrow keeps."""
+    first = _first_level(rows)
     roles = (
         rows.column("person_role")
         if "person_role" in rows.column_names
         else pa.array(["victim"] * rows.num_rows, pa.string())
     )
-    escrow = rows.select(["row_number", *first]).append_column("person_role", roles)
-    with connect(escrow_path(warehouse_dir, feed), key=escrow_key) as con:
-        con.execute(ESCROW_DDL)
-        con.register("staged_escrow", escrow)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM escrow WHERE submission_id = ?", [submission_id])
-        con.execute("INSERT INTO escrow BY NAME SELECT ? AS submission_id, * FROM staged_escrow", [submission_id])
-        con.execute("COMMIT")
-    return rows.drop_columns(first)
+    return rows.select(["row_number", *first]).append_column("person_role", roles)
 
 
 @contextmanager
@@ -117,40 +110,51 @@ def load_submission(
     period: str,
     content_sha256: str,
     received_at: str | None,
-    rows_in: int,
-    rows: pa.Table,
-    failures: pa.Table,
+    rows: Iterable[pa.Table | pa.RecordBatch],
+    counted: Callable[[], tuple[int, pa.Table]],
     key_version: int,
     codelist_version: str,
     db_key: bytes,
     escrow_key: bytes,
 ) -> LoadResult:
-    """Load one submission in one transaction: its rows, its quarantine and its ledger entry.
+    """Load one submission, batch by batch, in one transaction per file: its rows, quarantine and ledger entry.
 
-    Reloading the same submission replaces it; an earlier submission of the same provider, feed
-    and period is marked superseded (kept, but out of the current views).
+    `rows` are the pseudonymised rows (a stream: never held whole); once they are consumed, `counted()`
+    gives the rows that came in and the failures (stored form). The first-level tokens go to the escrow,
+    the rest to the repository. Nothing is committed unless loaded + quarantined rows = rows in.
+    Reloading the same submission replaces it; an earlier submission of the same provider, feed and period
+    is marked superseded (kept, but out of the current views).
     """
     table = REPOSITORIES[feed][1]
-    quarantined = len(set(failures.column("row_number").to_pylist()))
-    if rows.num_rows + quarantined != rows_in:
-        raise AssertionError(
-            f"submission {submission_id}: {rows_in} rows in but {rows.num_rows} loaded + {quarantined} quarantined"
-        )
     path = ensure_repository(warehouse_dir, feed, db_key)
-    # The escrow first: a crash between the two leaves escrow rows that the reload replaces, never
-    # repository rows without their escrow (which could not be re-keyed).
-    rows = write_escrow(warehouse_dir, feed, submission_id, rows, escrow_key)
-    with connect(path, key=db_key) as con:
-        con.register("staged_rows", rows)
-        con.register("staged_failures", failures)
-        con.execute("BEGIN TRANSACTION")
+    with connect(escrow_path(warehouse_dir, feed), key=escrow_key) as escrow, connect(path, key=db_key) as con:
+        escrow.execute(ESCROW_DDL)
         try:
+            for c in (escrow, con):
+                c.execute("BEGIN TRANSACTION")
+            escrow.execute("DELETE FROM escrow WHERE submission_id = ?", [submission_id])
             for t in (table, "quarantine", "submissions"):
                 con.execute(f"DELETE FROM {t} WHERE submission_id = ?", [submission_id])
-            con.execute(
-                f"INSERT INTO {table} BY NAME SELECT ? AS submission_id, ? AS provider, * FROM staged_rows",
-                [submission_id, provider],
-            )
+            loaded = 0
+            for batch in rows:
+                batch = pa.table(batch) if isinstance(batch, pa.RecordBatch) else batch
+                escrow.register("staged_escrow", _escrow_part(batch))
+                escrow.execute(
+                    "INSERT INTO escrow BY NAME SELECT ? AS submission_id, * FROM staged_escrow", [submission_id]
+                )
+                con.register("staged_rows", batch.drop_columns(_first_level(batch)))
+                con.execute(
+                    f"INSERT INTO {table} BY NAME SELECT ? AS submission_id, ? AS provider, * FROM staged_rows",
+                    [submission_id, provider],
+                )
+                loaded += batch.num_rows
+            rows_in, failures = counted()
+            quarantined = len(set(failures.column("row_number").to_pylist()))
+            if loaded + quarantined != rows_in:
+                raise AssertionError(
+                    f"submission {submission_id}: {rows_in} rows in but {loaded} loaded + {quarantined} quarantined"
+                )
+            con.register("staged_failures", failures)
             con.execute(
                 "INSERT INTO quarantine SELECT ?, row_number, column_name, rule, message FROM staged_failures",
                 [submission_id],
@@ -175,18 +179,26 @@ def load_submission(
                     received_at,
                     dt.datetime.now(dt.UTC).replace(tzinfo=None),
                     rows_in,
-                    rows.num_rows,
+                    loaded,
                     quarantined,
                     key_version,
                     codelist_version,
                 ],
             )
+            # The escrow first: a crash between the two commits leaves escrow rows that the reload replaces,
+            # never repository rows without their escrow (which could not be re-keyed).
+            escrow.execute("COMMIT")
             con.execute("COMMIT")
         except BaseException:
-            with suppress(duckdb.Error):  # a failed COMMIT (disk full) has already ended the transaction
-                con.execute("ROLLBACK")
+            for c in (con, escrow):
+                with suppress(duckdb.Error):  # a failed COMMIT (disk full) has already ended the transaction
+                    c.execute("ROLLBACK")
             raise
-    return LoadResult(submission_id, rows_in, rows.num_rows, quarantined, superseded)
+    return LoadResult(submission_id, rows_in, loaded, quarantined, superseded)
+
+
+def _first_level(rows: pa.Table) -> list[str]:
+    return [c for c in rows.column_names if c.startswith(ESCROW_PREFIX)]
 
 
 def repository_counts(warehouse_dir: Path, feed: str, key: bytes) -> dict[str, int]:
