@@ -59,7 +59,8 @@ def _extract_batches(
 ) -> tuple[list[str], list[str], Iterator[pa.Table]]:
     """The header, reader's notes and raw batches of an extract (raises UnusableInput, also while iterating)."""
     extract = read_extract(source.read() if hasattr(source, "read") else source, sheet=sheet, name=name)
-    return extract.table.column_names, extract.notes, iter(extract.table.to_batches(BATCH_ROWS))
+    table = extract.table.combine_chunks()
+    return table.column_names, extract.notes, (table.slice(i, BATCH_ROWS) for i in range(0, table.num_rows, BATCH_ROWS))
 
 
 def _checked_batches(validator: Validator, raw: Iterator[pa.Table]) -> Iterator[pa.Table]:
@@ -253,7 +254,7 @@ def load_staged(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> 
     result = _load(
         home,
         sub,
-        open_batches(folder / "pseudonymised.sealed", key),
+        lambda: open_batches(folder / "pseudonymised.sealed", key),
         lambda: (rows_in, open_table(folder / "failures.sealed", key)),
         keyring,
     )
@@ -264,25 +265,25 @@ def load_staged(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> 
 def ingest_file(
     home: Home, inbox: Inbox, path: Path, feed_name: str, provider: str, period: str, keyring: Keyring
 ) -> Outcome:
-    """Place one file in the inbox and take it through every step, batch by batch, straight into the
-    repository (nothing staged): validate, pseudonymise and load each batch as it is read."""
+    """Place one file in the inbox and take it through every step in one go: each batch is validated and
+    pseudonymised as it is read (the identifying rows are never staged), the pseudonymised rows are staged
+    encrypted, then loaded."""
     sub, new = inbox.place(path, feed_name, provider, period)
     if not new and sub.status in ("loaded", "rejected"):
         return _outcome(sub, "duplicate", message=f"already received as submission {sub.submission_id}")
     label = f"submission {sub.submission_id}"
+    folder, key = _staging(home, sub), keyring.key("staging")
+    staged = folder / "pseudonymised.sealed"
     try:
         checked = _check_submission(inbox, sub, label, keyring)
-        loaded = _load(
-            home,
-            sub,
-            _pseudonymised(checked.batches, checked.prepared, sub, keyring),
-            lambda: _counted(checked.outcome()),
-            keyring,
-        )
+        _seal(_pseudonymised(checked.batches, checked.prepared, sub, keyring), staged, key)
     except UnusableInput as exc:  # the ledger keeps the label; the user's terminal gets their file's name
+        shutil.rmtree(folder, ignore_errors=True)
         raise UnusableInput(str(exc).replace(label, Path(path).name), exc.quoted) from None
-    warnings = _expect(home, inbox, sub, checked.outcome())
-    shutil.rmtree(home.staging / sub.submission_id, ignore_errors=True)
+    result = checked.outcome()
+    warnings = _expect(home, inbox, sub, result)
+    loaded = _load(home, sub, lambda: open_batches(staged, key), lambda: _counted(result), keyring)
+    shutil.rmtree(folder, ignore_errors=True)
     return replace(_finish(inbox, sub, loaded), warnings=warnings)
 
 
@@ -293,7 +294,7 @@ def _counted(result: Validation) -> tuple[int, pa.Table]:
 def _load(
     home: Home,
     sub: Submission,
-    rows: Iterable[pa.Table | pa.RecordBatch],
+    rows: Callable[[], Iterable[pa.Table | pa.RecordBatch]],
     counted: Callable[[], tuple[int, pa.Table]],
     keyring: Keyring,
 ) -> LoadResult:

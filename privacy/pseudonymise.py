@@ -131,14 +131,19 @@ def first_level(valid: pa.Table, feed: str, keys: dict[str, bytes]) -> pa.Table:
         for name, m in messages.items()
     ]
     case_id = ", case_id" if feed == "law-enforcement" else ""
-    # The name's words and code are computed once per row (materialised: inlined, DuckDB would repeat them
-    # in every token that uses them), in memory only (`_run` never spills).
+    # The name's words and code depend on the name alone, and names repeat (a national extract has far fewer
+    # distinct names than rows): they are computed once per distinct name, in memory only (`_run` never
+    # spills), and joined back.
     sql = f"""
-        WITH named AS MATERIALIZED (
-            SELECT *, {name_parts_sql("given_name", "family_name")} AS _parts FROM valid
-        ), coded AS MATERIALIZED (
-            SELECT *, nullif(array_to_string(_parts, ' '), '') AS _words,
-                   nullif({skeleton_sql("_parts")}, '') AS _skeleton FROM named
+        WITH names AS MATERIALIZED (
+            SELECT given_name, family_name, {name_parts_sql("given_name", "family_name")} AS _parts
+            FROM (SELECT DISTINCT given_name, family_name FROM valid)
+        ), codes AS MATERIALIZED (
+            SELECT given_name, family_name, nullif(array_to_string(_parts, ' '), '') AS _words,
+                   nullif({skeleton_sql("_parts")}, '') AS _skeleton FROM names
+        ), coded AS (
+            SELECT v.*, c._words, c._skeleton FROM valid v JOIN codes c
+            ON v.given_name IS NOT DISTINCT FROM c.given_name AND v.family_name IS NOT DISTINCT FROM c.family_name
         )
         SELECT _row AS row_number, provider_record_id{case_id},
                {", ".join(tokens)},

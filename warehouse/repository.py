@@ -88,17 +88,22 @@ def ensure_repository(warehouse_dir: Path, feed: str, key: bytes) -> Path:
     path = repository_path(warehouse_dir, feed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with connect(path, key=key) as con:
-        con.execute((SQL / "common.sql").read_text())
-        found = con.execute("SELECT max(schema_version) FROM repository_meta").fetchone()[0]
-        if found is None:
-            con.execute("INSERT INTO repository_meta VALUES (?)", [SCHEMA_VERSION])
-        elif found != SCHEMA_VERSION:
-            raise RapporteurError(
-                f"{path.name} has layout version {found} but this version of rapporteur needs {SCHEMA_VERSION}; "
-                "move the file aside (demo data: `make clean`) and load the submissions again"
-            )
-        con.execute((SQL / f"{REPOSITORIES[feed][0]}.sql").read_text())
+        _ensure_tables(con, path, feed)
     return path
+
+
+def _ensure_tables(con: duckdb.DuckDBPyConnection, path: Path, feed: str) -> None:
+    """The repository's tables, on an open connection; a file of another layout version is a clear error."""
+    con.execute((SQL / "common.sql").read_text())
+    found = con.execute("SELECT max(schema_version) FROM repository_meta").fetchone()[0]
+    if found is None:
+        con.execute("INSERT INTO repository_meta VALUES (?)", [SCHEMA_VERSION])
+    elif found != SCHEMA_VERSION:
+        raise RapporteurError(
+            f"{path.name} has layout version {found} but this version of rapporteur needs {SCHEMA_VERSION}; "
+            "move the file aside (demo data: `make clean`) and load the submissions again"
+        )
+    con.execute((SQL / f"{REPOSITORIES[feed][0]}.sql").read_text())
 
 
 def load_submission(
@@ -110,38 +115,44 @@ def load_submission(
     period: str,
     content_sha256: str,
     received_at: str | None,
-    rows: Iterable[pa.Table | pa.RecordBatch],
+    rows: Callable[[], Iterable[pa.Table | pa.RecordBatch]],
     counted: Callable[[], tuple[int, pa.Table]],
     key_version: int,
     codelist_version: str,
     db_key: bytes,
     escrow_key: bytes,
 ) -> LoadResult:
-    """Load one submission, batch by batch, in one transaction per file: its rows, quarantine and ledger entry.
+    """Load one submission, batch by batch: its rows, its quarantine and its ledger entry.
 
-    `rows` are the pseudonymised rows (a stream: never held whole); once they are consumed, `counted()`
-    gives the rows that came in and the failures (stored form). The first-level tokens go to the escrow,
-    the rest to the repository. Nothing is committed unless loaded + quarantined rows = rows in.
-    Reloading the same submission replaces it; an earlier submission of the same provider, feed and period
-    is marked superseded (kept, but out of the current views).
+    `rows()` streams the pseudonymised rows (never held whole; it is read twice). The first-level tokens
+    go to the escrow, in one transaction written through to its file; then the rest to the repository in
+    one transaction, with `counted()`: the rows that came in and the failures (stored form). Nothing is
+    committed to the repository unless loaded + quarantined rows = rows in. A crash or failed write between
+    the two leaves escrow rows that the reload replaces, never repository rows without their escrow (which
+    could not be re-keyed). Reloading the same submission replaces it; an earlier submission of the same
+    provider, feed and period is marked superseded (kept, but out of the current views).
     """
-    table = REPOSITORIES[feed][1]
-    path = ensure_repository(warehouse_dir, feed, db_key)
-    with connect(escrow_path(warehouse_dir, feed), key=escrow_key) as escrow, connect(path, key=db_key) as con:
+    path = repository_path(warehouse_dir, feed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with connect(escrow_path(warehouse_dir, feed), key=escrow_key) as escrow:
         escrow.execute(ESCROW_DDL)
-        try:
-            for c in (escrow, con):
-                c.execute("BEGIN TRANSACTION")
+        with _transaction(escrow):
             escrow.execute("DELETE FROM escrow WHERE submission_id = ?", [submission_id])
-            for t in (table, "quarantine", "submissions"):
-                con.execute(f"DELETE FROM {t} WHERE submission_id = ?", [submission_id])
-            loaded = 0
-            for batch in rows:
-                batch = pa.table(batch) if isinstance(batch, pa.RecordBatch) else batch
-                escrow.register("staged_escrow", _escrow_part(batch))
+            for batch in rows():
+                escrow.register("staged_escrow", _escrow_part(_table(batch)))
                 escrow.execute(
                     "INSERT INTO escrow BY NAME SELECT ? AS submission_id, * FROM staged_escrow", [submission_id]
                 )
+        escrow.execute("CHECKPOINT")
+    table = REPOSITORIES[feed][1]
+    with connect(path, key=db_key) as con:
+        _ensure_tables(con, path, feed)
+        with _transaction(con):
+            for t in (table, "quarantine", "submissions"):
+                con.execute(f"DELETE FROM {t} WHERE submission_id = ?", [submission_id])
+            loaded = 0
+            for batch in rows():
+                batch = _table(batch)
                 con.register("staged_rows", batch.drop_columns(_first_level(batch)))
                 con.execute(
                     f"INSERT INTO {table} BY NAME SELECT ? AS submission_id, ? AS provider, * FROM staged_rows",
@@ -185,16 +196,23 @@ def load_submission(
                     codelist_version,
                 ],
             )
-            # The escrow first: a crash between the two commits leaves escrow rows that the reload replaces,
-            # never repository rows without their escrow (which could not be re-keyed).
-            escrow.execute("COMMIT")
-            con.execute("COMMIT")
-        except BaseException:
-            for c in (con, escrow):
-                with suppress(duckdb.Error):  # a failed COMMIT (disk full) has already ended the transaction
-                    c.execute("ROLLBACK")
-            raise
     return LoadResult(submission_id, rows_in, loaded, quarantined, superseded)
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection):
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with suppress(duckdb.Error):  # a failed COMMIT (disk full) has already ended the transaction
+            con.execute("ROLLBACK")
+        raise
+
+
+def _table(batch: pa.Table | pa.RecordBatch) -> pa.Table:
+    return pa.table(batch) if isinstance(batch, pa.RecordBatch) else batch
 
 
 def _first_level(rows: pa.Table) -> list[str]:

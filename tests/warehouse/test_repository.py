@@ -32,7 +32,7 @@ def _load(warehouse, sid, rows, failures=NO_FAILURES, rows_in=None, period="2020
         period=period,
         content_sha256=sid * 4,
         received_at=None,
-        rows=rows.to_batches(max_chunksize=3),
+        rows=lambda: rows.to_batches(max_chunksize=3),
         counted=lambda: (rows.num_rows + quarantined if rows_in is None else rows_in, failures),
         key_version=1,
         codelist_version="test",
