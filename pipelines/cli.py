@@ -80,7 +80,7 @@ def validate(
 
     provider = provider or _provider_from_name(file, feed)
     check_submission_args(feed, provider, period)
-    result = validate_file(file, feed, provider, period, sheet=sheet)
+    result = validate_file(file, feed, provider, period, sheet=sheet, keep_valid=False)
     expectations = check_dataset(result, feed, provider, [], report, file.name, show_values=True)
     warnings = [f"{w.name}: {w.observed} (expected {w.expected})" for w in expectations.warnings]
     failures = result.failures.to_pylist()

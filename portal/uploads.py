@@ -52,7 +52,7 @@ def _validate(data: bytes, feed: str, org: str, period: str, filename: str, key_
     checks it, refused at once when it was made with a key the bureau does not hold."""
     prepared = read_prepared(data)
     if prepared is None:
-        return validate_file(data, feed, org, period, name=filename)
+        return validate_file(data, feed, org, period, name=filename, keep_valid=False)
     table, mark = prepared
     if key_prints is not None and mark != key_prints:
         raise UnusableInput(

@@ -201,11 +201,12 @@ def validate(
     period: str = "all",
     filename: str = "extract",
     today: dt.date | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> Validation:
     """Standardise `extract` and apply every rule of `feed`, keeping the valid rows as one table."""
     validator = Validator(feed, provider, extract.table.column_names, period, filename, today, extract.notes)
     table = extract.table
-    parts = [validator.check(table.slice(i, BATCH_ROWS)) for i in range(0, max(table.num_rows, 1), BATCH_ROWS)]
+    parts = [validator.check(table.slice(i, batch_rows)) for i in range(0, max(table.num_rows, 1), batch_rows)]
     return validator.result(pa_arrow.concat_tables(parts))
 
 

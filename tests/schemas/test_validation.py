@@ -5,8 +5,11 @@ from __future__ import annotations
 import collections
 import datetime as dt
 
+import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.standard import codelists, feed
 from schemas.validation import stored_failures, validate
@@ -199,3 +202,25 @@ def test_sample_defects_are_caught_by_the_right_rule(sample_dir, truth_records):
                 assert defect in caught[row], (path.name, row, defect, caught[row])
             else:
                 assert row not in caught, (path.name, row, caught[row])
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(["a", "b", "c", "d", "", "e"]), min_size=1, max_size=14),
+    sexes=st.lists(st.sampled_from(["female", "male", "W", ""]), min_size=14, max_size=14),
+    batch_rows=st.integers(min_value=1, max_value=5),
+)
+def test_batches_validate_exactly_as_the_whole_file(ids, sexes, batch_rows):
+    """A record id repeated in a later batch is a duplicate as in one batch; failures, counts and what the
+    expectations see do not depend on where the batches split the file."""
+    rows = [GOOD["victim-assistance"] | {"provider_record_id": i, "sex": s} for i, s in zip(ids, sexes, strict=False)]
+    whole = validate(_extract(rows), feed("victim-assistance"), "x", today=TODAY)
+    batched = validate(_extract(rows), feed("victim-assistance"), "x", today=TODAY, batch_rows=batch_rows)
+    assert batched.failures.equals(whole.failures)
+    assert batched.valid.equals(whole.valid)
+    assert (batched.rows_in, batched.rows_valid) == (whole.rows_in, whole.rows_valid)
+    assert (whole.rows_in, whole.rows_valid) == (len(rows), whole.valid.num_rows)
+    pd.testing.assert_frame_equal(batched.frame, whole.frame, check_categorical=False)
+    first_rows = batched.frame["provider_record_id__first_row"].tolist()
+    for row, (record_id, first) in enumerate(zip(ids, first_rows, strict=False), start=1):
+        assert (first is pd.NA) if not record_id else first == ids.index(record_id) + 1, (row, record_id, first)
