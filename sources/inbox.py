@@ -14,6 +14,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -131,12 +132,12 @@ class Inbox:
             raise UnusableInput(f"{source.name}: no such file")
         if source.suffix.lower() not in EXTENSIONS:
             raise UnusableInput(f"{source.name}: send a .csv, .xlsx or .parquet file")
-        return self._land(lambda: source.open("rb"), feed, provider, period)
+        return self._land(partial(source.open, "rb"), feed, provider, period)
 
     def place_bytes(self, data: bytes, feed: str, provider: str, period: str = "all") -> tuple[Submission, bool]:
         """Seal a file's content (an upload, already checked by content) into the inbox, as `place` does."""
         check_submission_args(feed, provider, period)
-        return self._land(lambda: io.BytesIO(data), feed, provider, period)
+        return self._land(partial(io.BytesIO, data), feed, provider, period)
 
     def _land(self, content: Callable[[], BinaryIO], feed: str, provider: str, period: str) -> tuple[Submission, bool]:
         """Hash the content, then (unless it is a duplicate) seal it; `content` opens it afresh for each pass.
@@ -196,7 +197,7 @@ class Inbox:
         for path, feed, provider, period in self._files():
             if path.name.endswith(SEALED) or (settled_before is not None and path.stat().st_mtime > settled_before):
                 continue
-            sub, is_new = self._land(lambda: path.open("rb"), feed, provider, period)
+            sub, is_new = self._land(partial(path.open, "rb"), feed, provider, period)
             path.unlink()  # its content is now sealed in the inbox (or was already)
             if is_new:
                 new.append(sub)
