@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import io
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -35,6 +37,8 @@ from sources.errors import KeyringError
 
 KEY = b"\x02" * 32
 CONTEXT = b"0123456789abcdef"
+ROOT = Path(__file__).resolve().parents[2]
+WHENCE = (io.SEEK_SET, io.SEEK_CUR, io.SEEK_END)
 SMALL = 16  # a segment size for the tampering tests: several segments from a few bytes
 
 
@@ -84,10 +88,7 @@ def test_round_trip_at_segment_boundaries(tmp_path, size):
     data=st.binary(max_size=300),
     segment_size=st.integers(1, 40),
     cuts=st.lists(st.integers(0, 300), max_size=6),
-    reads=st.lists(
-        st.tuples(st.sampled_from([io.SEEK_SET, io.SEEK_CUR, io.SEEK_END]), st.integers(-320, 320), st.integers(-1, 80)),
-        max_size=12,
-    ),
+    reads=st.lists(st.tuples(st.sampled_from(WHENCE), st.integers(-320, 320), st.integers(-1, 80)), max_size=12),
 )
 def test_writes_in_any_pieces_and_seeks_match_the_plaintext(tmp_path_factory, data, segment_size, cuts, reads):
     path = tmp_path_factory.mktemp("seek") / "file.sealed"
@@ -291,3 +292,44 @@ def test_file_readers_read_and_seek_through_a_sealed_file(tmp_path, sample_dir):
         sealed_rows = list(openpyxl.load_workbook(source, read_only=True).active.iter_rows(values_only=True))
     plain_rows = list(openpyxl.load_workbook(xlsx_path, read_only=True).active.iter_rows(values_only=True))
     assert sealed_rows == plain_rows and len(sealed_rows) > 100
+
+
+def peak_rss_growth(script: str, *args: str) -> int:
+    """Bytes by which a fresh interpreter's peak RSS grows while it runs `script`'s `work()`, after imports."""
+    program = (
+        "import resource, sys\n"
+        f"{script}\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "work(*sys.argv[1:])\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, *args], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return int(done.stdout.split()[-1])
+
+
+STREAM_200MB = """
+import os
+from pathlib import Path
+from privacy.sealed import SealedWriter, open_sealed
+
+def work(folder):
+    block, key, path = os.urandom(1 << 20), b"\\x02" * 32, Path(folder) / "big.sealed"
+    with SealedWriter(path, key, b"context") as sink:
+        for i in range(200):
+            sink.write(i.to_bytes(4, "big") + block[4:])
+    with open_sealed(path, key, b"context") as source:
+        for i in range(200):
+            assert source.read(1 << 20)[:4] == i.to_bytes(4, "big")
+        assert source.read(1) == b""
+        source.seek(150 << 20)
+        assert source.read(4) == (150).to_bytes(4, "big")
+"""
+
+
+def test_sealing_and_opening_200_mb_holds_a_few_segments_in_memory(tmp_path):
+    growth = peak_rss_growth(STREAM_200MB, str(tmp_path))
+    assert (tmp_path / "big.sealed").stat().st_size > 200 << 20
+    assert growth < 40 << 20, f"peak RSS grew by {growth >> 20} MiB for a 200 MiB stream"
