@@ -264,13 +264,13 @@ class Sealer:
         return open_sealed(path, self._key, context)
 
 
-def seal_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path, key: bytes) -> int:
-    """Write record batches sealed (Arrow IPC stream), bound to `path`'s name so files cannot be swapped;
-    return the number of rows. Nothing is left at `path` when writing fails."""
+def seal_batches(batches: Iterable[pa.RecordBatch | pa.Table], schema: pa.Schema, path: Path, key: bytes) -> int:
+    """Write record batches (or tables) sealed as one Arrow IPC stream, bound to `path`'s name so files cannot
+    be swapped; return the number of rows. Nothing is left at `path` when writing fails."""
     rows = 0
     with SealedWriter(path, key, Path(path).name.encode()) as sink, ipc.new_stream(sink, schema) as writer:
         for batch in batches:
-            writer.write_batch(batch)
+            writer.write(batch)
             rows += batch.num_rows
     return rows
 

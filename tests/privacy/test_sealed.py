@@ -231,6 +231,8 @@ def test_batches_round_trip_streamed_and_bound_to_the_file_name(tmp_path):
     assert open_table(path, KEY).equals(table)
     with pytest.raises(KeyringError):
         open_table(path, b"\x03" * 32)
+    assert seal_batches([table.slice(0, 10), table.slice(10)], table.schema, path, KEY) == 5000  # tables too
+    assert open_table(path, KEY).equals(table)
     os.replace(path, tmp_path / "pseudonymised.sealed")  # a staged file put in another's place
     with pytest.raises(KeyringError, match="wrong key or tampered"):
         open_table(tmp_path / "pseudonymised.sealed", KEY)
