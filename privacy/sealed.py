@@ -136,9 +136,10 @@ class SealedWriter(io.BufferedIOBase):
         """Drop what was written: `path` is left as it was."""
         if self.closed:
             return
-        self._file.close()
-        self._tmp.unlink(missing_ok=True)
-        self._buffer.clear()
+        if hasattr(self, "_file"):  # not when the constructor failed
+            self._file.close()
+            self._tmp.unlink(missing_ok=True)
+            self._buffer.clear()
         super().close()
 
     def __exit__(self, exc_type, exc, tb) -> None:

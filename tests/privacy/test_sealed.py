@@ -210,6 +210,8 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path):
     with pytest.raises(RuntimeError), SealedWriter(path, KEY, CONTEXT, segment_size=SMALL) as sink:
         sink.write(b"x" * 100)
         raise RuntimeError("stop")
+    with pytest.raises(ValueError, match="segment_size"):
+        SealedWriter(tmp_path / "c.sealed", KEY, CONTEXT, segment_size=0)
     dropped = SealedWriter(tmp_path / "b.sealed", KEY, CONTEXT)
     dropped.write(b"never closed")
     del dropped
