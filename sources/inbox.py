@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from sources.errors import UnusableInput
 
@@ -23,6 +26,7 @@ PERIOD = re.compile(r"^(?:all|\d{4}|\d{4}-Q[1-4])$")
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".parquet")
 SEALED = ".sealed"
 STATUSES = ("received", "validated", "pseudonymised", "loaded", "rejected")
+CHUNK = 1 << 20  # what placing a file holds in memory at a time, besides one sealed segment
 
 LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -84,18 +88,24 @@ def submission_id(feed: str, provider: str, period: str, content_sha256: str) ->
 
 
 class Cipher(Protocol):
-    """Authenticated encryption of whole files (privacy.sealed.Sealer)."""
+    """Authenticated encryption of files, streamed (privacy.sealed.Sealer).
 
-    def seal(self, data: bytes, context: bytes) -> bytes: ...
-    def open(self, blob: bytes, context: bytes) -> bytes: ...
+    `writer` gives a binary file that seals into `path` and moves it into place only when closed without
+    error; `reader` gives a seekable binary file of the plaintext that raises KeyringError when `path` was
+    not sealed with this key and `context`.
+    """
+
+    def writer(self, path: Path, context: bytes) -> BinaryIO: ...
+    def reader(self, path: Path, context: bytes) -> BinaryIO: ...
 
 
 class Inbox:
     """Sealed files under `root/<feed>/<provider>/<period>/` and the ledger `root/ledger.sqlite`.
 
     A submission is encrypted the moment it lands (`place`, or `scan` for a file dropped in by
-    hand); only `read` gives its plaintext back, in memory. Without a cipher the inbox can show
-    the ledger but not take or read submissions.
+    hand), streamed so that a file of any size is never held in memory; only `open` (a seekable
+    file, decrypted as read) and `read` (bytes) give its plaintext back. Without a cipher the inbox
+    can show the ledger but not take or read submissions.
     """
 
     def __init__(self, root: Path, cipher: Cipher | None = None):
@@ -122,15 +132,20 @@ class Inbox:
             raise UnusableInput(f"{source.name}: no such file")
         if source.suffix.lower() not in EXTENSIONS:
             raise UnusableInput(f"{source.name}: send a .csv, .xlsx or .parquet file")
-        return self._land(source.read_bytes(), feed, provider, period)
+        return self._land(partial(source.open, "rb"), feed, provider, period)
 
     def place_bytes(self, data: bytes, feed: str, provider: str, period: str = "all") -> tuple[Submission, bool]:
         """Seal a file's content (an upload, already checked by content) into the inbox, as `place` does."""
         check_submission_args(feed, provider, period)
-        return self._land(data, feed, provider, period)
+        return self._land(partial(io.BytesIO, data), feed, provider, period)
 
-    def _land(self, data: bytes, feed: str, provider: str, period: str) -> tuple[Submission, bool]:
-        sha = hashlib.sha256(data).hexdigest()
+    def _land(self, content: Callable[[], BinaryIO], feed: str, provider: str, period: str) -> tuple[Submission, bool]:
+        """Hash the content, then (unless it is a duplicate) seal it; `content` opens it afresh for each pass.
+
+        Two passes because the submission id, sealed into the file as its context, depends on the hash.
+        """
+        with content() as f:
+            sha = hashlib.file_digest(f, "sha256").hexdigest()
         sid = submission_id(feed, provider, period, sha)
         known = self.get(sid)
         if known is not None:
@@ -140,16 +155,25 @@ class Inbox:
         folder = self.root / feed / provider / period
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{sha[:16]}{SEALED}"
-        tmp = folder / f".{target.name}.partial"  # scans skip dot-files: never a half-written file
-        tmp.write_bytes(self.cipher.seal(data, sid.encode()))
-        os.replace(tmp, target)
+        digest = hashlib.sha256()
+        with content() as f, self.cipher.writer(target, sid.encode()) as sink:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+                sink.write(chunk)
+            if digest.hexdigest() != sha:  # raising inside `with` leaves no sealed file behind
+                raise UnusableInput("the file changed while it was being placed in the inbox: place it again")
         return self.register(target, feed, provider, period, sha), True
+
+    def open(self, sub: Submission) -> BinaryIO:
+        """The submission's plaintext as a seekable binary file, decrypted and authenticated as it is read."""
+        if self.cipher is None:
+            raise RuntimeError("an inbox without a cipher cannot read submissions")
+        return self.cipher.reader(sub.path, sub.submission_id.encode())
 
     def read(self, sub: Submission) -> bytes:
         """The submission's plaintext, in memory only."""
-        if self.cipher is None:
-            raise RuntimeError("an inbox without a cipher cannot read submissions")
-        return self.cipher.open(sub.path.read_bytes(), sub.submission_id.encode())
+        with self.open(sub) as f:
+            return f.read()
 
     def register(self, path: Path, feed: str, provider: str, period: str, sha: str) -> Submission:
         """Record a file already in the inbox (idempotent)."""
@@ -173,7 +197,7 @@ class Inbox:
         for path, feed, provider, period in self._files():
             if path.name.endswith(SEALED) or (settled_before is not None and path.stat().st_mtime > settled_before):
                 continue
-            sub, is_new = self._land(path.read_bytes(), feed, provider, period)
+            sub, is_new = self._land(partial(path.open, "rb"), feed, provider, period)
             path.unlink()  # its content is now sealed in the inbox (or was already)
             if is_new:
                 new.append(sub)
