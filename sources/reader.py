@@ -34,6 +34,8 @@ def open_extract(
     header, unbalanced quotes, an XLSX too large, no data rows...); `ExtractStream.batches()` raises
     the same for what only reading finds. `name` is how messages call the file (default: its file name).
     """
+    if batch_rows < 1:
+        raise ValueError("batch_rows must be at least 1")
     src = Source(source, name)
     with src.open() as f:
         head = f.read(SAMPLE_BYTES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +24,7 @@ class Source:
         self.data = source if isinstance(source, bytes) else None
         self.file = source if not isinstance(source, bytes | str | Path) else None
         self.path = Path(source) if isinstance(source, str | Path) else None
+        self._lock = threading.Lock()  # one reader of the caller's file at a time (pyarrow reads ahead in a thread)
         self.name = name or (self.path.name if self.path else "extract")
         if self.path is not None and not self.path.is_file():
             raise UnusableInput(f"{self.name}: no such file")
@@ -33,7 +35,7 @@ class Source:
             return io.BytesIO(self.data)
         if self.path is not None:
             return self.path.open("rb")
-        return _Borrowed(self.file)
+        return _Borrowed(self.file, self._lock)
 
     def arrow(self) -> str | pa.NativeFile | BinaryIO:
         """What pyarrow's readers take: a path or an in-memory buffer read natively, else the file object."""
@@ -41,16 +43,16 @@ class Source:
             return pa.BufferReader(self.data)
         if self.path is not None:
             return str(self.path)
-        return _Borrowed(self.file)
+        return _Borrowed(self.file, self._lock)
 
 
 class _Borrowed(io.RawIOBase):
-    """The caller's file object from its start; closing this view leaves the caller's file open."""
+    """The caller's file object from its start, at a position of its own (views of one file never mix their
+    reads, even when a reader that stopped still reads ahead); closing it leaves the caller's file open."""
 
-    def __init__(self, inner: BinaryIO):
+    def __init__(self, inner: BinaryIO, lock: threading.Lock):
         super().__init__()
-        self._inner = inner
-        inner.seek(0)
+        self._inner, self._lock, self._pos = inner, lock, 0
 
     def readable(self) -> bool:
         return True
@@ -59,18 +61,30 @@ class _Borrowed(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        return self._inner.read(size)
+        with self._lock:
+            if self._inner.tell() != self._pos:
+                self._inner.seek(self._pos)
+            data = self._inner.read(size)
+        self._pos += len(data)
+        return data
 
     def readall(self) -> bytes:
-        return self._inner.read()
+        return self.read(-1)
 
     def readinto(self, buffer) -> int:
-        data = self._inner.read(len(buffer))
+        data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._inner.seek(offset, whence)
+        if whence == io.SEEK_SET:
+            self._pos = offset
+        elif whence == io.SEEK_CUR:
+            self._pos += offset
+        else:
+            with self._lock:
+                self._pos = self._inner.seek(offset, io.SEEK_END)
+        return self._pos
 
     def tell(self) -> int:
-        return self._inner.tell()
+        return self._pos
