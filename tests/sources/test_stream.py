@@ -79,8 +79,9 @@ def test_batches_add_up_to_the_file_at_any_batch_size(sample_dir, tmp_path, vari
     assert [list(r.values())[:-1] for r in whole.table.to_pylist()] == rows
 
 
-def test_bytes_and_a_borrowed_file_object_read_like_the_path(sample_dir):
-    path = sample_dir / f"{VA_FILE}.csv"
+@pytest.mark.parametrize("variant", ["utf-8", "utf-16", "xlsx", "parquet"])
+def test_bytes_and_a_borrowed_file_object_read_like_the_path(sample_dir, tmp_path, variant):
+    path = _variants(sample_dir, tmp_path)[variant]
     expected = _collect(path, 50)
     assert _collect(path.read_bytes(), 50) == expected
     with path.open("rb") as f:
