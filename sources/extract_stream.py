@@ -33,6 +33,7 @@ class ExtractStream:
     batch_rows: int = BATCH_ROWS
     _rows: Iterator[pa.RecordBatch] | None = field(default=None, repr=False)
     _reader: Generator | None = field(default=None, repr=False)
+    _closed: bool = field(default=False, repr=False)
 
     @classmethod
     def start(cls, name: str, columns: list[str], rows: Generator[pa.RecordBatch], **how) -> ExtractStream:
@@ -50,11 +51,16 @@ class ExtractStream:
         if self._rows is None:
             raise RuntimeError("the batches of an extract can be read once")
         rows, self._rows = self._rows, None
-        return _numbered(_rebatched(rows, self.batch_rows), self.schema)
+        return _numbered(_rebatched(self._until_closed(rows), self.batch_rows), self.schema)
+
+    def _until_closed(self, rows: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield from rows
+        if self._closed:  # a closed reader just stops: never let that pass for the end of the file
+            raise RuntimeError("the extract was closed before all its batches were read")
 
     def close(self) -> None:
         """Release the file now (an abandoned stream also releases it when it is garbage-collected)."""
-        self._rows = None
+        self._rows, self._closed = None, True
         if self._reader is not None:
             self._reader.close()
 

@@ -180,11 +180,17 @@ def test_a_parquet_column_that_is_not_text_is_one_line(tmp_path):
         open_extract(path)
 
 
-def test_batches_are_read_once():
+def test_batches_are_read_once_and_never_cut_short_by_closing(sample_dir):
     stream = open_extract(b"a,b\n1,2\n")
     assert [b.num_rows for b in stream.batches()] == [1]
     with pytest.raises(RuntimeError):
         stream.batches()
+    head, body, _ = _repeated_rows(sample_dir, 3 * csv_stream.BLOCK_BYTES)
+    with open_extract(head + body, batch_rows=1000) as stream:
+        batches = stream.batches()
+        next(batches)
+    with pytest.raises(RuntimeError, match="closed before"):  # not a silently shorter file
+        list(batches)
 
 
 WORD = st.text(st.characters(whitelist_categories=["L", "N", "P", "Zs"]), max_size=8)
