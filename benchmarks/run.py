@@ -341,7 +341,7 @@ def steps(home: Path, path: Path) -> None:
         return out
 
     def batches():
-        return ingest_steps._extract_batches(inbox.read(sub), "extract")
+        return ingest_steps._extract_batches(inbox.open(sub), "extract")
 
     sub = step("seal into the inbox (sources/inbox.py)", lambda: inbox.place(path, FEED, PROVIDER, "all")[0])
     step("decrypt and read in batches (sources/reader.py)", lambda: sum(b.num_rows for b in batches()[2]))

@@ -29,7 +29,7 @@ from schemas.validation import BATCH_ROWS, Validation, Validator, stored_failure
 from schemas.validation_report import write_validation_report
 from sources.errors import UnusableInput
 from sources.inbox import Inbox, Submission
-from sources.reader import PREPARED_MARK, ROW, read_extract, read_prepared
+from sources.reader import PREPARED_MARK, ROW, open_extract, read_prepared
 from warehouse.repository import LoadResult, load_submission
 
 log = logging.getLogger("rapporteur")
@@ -56,11 +56,10 @@ class Outcome:
 
 def _extract_batches(
     source: Path | bytes | BinaryIO, name: str, sheet: str | None = None
-) -> tuple[list[str], list[str], Iterator[pa.Table]]:
+) -> tuple[list[str], list[str], Iterator[pa.RecordBatch]]:
     """The header, reader's notes and raw batches of an extract (raises UnusableInput, also while iterating)."""
-    extract = read_extract(source.read() if hasattr(source, "read") else source, sheet=sheet, name=name)
-    table = extract.table.combine_chunks()
-    return table.column_names, extract.notes, (table.slice(i, BATCH_ROWS) for i in range(0, table.num_rows, BATCH_ROWS))
+    stream = open_extract(source, sheet=sheet, name=name, batch_rows=BATCH_ROWS)
+    return stream.columns, stream.notes, stream.batches()
 
 
 def _checked_batches(validator: Validator, raw: Iterator[pa.Table]) -> Iterator[pa.Table]:
@@ -120,13 +119,15 @@ class Checked:
 def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring) -> Checked:
     """Start validating a sealed submission from its plaintext, decrypted as read; reject it whole when
     unusable, whether that is found up front (raised here) or while reading (raised by the batches)."""
+    source = inbox.open(sub)
     try:
-        source = inbox.read(sub)
         prepared = read_prepared(source)
         if prepared is None:
             columns, notes, raw = _extract_batches(source, name)
             validator = Validator(feed(sub.feed), sub.provider, columns, sub.period, filename=name, notes=notes)
-            return Checked(_rejecting(inbox, sub, _checked_batches(validator, raw)), validator.result, False)
+            batches = _closing(source, _rejecting(inbox, sub, _checked_batches(validator, raw)))
+            return Checked(batches, validator.result, False)
+        source.close()
         table, mark = prepared
         held = {role: fingerprint(key) for role, key in first_level_keys(keyring).items()}
         if mark != held:
@@ -137,8 +138,16 @@ def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring
         result = validate_prepared(table, prepared_schema(sub.feed), feed(sub.feed), sub.provider)
         return Checked(iter([result.valid]), lambda: replace(result, valid=None), True)
     except UnusableInput as exc:
+        source.close()
         _reject(inbox, sub, exc)
         raise
+
+
+def _closing(source: BinaryIO, batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    try:
+        yield from batches
+    finally:
+        source.close()
 
 
 def _rejecting(inbox: Inbox, sub: Submission, batches: Iterator[pa.Table]) -> Iterator[pa.Table]:

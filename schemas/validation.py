@@ -121,7 +121,7 @@ class Validator:
     def check(self, batch: pa_arrow.Table | pa_arrow.RecordBatch) -> pa_arrow.Table:
         """The valid rows of one batch of raw rows (strings, with `_row`), standardised."""
         table = _in_feed_order(pa_arrow.table(batch) if isinstance(batch, pa_arrow.RecordBatch) else batch, self.feed)
-        standard = self._with_earlier_duplicates(standardise(table, self.feed, self.provider, self._con))
+        standard = self._with_earlier_duplicates(standardise(table, self.feed, self.provider))
         frame = standard.drop_columns(self.feed.identifiers).to_pandas(date_as_object=False)
         records = self._failed(frame)
         bad_rows = pa_arrow.array(sorted({r[0] for r in records}), pa_arrow.int64())

@@ -16,6 +16,7 @@ from sources.errors import RapporteurError, RepositoryBusy
 from warehouse.duck import encrypted
 
 SQL = Path(__file__).parent / "sql"
+LOAD_MEMORY = "512MB"  # DuckDB's memory while loading: a large submission goes to the file, not memory
 SCHEMA_VERSION = 4  # bump with every change to sql/*.sql that an existing file would not have
 # Feed -> (repository file stem, table). No feed writes the other's repository.
 REPOSITORIES = {
@@ -135,6 +136,7 @@ def load_submission(
     path = repository_path(warehouse_dir, feed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with connect(escrow_path(warehouse_dir, feed), key=escrow_key) as escrow:
+        escrow.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
         escrow.execute(ESCROW_DDL)
         with _transaction(escrow):
             escrow.execute("DELETE FROM escrow WHERE submission_id = ?", [submission_id])
@@ -146,6 +148,7 @@ def load_submission(
         escrow.execute("CHECKPOINT")
     table = REPOSITORIES[feed][1]
     with connect(path, key=db_key) as con:
+        con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
         _ensure_tables(con, path, feed)
         with _transaction(con):
             for t in (table, "quarantine", "submissions"):
