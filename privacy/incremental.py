@@ -1,13 +1,14 @@
 """Incremental linkage: relink only the persons a change touches, with the same result as a full relink.
 
 A stored linkage is a table of records (record_key, submission_id, row_number, person_key, the four linkage
-tokens and sex) whose person keys are `link_records` over all of them. A change adds records and removes the
-records of some submissions (a superseded submission). Every agreement of the rule is between records that
-share a token, and whether rule (4) applies depends only on the records of one event token. So a person none
-of whose records shares a token with an added or removed record keeps exactly its records and its key, and
-no new agreement reaches it. The persons that do share one (the affected persons) are relinked, with the
-added records, by `link_records`; rule (4) is told which of their event tokens point to two people among all
-records. The result equals `link_records` over the whole new record set (tests/privacy/test_incremental.py).
+tokens, sex, and any other columns, which are carried along) whose person keys are `link_records` over all
+of them. A change adds records and removes the records of some submissions (a superseded submission). Every
+agreement of the rule is between records that share a token, and whether rule (4) applies depends only on
+the records of one event token. So a person none of whose records shares a token with an added or removed
+record keeps exactly its records and its key, and no new agreement reaches it. The persons that do share one
+(the affected persons) are relinked, with the added records, by `link_records`; rule (4) is told which of
+their event tokens point to two people among all records. The result equals `link_records` over the whole
+new record set (tests/privacy/test_incremental.py).
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ def relink_change(
 ) -> tuple[pa.Table, pa.Table]:
     """The change to the stored linkage `links` when `added_sql` records come and `removed` submissions go.
 
-    `added_sql` selects RECORD_COLUMNS of records not in `links` (None: nothing is added). Returns (affected
-    person keys, replacement rows in STORED order): delete the stored rows of the affected persons, insert the
-    replacement rows, and `links` is again `link_records` over its records. Nothing is written to `links` here.
+    `added_sql` selects records not in `links`, with its columns but person_key (None: nothing is added).
+    Returns (affected person keys, replacement rows with the columns of `links`): delete the stored rows of the
+    affected persons, insert the replacement rows, and `links` is again `link_records` over its records.
+    Nothing is written to `links` here.
     """
     tag = uuid.uuid4().hex[:12]
     added, gone, affected, subset, ambiguous = (
@@ -50,9 +52,9 @@ def relink_change(
     )
     removed_ids = "(SELECT unnest($removed::VARCHAR[]))"
     kept = f"(SELECT * FROM {links} WHERE submission_id NOT IN {removed_ids})"
-    added_sql = added_sql or f"SELECT {RECORD_COLUMNS} FROM {links} WHERE false"
+    added_sql = added_sql or f"SELECT * EXCLUDE (person_key) FROM {links} WHERE false"
     try:
-        con.execute(f"CREATE TEMP TABLE {added} AS SELECT {RECORD_COLUMNS} FROM ({added_sql})")
+        con.execute(f"CREATE TEMP TABLE {added} AS SELECT * FROM ({added_sql})")
         con.execute(
             f"CREATE TEMP TABLE {gone} AS SELECT * FROM {links} WHERE submission_id IN {removed_ids}",
             {"removed": removed},
@@ -69,8 +71,8 @@ def relink_change(
             f"({' UNION ALL '.join([f'SELECT person_key FROM {gone}', *touching])})"
         )
         con.execute(
-            f"CREATE TEMP TABLE {subset} AS SELECT {RECORD_COLUMNS} FROM {kept} "
-            f"WHERE person_key IN (SELECT person_key FROM {affected}) UNION ALL SELECT * FROM {added}",
+            f"CREATE TEMP TABLE {subset} AS SELECT * EXCLUDE (person_key) FROM {kept} "
+            f"WHERE person_key IN (SELECT person_key FROM {affected}) UNION ALL BY NAME SELECT * FROM {added}",
             {"removed": removed},
         )
         # Rule (4) counts the people of an event token over every record, not only the relinked ones.
@@ -86,8 +88,7 @@ def relink_change(
         relinked = link_records(con, f"SELECT * FROM {subset}", ambiguous_events=ambiguous)
         con.register(f"{subset}_links", relinked)
         replacement = con.execute(
-            f"SELECT {', '.join(f's.{c}' if c != 'person_key' else 'l.person_key' for c in STORED)} "
-            f"FROM {subset} s JOIN {subset}_links l USING (record_key)"
+            f"SELECT s.*, l.person_key FROM {subset} s JOIN {subset}_links l USING (record_key)"
         ).to_arrow_table()
         con.unregister(f"{subset}_links")
         return con.table(affected).to_arrow_table(), replacement
@@ -102,7 +103,7 @@ def apply_change(con: duckdb.DuckDBPyConnection, links: str, affected: pa.Table,
     con.register("_inc_replacement", replacement)
     try:
         con.execute(f"DELETE FROM {links} WHERE person_key IN (SELECT person_key FROM _inc_affected)")
-        con.execute(f"INSERT INTO {links} SELECT * FROM _inc_replacement")
+        con.execute(f"INSERT INTO {links} BY NAME SELECT * FROM _inc_replacement")
     finally:
         con.unregister("_inc_affected")
         con.unregister("_inc_replacement")
