@@ -46,7 +46,8 @@ def _records(prefix: str, table: str, attributes: str, role: str | None = None) 
 
 def _current(*aliases: str) -> str:
     return " UNION ALL ".join(
-        f"SELECT submission_id, rows_loaded FROM {a}.submissions WHERE superseded_by IS NULL" for a in aliases
+        f"SELECT submission_id, loaded_at::VARCHAR, rows_loaded FROM {a}.submissions WHERE superseded_by IS NULL"
+        for a in aliases
     )
 
 
@@ -104,7 +105,10 @@ def _ensure(con: duckdb.DuckDBPyConnection, store: str) -> None:
             ("profiles", f"SELECT {', '.join(spec.person_columns)}, 0::BIGINT AS persons FROM ({persons})"),
         ):
             con.execute(f"CREATE TABLE IF NOT EXISTS {store}.{kind}_{table} AS {query}", {"batch": []})
-        con.execute(f"CREATE TABLE IF NOT EXISTS {store}.{kind}_submissions (submission_id VARCHAR PRIMARY KEY)")
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {store}.{kind}_submissions "
+            "(submission_id VARCHAR PRIMARY KEY, loaded_at VARCHAR)"
+        )
 
 
 def _sync_kind(con: duckdb.DuckDBPyConnection, store: str, kind: str, keys: str, result: SyncResult) -> None:
@@ -119,27 +123,29 @@ def _sync_kind(con: duckdb.DuckDBPyConnection, store: str, kind: str, keys: str,
                 f"INSERT OR REPLACE INTO {store}.linkage_meta VALUES (?, ?, ?)", [kind, RULE_VERSION, keys]
             ),
         )
-    current = dict(con.execute(submissions_sql).fetchall())
-    stored = {s for (s,) in con.execute(f"SELECT submission_id FROM {store}.{kind}_submissions").fetchall()}
-    removed, added = sorted(stored - set(current)), sorted(set(current) - stored)
+    # A submission loaded again under the same id (its rows replaced) counts as removed and added.
+    current = {sid: (loaded, rows) for sid, loaded, rows in con.execute(submissions_sql).fetchall()}
+    stored = dict(con.execute(f"SELECT submission_id, loaded_at FROM {store}.{kind}_submissions").fetchall())
+    removed = sorted(s for s, loaded in stored.items() if current.get(s, (None,))[0] != loaded)
+    added = sorted(s for s, (loaded, _) in current.items() if stored.get(s) != loaded)
     result.dropped[kind], result.linked[kind], result.records[kind] = len(removed), len(added), 0
     if removed:
         _step(con, store, kind, None, removed)
     for batch in _batches(added, current):
         staged = con.execute(records_sql, {"batch": batch}).to_arrow_table()
         result.records[kind] += staged.num_rows
-        _step(con, store, kind, staged, [], batch)
+        _step(con, store, kind, staged, [], {sid: current[sid][0] for sid in batch})
 
 
-def _batches(added: list[str], rows: dict[str, int]) -> list[list[str]]:
+def _batches(added: list[str], rows: dict[str, tuple]) -> list[list[str]]:
     """Submissions in groups of about BATCH_ROWS rows."""
     batches, size = [[]], 0
     for sid in added:
-        if batches[-1] and size + rows[sid] > BATCH_ROWS:
+        if batches[-1] and size + rows[sid][1] > BATCH_ROWS:
             batches.append([])
             size = 0
         batches[-1].append(sid)
-        size += rows[sid]
+        size += rows[sid][1]
     return [b for b in batches if b]
 
 
@@ -149,9 +155,10 @@ def _step(
     kind: str,
     staged: pa.Table | None,
     removed: list[str],
-    batch: list[str] | None = None,
+    batch: dict[str, str] | None = None,
 ) -> None:
-    """Link the `staged` records of submissions `batch` and drop those of `removed`, in one transaction."""
+    """Link the `staged` records of submissions `batch` (id: loaded_at) and drop those of `removed`, in one
+    transaction."""
     spec = KINDS[kind][0]
     links, persons, profiles = (f"{store}.{kind}_{t}" for t in ("links", "persons", "profiles"))
     if staged is not None:
@@ -187,7 +194,10 @@ def _step(
                     f"DELETE FROM {store}.{kind}_submissions WHERE submission_id IN (SELECT unnest($r::VARCHAR[]))",
                     {"r": removed},
                 ),
-                con.execute(f"INSERT INTO {store}.{kind}_submissions SELECT unnest($b::VARCHAR[])", {"b": batch or []}),
+                con.execute(
+                    f"INSERT INTO {store}.{kind}_submissions SELECT unnest($b::VARCHAR[]), unnest($l::VARCHAR[])",
+                    {"b": list(batch or {}), "l": list((batch or {}).values())},
+                ),
             ),
         )
     finally:
