@@ -256,20 +256,48 @@ def grow(home: Path, target: int) -> None:
     Each copy is a submission of the same provider for another period (so none supersedes another, and
     the providers, hence the lists of the hidden-population estimate, stay the same), with its tokens
     salted by the copy number: the copies are other persons, as in a larger country.
+
+    When the installation has a stored linkage, the copies are added to it as the research rebuild would have
+    linked them one by one: a copy's salted tokens agree with nothing outside the copy, so its persons are
+    those of `link_records` over the copied (current) records alone, with the copy's record keys.
     """
     sys.path.insert(0, str(ROOT))
+    import duckdb
+
     from pipelines.home import Home
+    from privacy.linkage import link_records
+    from warehouse.duck import encrypted
+    from warehouse.linkage_store import KINDS, linkage_path
     from warehouse.repository import connect, escrow_path, repository_path
 
     home_ = Home(home)
     keyring, _ = home_.keyring()
+    key = keyring.key("database")
     tokens = ("record_token", "document_token", "name_dob_token", "skeleton_token", "event_token")
     salted = ", ".join(f"c || '.' || {t} AS {t}" for t in tokens)
-    with connect(repository_path(home_.warehouse, FEED), key=keyring.key("database")) as con:
+    sid = "submission_id || '-copy' || c AS submission_id"
+    store = duckdb.connect() if linkage_path(home_.warehouse).exists() else None
+    if store is not None:  # the current records before copying, linked alone; their persons and profiles
+        store.execute("SET temp_directory = ''")
+        encrypted(repository_path(home_.warehouse, FEED), key, alias="va", read_only=True, con=store)
+        encrypted(home_.warehouse / "law_enforcement.duckdb", key, alias="le", read_only=True, con=store)
+        spec, _, records_sql = KINDS["victim"]
+        current = [
+            r[0] for r in store.sql("SELECT submission_id FROM va.submissions WHERE superseded_by IS NULL").fetchall()
+        ]
+        store.register("base_records", store.execute(records_sql, {"batch": current}).to_arrow_table())
+        store.register("base_links", link_records(store, "SELECT * FROM base_records"))
+        store.execute(
+            "CREATE TEMP TABLE base AS "
+            "SELECT r.*, l.person_key FROM base_records r JOIN base_links l USING (record_key)"
+        )
+        store.execute(f"CREATE TEMP TABLE base_persons AS {spec.persons_sql.format(records='base')}")
+        store.execute("DETACH va")
+        store.execute("DETACH le")
+    with connect(repository_path(home_.warehouse, FEED), key=key) as con:
         (held,) = con.execute("SELECT count(*) FROM victim_assistance").fetchone()
         (first,) = con.execute("SELECT count(*) FROM submissions").fetchone()  # copy numbers never repeat
         copies = f"range({first}, {first + max(-(-target // held) - 1, 0)}) r(c)"
-        sid = "submission_id || '-copy' || c AS submission_id"
         con.execute(
             f"INSERT INTO victim_assistance SELECT t.* REPLACE ({sid}, {salted}) FROM victim_assistance t, {copies}"
         )
@@ -280,9 +308,41 @@ def grow(home: Path, target: int) -> None:
         )
         con.execute("CHECKPOINT")
         (rows,) = con.execute("SELECT count(*) FROM current_victim_assistance").fetchone()
+        loaded = dict(con.execute("SELECT submission_id, loaded_at::VARCHAR FROM submissions").fetchall())
     with connect(escrow_path(home_.warehouse, FEED), key=keyring.key("escrow")) as con:
         con.execute(f"INSERT INTO escrow SELECT e.* REPLACE ({sid}) FROM escrow e, {copies}")
         con.execute("CHECKPOINT")
+    if store is not None:
+        encrypted(linkage_path(home_.warehouse), key, alias="ls", con=store)
+        # The copy's key of a record key 'va|<submission>|<row>' (renaming keeps the smallest key the smallest).
+        renamed = "regexp_replace({k}, '^va\\|([^|]*)\\|', 'va|\\1-copy' || c || '|')"
+        salted_links = ", ".join(f"c || '.' || {t} AS {t}" for t in tokens[1:])
+        store.execute(
+            f"INSERT INTO ls.victim_links SELECT b.* REPLACE ({renamed.format(k='record_key')} AS record_key, "
+            f"{sid}, {salted_links}, {renamed.format(k='person_key')} AS person_key) FROM base b, {copies}"
+        )
+        store.execute(
+            f"INSERT INTO ls.victim_persons SELECT b.* REPLACE ({renamed.format(k='person_key')} AS person_key) "
+            f"FROM base_persons b, {copies}"
+        )
+        columns = ", ".join(spec.person_columns)
+        (n,) = store.execute(f"SELECT count(*) FROM {copies}").fetchone()
+        store.execute(
+            f"CREATE TEMP TABLE profiles AS SELECT {columns}, sum(persons)::BIGINT AS persons FROM ("
+            f"SELECT * FROM ls.victim_profiles UNION ALL SELECT {columns}, count(*) * {n} FROM base_persons "
+            "GROUP BY ALL) GROUP BY ALL"
+        )
+        store.execute("DELETE FROM ls.victim_profiles")
+        store.execute("INSERT INTO ls.victim_profiles BY NAME SELECT * FROM profiles")
+        store.execute(
+            f"INSERT INTO ls.victim_submissions SELECT s.submission_id || '-copy' || c, l.loaded_at "
+            f"FROM (SELECT unnest($current::VARCHAR[]) AS submission_id) s, {copies}, "
+            "(SELECT unnest($ids::VARCHAR[]) AS submission_id, unnest($at::VARCHAR[]) AS loaded_at) l "
+            "WHERE l.submission_id = s.submission_id || '-copy' || c",
+            {"current": current, "ids": list(loaded), "at": list(loaded.values())},
+        )
+        store.execute("CHECKPOINT ls")
+        store.close()
     print(json.dumps({"rows": rows}))
 
 
