@@ -248,10 +248,10 @@ def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP)
     Only the estimate and its interval are published. A year with fewer than k observed victims, or
     whose lists do not allow an estimate, gets no number and says why.
     """
-    from estimation import MSEInputError, combine_small_lists, estimate
-
     rows = []
     for period, group in overlap.groupby("period", sort=True):
+        from estimation import MSEInputError, combine_small_lists, estimate  # scipy: only when there is work
+
         names = sorted({name for lists in group["lists"] for name in lists.split(" + ")})
         histories = np.array([[int(n in lists.split(" + ")) for n in names] for lists in group["lists"]])
         counts = group["persons"].to_numpy(dtype=np.int64)
