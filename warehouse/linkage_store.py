@@ -27,8 +27,10 @@ from privacy.linkage import LINKAGE_RULE
 from warehouse.persons import SUSPECT, VICTIM, Kind, victim_attributes
 
 LINKAGE_FILE = "linkage.duckdb"
-# A change of the rule's text means another rule: the stored persons are then relinked from scratch.
-RULE_VERSION = hashlib.sha256(LINKAGE_RULE.encode()).hexdigest()[:16]
+# Bump with every change to the stored tables: like a change of the rule's text, it makes the next sync
+# rebuild the store from scratch.
+STORE_LAYOUT = 1
+RULE_VERSION = hashlib.sha256(f"{STORE_LAYOUT}|{LINKAGE_RULE}".encode()).hexdigest()[:16]
 # Records linked per step of a full relink (a submission is never split): bounds the memory of one step.
 BATCH_ROWS = 250_000
 META_DDL = "CREATE TABLE IF NOT EXISTS linkage_meta (kind VARCHAR PRIMARY KEY, rule_version VARCHAR, keys VARCHAR)"
@@ -79,7 +81,9 @@ def sync_linkage(con: duckdb.DuckDBPyConnection, store: str = "ls") -> SyncResul
     One transaction per step, so an interrupted sync leaves a valid linkage of fewer submissions, and the
     next sync goes on from there.
     """
-    _ensure(con, store)
+    con.execute(META_DDL.replace("linkage_meta", f"{store}.linkage_meta"))
+    for kind in KINDS:
+        _create_tables(con, store, kind, replace=False)
     keys = ",".join(
         str(v)
         for (v,) in con.execute(
@@ -93,34 +97,34 @@ def sync_linkage(con: duckdb.DuckDBPyConnection, store: str = "ls") -> SyncResul
     return result
 
 
-def _ensure(con: duckdb.DuckDBPyConnection, store: str) -> None:
-    """The store's tables, their layout taken from the queries that fill them."""
-    con.execute(META_DDL.replace("linkage_meta", f"{store}.linkage_meta"))
-    for kind, (spec, _, records_sql) in KINDS.items():
-        records = f"SELECT *, NULL::VARCHAR AS person_key FROM ({records_sql}) LIMIT 0"
-        persons = spec.persons_sql.format(records=f"({records})")
-        for table, query in (
-            ("links", records),
-            ("persons", persons),
-            ("profiles", f"SELECT {', '.join(spec.person_columns)}, 0::BIGINT AS persons FROM ({persons})"),
-        ):
-            con.execute(f"CREATE TABLE IF NOT EXISTS {store}.{kind}_{table} AS {query}", {"batch": []})
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS {store}.{kind}_submissions "
-            "(submission_id VARCHAR PRIMARY KEY, loaded_at VARCHAR)"
-        )
+def _create_tables(con: duckdb.DuckDBPyConnection, store: str, kind: str, replace: bool) -> None:
+    """The kind's tables (replaced, or created when missing), their layout taken from the queries that fill them."""
+    spec, _, records_sql = KINDS[kind]
+    create = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE IF NOT EXISTS"
+    records = f"SELECT *, NULL::VARCHAR AS person_key FROM ({records_sql}) LIMIT 0"
+    persons = spec.persons_sql.format(records=f"({records})")
+    for table, query in (
+        ("links", records),
+        ("persons", persons),
+        ("profiles", f"SELECT {', '.join(spec.person_columns)}, 0::BIGINT AS persons FROM ({persons})"),
+    ):
+        con.execute(f"{create} {store}.{kind}_{table} AS {query}", {"batch": []})
+    con.execute(f"{create} {store}.{kind}_submissions (submission_id VARCHAR PRIMARY KEY, loaded_at VARCHAR)")
 
 
 def _sync_kind(con: duckdb.DuckDBPyConnection, store: str, kind: str, keys: str, result: SyncResult) -> None:
     _, submissions_sql, records_sql = KINDS[kind]
     meta = con.execute(f"SELECT rule_version, keys FROM {store}.linkage_meta WHERE kind = ?", [kind]).fetchone()
     result.full[kind] = meta != (RULE_VERSION, keys)
-    if result.full[kind]:  # another rule or other keys: the stored tokens and persons are void
+    if result.full[kind]:  # another rule, layout or keys: the stored tokens and persons are void
         _transaction(
             con,
-            [f"DELETE FROM {store}.{kind}_{t}" for t in ("links", "persons", "profiles", "submissions")],
-            lambda: con.execute(
-                f"INSERT OR REPLACE INTO {store}.linkage_meta VALUES (?, ?, ?)", [kind, RULE_VERSION, keys]
+            [],
+            lambda: (
+                _create_tables(con, store, kind, replace=True),
+                con.execute(
+                    f"INSERT OR REPLACE INTO {store}.linkage_meta VALUES (?, ?, ?)", [kind, RULE_VERSION, keys]
+                ),
             ),
         )
     # A submission loaded again under the same id (its rows replaced) counts as removed and added.
