@@ -214,11 +214,21 @@ class Bench:
         return results
 
     def large_repository(self) -> dict:
-        """A repository of repo_rows rows; a 1,000-row submission into it; the research rebuild over it."""
+        """A repository of repo_rows rows; a 1,000-row submission into it; the research rebuild over it.
+
+        The first rebuild, over the largest extract alone, links every record once (there is no stored linkage
+        yet): measured as `relink`. `grow` then adds its copies to the stored linkage as well. The rebuild over
+        the grown repository is the pipeline's (`rebuild`); its child then adds a 1,000-row submission and times
+        linking it (`one_submission`).
+        """
         env = self.last_ingest[0]  # an installation that holds the largest extract, loaded by (b)
         grow_to = [self.python, __file__, "--grow", env["RAPPORTEUR_HOME"]]
+        rebuild_cmd = [self.python, __file__, "--research", env["RAPPORTEUR_HOME"]]
+        relink = measured(lambda i: rebuild_cmd, lambda i: env, 1)
         researched = json.loads(child([*grow_to, str(self.research_rows)], env)[2])
-        rebuild = measured(lambda i: [self.python, __file__, "--research", env["RAPPORTEUR_HOME"]], lambda i: env, 1)
+        seconds, rss, out = child(rebuild_cmd, env)
+        report = json.loads(out)
+        rebuild = Measure(seconds, rss, report["seconds"])
         held = json.loads(child([*grow_to, str(self.repo_rows)], env)[2])
         empty = self.home()
         into_empty, into_large = [], []
@@ -229,7 +239,9 @@ class Bench:
         return {
             "held": held["rows"],
             "researched": researched["rows"],
+            "relink": relink,
             "rebuild": rebuild,
+            "one_submission": report["one_submission"],
             "empty": Measure(statistics.median(s for s, _ in into_empty), max(r for _, r in into_empty)),
             "large": Measure(statistics.median(s for s, _ in into_large), max(r for _, r in into_large)),
         }
@@ -245,20 +257,48 @@ def grow(home: Path, target: int) -> None:
     Each copy is a submission of the same provider for another period (so none supersedes another, and
     the providers, hence the lists of the hidden-population estimate, stay the same), with its tokens
     salted by the copy number: the copies are other persons, as in a larger country.
+
+    When the installation has a stored linkage, the copies are added to it as the research rebuild would have
+    linked them one by one: a copy's salted tokens agree with nothing outside the copy, so its persons are
+    those of `link_records` over the copied (current) records alone, with the copy's record keys.
     """
     sys.path.insert(0, str(ROOT))
+    import duckdb
+
     from pipelines.home import Home
+    from privacy.linkage import link_records
+    from warehouse.duck import encrypted
+    from warehouse.linkage_store import KINDS, linkage_path
     from warehouse.repository import connect, escrow_path, repository_path
 
     home_ = Home(home)
     keyring, _ = home_.keyring()
+    key = keyring.key("database")
     tokens = ("record_token", "document_token", "name_dob_token", "skeleton_token", "event_token")
     salted = ", ".join(f"c || '.' || {t} AS {t}" for t in tokens)
-    with connect(repository_path(home_.warehouse, FEED), key=keyring.key("database")) as con:
+    sid = "submission_id || '-copy' || c AS submission_id"
+    store = duckdb.connect() if linkage_path(home_.warehouse).exists() else None
+    if store is not None:  # the current records before copying, linked alone; their persons and profiles
+        store.execute("SET temp_directory = ''")
+        encrypted(repository_path(home_.warehouse, FEED), key, alias="va", read_only=True, con=store)
+        encrypted(home_.warehouse / "law_enforcement.duckdb", key, alias="le", read_only=True, con=store)
+        spec, _, records_sql = KINDS["victim"]
+        current = [
+            r[0] for r in store.sql("SELECT submission_id FROM va.submissions WHERE superseded_by IS NULL").fetchall()
+        ]
+        store.register("base_records", store.execute(records_sql, {"batch": current}).to_arrow_table())
+        store.register("base_links", link_records(store, "SELECT * FROM base_records"))
+        store.execute(
+            "CREATE TEMP TABLE base AS "
+            "SELECT r.*, l.person_key FROM base_records r JOIN base_links l USING (record_key)"
+        )
+        store.execute(f"CREATE TEMP TABLE base_persons AS {spec.persons_sql.format(records='base')}")
+        store.execute("DETACH va")
+        store.execute("DETACH le")
+    with connect(repository_path(home_.warehouse, FEED), key=key) as con:
         (held,) = con.execute("SELECT count(*) FROM victim_assistance").fetchone()
         (first,) = con.execute("SELECT count(*) FROM submissions").fetchone()  # copy numbers never repeat
         copies = f"range({first}, {first + max(-(-target // held) - 1, 0)}) r(c)"
-        sid = "submission_id || '-copy' || c AS submission_id"
         con.execute(
             f"INSERT INTO victim_assistance SELECT t.* REPLACE ({sid}, {salted}) FROM victim_assistance t, {copies}"
         )
@@ -269,23 +309,106 @@ def grow(home: Path, target: int) -> None:
         )
         con.execute("CHECKPOINT")
         (rows,) = con.execute("SELECT count(*) FROM current_victim_assistance").fetchone()
+        loaded = dict(con.execute("SELECT submission_id, loaded_at::VARCHAR FROM submissions").fetchall())
     with connect(escrow_path(home_.warehouse, FEED), key=keyring.key("escrow")) as con:
         con.execute(f"INSERT INTO escrow SELECT e.* REPLACE ({sid}) FROM escrow e, {copies}")
         con.execute("CHECKPOINT")
+    if store is not None:
+        encrypted(linkage_path(home_.warehouse), key, alias="ls", con=store)
+        # The copy's key of a record key 'va|<submission>|<row>' (renaming keeps the smallest key the smallest).
+        renamed = "regexp_replace({k}, '^va\\|([^|]*)\\|', 'va|\\1-copy' || c || '|')"
+        salted_links = ", ".join(f"c || '.' || {t} AS {t}" for t in tokens[1:])
+        store.execute(
+            f"INSERT INTO ls.victim_links SELECT b.* REPLACE ({renamed.format(k='record_key')} AS record_key, "
+            f"{sid}, {salted_links}, {renamed.format(k='person_key')} AS person_key) FROM base b, {copies}"
+        )
+        store.execute(
+            f"INSERT INTO ls.victim_persons SELECT b.* REPLACE ({renamed.format(k='person_key')} AS person_key) "
+            f"FROM base_persons b, {copies}"
+        )
+        columns = ", ".join(spec.person_columns)
+        (n,) = store.execute(f"SELECT count(*) FROM {copies}").fetchone()
+        store.execute(
+            f"CREATE TEMP TABLE profiles AS SELECT {columns}, sum(persons)::BIGINT AS persons FROM ("
+            f"SELECT * FROM ls.victim_profiles UNION ALL SELECT {columns}, count(*) * {n} FROM base_persons "
+            "GROUP BY ALL) GROUP BY ALL"
+        )
+        store.execute("DELETE FROM ls.victim_profiles")
+        store.execute("INSERT INTO ls.victim_profiles BY NAME SELECT * FROM profiles")
+        store.execute(
+            f"INSERT INTO ls.victim_submissions SELECT s.submission_id || '-copy' || c, l.loaded_at "
+            f"FROM (SELECT unnest($current::VARCHAR[]) AS submission_id) s, {copies}, "
+            "(SELECT unnest($ids::VARCHAR[]) AS submission_id, unnest($at::VARCHAR[]) AS loaded_at) l "
+            "WHERE l.submission_id = s.submission_id || '-copy' || c",
+            {"current": current, "ids": list(loaded), "at": list(loaded.values())},
+        )
+        store.execute("CHECKPOINT ls")
+        store.close()
     print(json.dumps({"rows": rows}))
 
 
 def research(home: Path) -> None:
-    """Rebuild the research database of `home`, timed inside the process."""
+    """Rebuild the research database of `home` as the pipeline's step does (the estimate is its own step), timed.
+
+    When the stored linkage already existed, then add one 1,000-row submission and time linking it: its rows
+    are 1,000 stored victim records again, under another submission id and period, as another provider would
+    report the same persons (each links to a stored person). Prints the figures as JSON, each with the CPU
+    seconds of the process (all threads) beside the wall seconds: on the shared machine the wall time is
+    mostly waiting for a core.
+    """
     sys.path.insert(0, str(ROOT))
+    import duckdb
+
     from pipelines.home import Home
+    from warehouse.duck import encrypted
+    from warehouse.linkage_store import linkage_path, sync_linkage
+    from warehouse.repository import connect, repository_path
     from warehouse.research import build_research_database
 
     home_ = Home(home)
     keyring, _ = home_.keyring()
-    start = time.perf_counter()
-    build_research_database(home_.warehouse, keyring.key("database"))
-    print(json.dumps({"seconds": time.perf_counter() - start}))
+    key = keyring.key("database")
+    existed = linkage_path(home_.warehouse).exists()
+    start, cpu = time.perf_counter(), time.process_time()
+    build_research_database(home_.warehouse, key, overlap_sink=lambda frame: None)
+    report = {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,
+        "linkage_existed": existed,
+    }
+    if existed:
+        with connect(repository_path(home_.warehouse, FEED), key=key) as con:
+            (sid,) = con.execute("SELECT max(submission_id) FROM current_victim_assistance").fetchone()
+            new = f"{sid}-again"
+            con.execute(
+                "INSERT INTO victim_assistance SELECT t.* REPLACE (? AS submission_id) FROM victim_assistance t "
+                "WHERE submission_id = ? ORDER BY row_number LIMIT 1000",
+                [new, sid],
+            )
+            con.execute(
+                "INSERT INTO submissions SELECT s.* REPLACE (? AS submission_id, '2999' AS period, 1000 AS rows_in, "
+                "1000 AS rows_loaded, 0 AS rows_quarantined) FROM submissions s WHERE submission_id = ?",
+                [new, sid],
+            )
+        analysis = duckdb.connect()
+        analysis.execute("SET temp_directory = ''")
+        for alias, name in (("va", "victims"), ("le", "law_enforcement")):
+            encrypted(home_.warehouse / f"{name}.duckdb", key, alias=alias, read_only=True, con=analysis)
+        encrypted(linkage_path(home_.warehouse), key, alias="ls", con=analysis)
+        start, cpu = time.perf_counter(), time.process_time()
+        synced = sync_linkage(analysis)
+        linked, linked_cpu = time.perf_counter() - start, time.process_time() - cpu
+        analysis.close()
+        start, cpu = time.perf_counter(), time.process_time()
+        build_research_database(home_.warehouse, key, overlap_sink=lambda frame: None)
+        report["one_submission"] = {
+            "records": synced.records["victim"],
+            "link_seconds": linked,
+            "link_cpu_seconds": linked_cpu,
+            "rebuild_seconds": time.perf_counter() - start,
+            "rebuild_cpu_seconds": time.process_time() - cpu,
+        }
+    print(json.dumps(report))
 
 
 def _warm_imports() -> None:

@@ -42,8 +42,12 @@ RULES: list[tuple[str, bool]] = [
 ]
 
 
-def _edges_sql(records: str, rules: list[tuple[str, bool]], event: bool) -> str:
-    """(id, root) pairs: each record to the smallest id of every token group it belongs to."""
+def _edges_sql(records: str, rules: list[tuple[str, bool]], event: bool, ambiguous: str | None = None) -> str:
+    """(id, root) pairs: each record to the smallest id of every token group it belongs to.
+
+    `ambiguous` (a table of event_token) names event tokens that point to two people among records outside
+    `records` as well: rule (4) never applies to them.
+    """
     sex = f"CASE WHEN coalesce(sex, '') IN {_ANY_SEX} THEN NULL ELSE sex END"
     parts = []
     for token, with_sex in rules:
@@ -70,17 +74,21 @@ def _edges_sql(records: str, rules: list[tuple[str, bool]], event: bool) -> str:
                          min(id) FILTER (WHERE skeleton_token IS NOT NULL) AS dob_root, min(id) AS any_root
                   FROM {records} WHERE event_token IS NOT NULL GROUP BY event_token) g USING (event_token)
             WHERE r.skeleton_token IS NULL AND r.event_token IS NOT NULL AND g.people <= 1""")
+        if ambiguous is not None:
+            parts[-1] += f" AND r.event_token NOT IN (SELECT event_token FROM {ambiguous})"
     return "\nUNION ALL\n".join(parts)
 
 
-def link_records(con: duckdb.DuckDBPyConnection, records_sql: str) -> pa.Table:
+def link_records(con: duckdb.DuckDBPyConnection, records_sql: str, ambiguous_events: str | None = None) -> pa.Table:
     """Cluster the records of `records_sql` into persons by LINKAGE_RULE; Arrow (record_key, person_key).
 
     `records_sql` is a SELECT with columns record_key (unique), document_token, name_dob_token,
     skeleton_token and sex, and optionally event_token (rule 4 applies only when it is there). Other columns
     (birth_year, ...) are allowed and ignored: the date of birth is already inside the name tokens.
     person_key is the smallest record_key of the person's records, so it is stable as long as that record
-    stays. Temporary tables with unique names are created on `con` and dropped again.
+    stays. Temporary tables with unique names are created on `con` and dropped again. `ambiguous_events` is
+    for linking a subset of a larger record set (privacy/incremental.py): a table of the event tokens that
+    are ambiguous in the whole set (rule (4) counts the people of an event over every record).
     """
     tag = uuid.uuid4().hex[:12]
     rec, edge, label, nxt = (f"_link_{name}_{tag}" for name in ("records", "edges", "labels", "next"))
@@ -100,7 +108,7 @@ def link_records(con: duckdb.DuckDBPyConnection, records_sql: str) -> pa.Table:
         con.execute(f"""
             CREATE TEMP TABLE {edge} AS
             WITH star AS MATERIALIZED (
-                SELECT DISTINCT id, root FROM ({_edges_sql(rec, RULES, event)}) WHERE id <> root
+                SELECT DISTINCT id, root FROM ({_edges_sql(rec, RULES, event, ambiguous_events)}) WHERE id <> root
             )
             SELECT id AS a, root AS b FROM star UNION SELECT root AS a, id AS b FROM star
         """)

@@ -15,6 +15,7 @@ from privacy.disclosure import margin_totals, recoverable_cells, suppress_counts
 from schemas.standard import codelists, coverage
 from warehouse.analysis import STAGES, UNKNOWN, analyse
 from warehouse.duck import encrypted
+from warehouse.linkage_store import linkage_path
 from warehouse.repository import SQL, ensure_repository
 
 RESEARCH_FILE = "research.duckdb"
@@ -57,7 +58,7 @@ def build_research_database(
         _reference_tables(con)
         con.execute((SQL / "research.sql").read_text())
         _protect(con, k)
-        results = analyse(repos, db_key)
+        results = analyse(repos, db_key, linkage_path(warehouse_dir))
         if overlap_sink is not None:
             overlap_sink(results["provider_overlap"].copy())
         _publish_analysis(con, results, k, baseline, estimate=overlap_sink is None)
@@ -247,10 +248,10 @@ def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP)
     Only the estimate and its interval are published. A year with fewer than k observed victims, or
     whose lists do not allow an estimate, gets no number and says why.
     """
-    from estimation import MSEInputError, combine_small_lists, estimate
-
     rows = []
     for period, group in overlap.groupby("period", sort=True):
+        from estimation import MSEInputError, combine_small_lists, estimate  # scipy: only when there is work
+
         names = sorted({name for lists in group["lists"] for name in lists.split(" + ")})
         histories = np.array([[int(n in lists.split(" + ")) for n in names] for lists in group["lists"]])
         counts = group["persons"].to_numpy(dtype=np.int64)

@@ -73,6 +73,7 @@ def test_no_canary_in_any_table(planted):
     lowered = {n.lower() for n in needles}
     checked = 0
     databases = [(repository_path(home.warehouse, f), keyring.key("database")) for f in REPOSITORIES]
+    databases.append((home.warehouse / "linkage.duckdb", keyring.key("database")))  # the stored linkage
     databases.append((home.warehouse / "research.duckdb", None))
     for path, key in databases:
         with connect(path, read_only=True, key=key) as con:
