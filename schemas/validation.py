@@ -19,7 +19,7 @@ from schemas.standardise import standardise
 from sources.errors import UnusableInput
 from sources.reader import ROW, Extract
 
-BATCH_ROWS = 200_000  # rows validated at a time: memory grows with this, never with the file
+BATCH_ROWS = 100_000  # rows validated at a time: memory grows with this, never with the file
 
 FAILURE_SCHEMA = pa_arrow.schema(
     [
