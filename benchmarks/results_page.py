@@ -109,6 +109,11 @@ def write_results(path: Path, machine: str, bench, results: dict, large: dict, b
         f"| research database and indicators over {large['researched']:,} rows (one run) | "
         f"{large['rebuild'].inner:.2f} | "
         f"{_mb(large['rebuild'].rss)} |",
+        f"| then linking one more 1,000-row submission into the stored linkage | "
+        f"{large['one_submission']['link_seconds']:.2f} | |",
+        f"| and the rebuild after it | {large['one_submission']['rebuild_seconds']:.2f} | |",
+        f"| first rebuild of a fresh installation (every record linked once, the base extract) | "
+        f"{large['relink'].seconds:.2f} | {_mb(large['relink'].rss)} |",
     ]
     lines += [
         "",

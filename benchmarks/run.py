@@ -11,9 +11,7 @@ Environment:
                    it is not run above this size (default 1000000)
   BENCH_BREAKDOWN_ROWS  the size whose ingest is broken down step by step (default 1000000)
   BENCH_REPO_ROWS  rows of the large repository the 1,000-row submission goes into (default 10000000)
-  BENCH_RESEARCH_ROWS  rows of the repository the research database is rebuilt over (default 2000000:
-                   linking 10 million records in memory needs more than 20 GB, more than a shared 24 GB
-                   machine can give; set 10000000 on a machine with 32 GB or more)
+  BENCH_RESEARCH_ROWS  rows of the repository the research database is rebuilt over (default 10000000)
   BENCH_CACHE      where generated extracts are kept between runs (default benchmarks/out/samples)
 
 For each size, on the same victim-assistance extract: (a) the floor, DuckDB read_csv into a table; (b)
@@ -161,10 +159,11 @@ class Bench:
         self.peer_max_rows = int(os.environ.get("BENCH_PEER_MAX_ROWS", "1000000"))
         self.breakdown_rows = int(os.environ.get("BENCH_BREAKDOWN_ROWS", "1000000"))
         self.repo_rows = int(os.environ.get("BENCH_REPO_ROWS", "10000000"))
-        self.research_rows = int(os.environ.get("BENCH_RESEARCH_ROWS", "2000000"))
+        self.research_rows = int(os.environ.get("BENCH_RESEARCH_ROWS", "10000000"))
         self.cache = Path(os.environ.get("BENCH_CACHE", HERE / "out" / "samples")).resolve()
         self.work = Path(tempfile.mkdtemp(prefix="rapporteur-bench-"))
         self.homes = 0
+        self.ingest_homes: dict[Path, dict] = {}
         self.rapporteur = str(BIN / "rapporteur")
         self.python = str(BIN / "python")
         self.env = {k: v for k, v in os.environ.items() if k != "RAPPORTEUR_KEY_PASSPHRASE"}
@@ -178,7 +177,7 @@ class Bench:
     def commands(self, path: Path) -> dict[str, tuple]:
         """The measured commands on `path`: (label, command(i), environment(i))."""
         ingest_homes: dict[int, dict] = {}
-        self.last_ingest = ingest_homes  # the installations the ingest runs loaded (the last one is reused)
+        self.ingest_homes[path] = ingest_homes  # the installations the ingest runs loaded (one is reused)
         return {
             "a": (lambda i: [self.python, "-c", FLOOR, str(path)], lambda i: self.env),
             "b": (
@@ -221,7 +220,10 @@ class Bench:
         the grown repository is the pipeline's (`rebuild`); its child then adds a 1,000-row submission and times
         linking it (`one_submission`).
         """
-        env = self.last_ingest[0]  # an installation that holds the largest extract, loaded by (b)
+        # An installation that holds the largest extract up to BENCH_BREAKDOWN_ROWS, loaded by (b): its first
+        # rebuild links every record from scratch, which at 10 million rows would take most of an hour.
+        base = max((r for r in self.sizes if r <= self.breakdown_rows), default=min(self.sizes))
+        env = self.ingest_homes[sample(base, 0, self.cache)][0]
         grow_to = [self.python, __file__, "--grow", env["RAPPORTEUR_HOME"]]
         rebuild_cmd = [self.python, __file__, "--research", env["RAPPORTEUR_HOME"]]
         relink = measured(lambda i: rebuild_cmd, lambda i: env, 1)
