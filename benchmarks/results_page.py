@@ -90,8 +90,24 @@ def write_results(path: Path, machine: str, bench, results: dict, large: dict, b
                 f"| {LABELS[key]} | {m.seconds:.2f} | {_f(work)} | {_f(_ratio(n, work), ',.0f')} | "
                 f"{_f(_ratio(work, floor), '.1f')} | {_f(_ratio(peer, work), '.1f')} | {_mb(m.rss)} |"
             )
+    if large is None or "failed" in large:
+        why = "still to run" if large is None else f"the step failed: {large['failed']}"
+        lines += ["", "## A repository of 10,000,000 rows", "", f"Not measured in this run ({why})."]
+    else:
+        lines += _large(large, results)
+    if breakdown:
+        lines += _breakdown(breakdown, results, bench)
+    lines += ["", "## Targets", "", "| target | measured | verdict |", "| --- | --- | --- |"]
+    for target, measured, ok in _targets(results, large if large and "failed" not in large else None):
+        lines.append(f"| {target} | {measured} | {_verdict(ok)} |")
+    if NOTES.exists():
+        lines += ["", NOTES.read_text().strip()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _large(large: dict, results: dict) -> list[str]:
     held = large["held"]
-    lines += [
+    return [
         "",
         f"## A repository of {held:,} rows",
         "",
@@ -115,7 +131,10 @@ def write_results(path: Path, machine: str, bench, results: dict, large: dict, b
         f"| first rebuild of a fresh installation (every record linked once, the base extract) | "
         f"{large['relink'].seconds:.2f} | {_mb(large['relink'].rss)} |",
     ]
-    lines += [
+
+
+def _breakdown(breakdown: dict, results: dict, bench) -> list[str]:
+    lines = [
         "",
         f"## Where the time of `rapporteur ingest` goes ({min(max(results), bench.breakdown_rows):,} rows, one run, "
         "imports excluded, each step over the whole file before the next)",
@@ -127,15 +146,10 @@ def write_results(path: Path, machine: str, bench, results: dict, large: dict, b
     for step, (seconds, rss) in breakdown.items():
         lines.append(f"| {step} | {seconds:.2f} | {seconds / whole:.0%} | {_mb(rss)} |")
     lines.append(f"| all steps | {whole:.2f} | |")
-    lines += ["", "## Targets", "", "| target | measured | verdict |", "| --- | --- | --- |"]
-    for target, measured, ok in _targets(results, large):
-        lines.append(f"| {target} | {measured} | {_verdict(ok)} |")
-    if NOTES.exists():
-        lines += ["", NOTES.read_text().strip()]
-    path.write_text("\n".join(lines) + "\n")
+    return lines
 
 
-def _targets(results: dict, large: dict) -> list[tuple[str, str, bool | None]]:
+def _targets(results: dict, large: dict | None) -> list[tuple[str, str, bool | None]]:
     out = []
     for rows in (1_000_000, 10_000_000):
         res = results.get(rows)
@@ -163,21 +177,25 @@ def _targets(results: dict, large: dict) -> list[tuple[str, str, bool | None]]:
     largest = results[max(results)]["b"].rss
     if not big:
         out.append((f"(peak memory of (b) at {max(results):,} rows, for comparison)", _mb(largest), None))
-    held, researched, rebuild = large["held"], large["researched"], large["rebuild"].inner
-    out.append(
-        (
-            f"1,000-row submission into a 10,000,000-row repository under 2 s (held: {held:,})",
-            f"{large['large'].seconds:.2f} s",
-            large["large"].seconds < 2 if held >= 10_000_000 else None,
+    if large is None:
+        out.append(("1,000-row submission into a 10,000,000-row repository under 2 s", "not measured", None))
+        out.append(("research database and indicators over 10,000,000 rows under 10 s", "not measured", None))
+    else:
+        held, researched, rebuild = large["held"], large["researched"], large["rebuild"].inner
+        out.append(
+            (
+                f"1,000-row submission into a 10,000,000-row repository under 2 s (held: {held:,})",
+                f"{large['large'].seconds:.2f} s",
+                large["large"].seconds < 2 if held >= 10_000_000 else None,
+            )
         )
-    )
-    out.append(
-        (
-            f"research database and indicators over 10,000,000 rows under 10 s (measured over {researched:,})",
-            f"{rebuild:.2f} s",
-            rebuild < 10 if researched >= 10_000_000 else (False if rebuild >= 10 else None),
+        out.append(
+            (
+                f"research database and indicators over 10,000,000 rows under 10 s (measured over {researched:,})",
+                f"{rebuild:.2f} s",
+                rebuild < 10 if researched >= 10_000_000 else (False if rebuild >= 10 else None),
+            )
         )
-    )
     hundred = results.get(100_000)
     if hundred:
         work = _work(hundred["c"])

@@ -281,7 +281,11 @@ def grow(home: Path, target: int) -> None:
     sid = "submission_id || '-copy' || c AS submission_id"
     store = duckdb.connect() if linkage_path(home_.warehouse).exists() else None
     if store is not None:  # the current records before copying, linked alone; their persons and profiles
-        store.execute("SET temp_directory = ''")
+        # Synthetic copies of a large base: bounded memory, spilling (encrypted) under the installation.
+        spill = home_.staging / "grow-spill"
+        spill.mkdir(parents=True, exist_ok=True)
+        store.execute(f"SET temp_directory = '{spill}'")
+        store.execute("SET memory_limit = '4GB'")
         encrypted(repository_path(home_.warehouse, FEED), key, alias="va", read_only=True, con=store)
         encrypted(home_.warehouse / "law_enforcement.duckdb", key, alias="le", read_only=True, con=store)
         spec, _, records_sql = KINDS["victim"]
@@ -514,17 +518,28 @@ def main() -> None:
         else:
             ingest(Path(args[0]), Path(args[1]))
         return
+    from results_page import write_results
+
     started = time.perf_counter()
     bench = Bench()
+
+    def write(large: dict | None, breakdown: dict | None) -> None:
+        """results.md after each phase: a later phase that fails leaves the figures of the earlier ones."""
+        write_results(HERE / "results.md", machine(), bench, results, large, breakdown, time.perf_counter() - started)
+
     results = bench.run_sizes()
-    large = bench.large_repository()
+    write(None, None)
     largest = sample(min(max(bench.sizes), bench.breakdown_rows), 0, bench.cache)
     breakdown = json.loads(
         child([bench.python, __file__, "--steps", str(bench.work / "steps"), str(largest)], bench.env)[2]
     )
-    from results_page import write_results
-
-    write_results(HERE / "results.md", machine(), bench, results, large, breakdown, time.perf_counter() - started)
+    write(None, breakdown)
+    try:
+        large = bench.large_repository()
+    except SystemExit as exc:  # a failed child: its figures are missing, the others stay
+        print(exc, file=sys.stderr)
+        large = {"failed": str(exc).splitlines()[0][:300]}
+    write(large, breakdown)
     print((HERE / "results.md").read_text())
 
 
