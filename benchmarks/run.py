@@ -537,7 +537,7 @@ def main() -> None:
     write(None, breakdown)
     try:
         large = bench.large_repository()
-    except SystemExit as exc:  # a failed child: its figures are missing, the others stay
+    except (SystemExit, ValueError) as exc:  # a failed child (or no report from it): its figures are missing
         print(exc, file=sys.stderr)
         large = {"failed": str(exc).splitlines()[0][:300]}
     write(large, breakdown)
