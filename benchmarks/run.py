@@ -456,8 +456,8 @@ def steps(home: Path, path: Path) -> None:
     from pipelines.home import Home
     from privacy.pseudonymise import pseudonymise
     from privacy.sealed import open_batches
-    from schemas.standard import feed
-    from schemas.validation import Validator
+    from schemas.validation import BATCH_ROWS
+    from sources.reader import open_extract
 
     home_ = Home(home).ensure()
     keyring, _ = home_.keyring(create_demo=True)
@@ -470,14 +470,13 @@ def steps(home: Path, path: Path) -> None:
         times[label] = [time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]
         return out
 
-    def batches():
-        return ingest_steps._extract_batches(inbox.open(sub), "extract")
-
     sub = step("seal into the inbox (sources/inbox.py)", lambda: inbox.place(path, FEED, PROVIDER, "all")[0])
-    step("decrypt and read in batches (sources/reader.py)", lambda: sum(b.num_rows for b in batches()[2]))
-    columns, notes, raw = batches()
-    validator = Validator(feed(FEED), PROVIDER, columns, "all", notes=notes)
-    valid = step("standardise and pandera rules (schemas/validation.py)", lambda: [validator.check(b) for b in raw])
+    step(
+        "decrypt and read in batches (sources/reader.py)",
+        lambda: sum(b.num_rows for b in open_extract(inbox.open(sub), batch_rows=BATCH_ROWS).batches()),
+    )
+    validator, checked = ingest_steps._start_validation(inbox.open(sub), FEED, PROVIDER, "all", "extract")
+    valid = step("standardise and pandera rules (schemas/validation.py)", lambda: list(checked))
     times["standardise and pandera rules (schemas/validation.py)"][0] -= times[
         "decrypt and read in batches (sources/reader.py)"
     ][0]

@@ -54,17 +54,14 @@ class Outcome:
         return asdict(self)
 
 
-def _extract_batches(
-    source: Path | bytes | BinaryIO, name: str, sheet: str | None = None
-) -> tuple[list[str], list[str], Iterator[pa.RecordBatch]]:
-    """The header, reader's notes and raw batches of an extract (raises UnusableInput, also while iterating)."""
+def _start_validation(
+    source: Path | bytes | BinaryIO, feed_name: str, provider: str, period: str, name: str, sheet: str | None = None
+) -> tuple[Validator, Iterator[pa.Table]]:
+    """A validator for an extract and its valid rows, batch by batch as read (raises UnusableInput, up front
+    or while iterating)."""
     stream = open_extract(source, sheet=sheet, name=name, batch_rows=BATCH_ROWS)
-    return stream.columns, stream.notes, stream.batches()
-
-
-def _checked_batches(validator: Validator, raw: Iterator[pa.Table]) -> Iterator[pa.Table]:
-    for batch in raw:
-        yield validator.check(batch)
+    validator = Validator(feed(feed_name), provider, stream.columns, period, filename=name, notes=stream.notes)
+    return validator, map(validator.check, stream.batches())
 
 
 def validate_file(
@@ -82,10 +79,12 @@ def validate_file(
     valid rows are only counted, so memory does not grow with the file.
     """
     name = name or (Path(source).name if not isinstance(source, bytes) else "extract")
-    columns, notes, raw = _extract_batches(source, name, sheet)
-    validator = Validator(feed(feed_name), provider, columns, period, filename=name, notes=notes)
-    kept = [batch for batch in _checked_batches(validator, raw) if keep_valid]
-    return validator.result(pa.concat_tables(kept) if keep_valid else None)
+    validator, batches = _start_validation(source, feed_name, provider, period, name, sheet)
+    if keep_valid:
+        return validator.result(pa.concat_tables(batches))
+    for _ in batches:  # counted by the validator, then dropped
+        pass
+    return validator.result()
 
 
 @cache
@@ -123,10 +122,8 @@ def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring
     try:
         prepared = read_prepared(source)
         if prepared is None:
-            columns, notes, raw = _extract_batches(source, name)
-            validator = Validator(feed(sub.feed), sub.provider, columns, sub.period, filename=name, notes=notes)
-            batches = _closing(source, _rejecting(inbox, sub, _checked_batches(validator, raw)))
-            return Checked(batches, validator.result, False)
+            validator, batches = _start_validation(source, sub.feed, sub.provider, sub.period, name)
+            return Checked(_closing(source, _rejecting(inbox, sub, batches)), validator.result, False)
         source.close()
         table, mark = prepared
         held = {role: fingerprint(key) for role, key in first_level_keys(keyring).items()}

@@ -34,16 +34,15 @@ def trim_cells(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
-def standardise(table: pa.Table, feed: Feed, provider: str, con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
+def standardise(table: pa.Table, feed: Feed, provider: str) -> pa.Table:
     """The raw rows of `table` (strings, with `_row`) in the standard's types (see `standardise_sql`)."""
-    own = con is None
-    con = con or duckdb.connect()
+    con = duckdb.connect()
     try:
         con.register("extract", trim_cells(table))
         sql, params = standardise_sql(feed, provider)
         return con.execute(sql, params).to_arrow_table()
     finally:
-        con.unregister("extract") if not own else con.close()
+        con.close()
 
 
 def code_lookup(feed: Feed, provider: str) -> dict[str, dict[str, str]]:
@@ -110,10 +109,14 @@ def _code_sql(feed: Feed, provider: str, name: str, kind: str, params: dict) -> 
     """The standard code(s) of the distinct trimmed value `v` of a coded column (the raw value when unmapped)."""
     lookup = code_lookup(feed, provider)[name]
     params[f"{name}_k"], params[f"{name}_v"] = list(lookup), list(lookup.values())
-    found = f"list_extract(${name}_v::VARCHAR[], list_position(${name}_k::VARCHAR[], lower(trim(e))))"
+
+    def found(code: str) -> str:
+        return f"list_extract(${name}_v::VARCHAR[], list_position(${name}_k::VARCHAR[], lower(trim({code}))))"
+
     if kind == "code":
-        return f"coalesce({found.replace('(e)', '(v)')}, v)"
-    mapped = f"list_transform(list_filter(string_split(v, ';'), e -> trim(e) <> ''), e -> coalesce({found}, trim(e)))"
+        return f"coalesce({found('v')}, v)"
+    parts = "list_filter(string_split(v, ';'), e -> trim(e) <> '')"
+    mapped = f"list_transform({parts}, e -> coalesce({found('e')}, trim(e)))"
     return f"nullif(array_to_string(list_sort(list_distinct({mapped})), ';'), '')"
 
 

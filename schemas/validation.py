@@ -110,9 +110,9 @@ class Validator:
         self.rules = feed_rules(feed, period, today)
         self._schema = pandera_schema(feed, self.rules)
         self._by_check = {r.check_name: r for r in self.rules}
-        self._con = duckdb.connect()
-        self._con.execute("SET temp_directory = ''")  # record ids never spill to disk
-        self._con.execute("CREATE TABLE seen (id VARCHAR, first_row BIGINT)")
+        self._seen = duckdb.connect()
+        self._seen.execute("SET temp_directory = ''")  # record ids never spill to disk
+        self._seen.execute("CREATE TABLE seen (id VARCHAR, first_row BIGINT)")
         self.rows_in = self.rows_valid = 0
         self._failures: list[pa_arrow.Table] = []
         self._frames: list[pd.DataFrame] = []
@@ -138,7 +138,7 @@ class Validator:
 
     def _with_earlier_duplicates(self, standard: pa_arrow.Table) -> pa_arrow.Table:
         """Mark rows whose record id an earlier batch used; add `_first_row`, where each id first occurs."""
-        con = self._con
+        con = self._seen
         con.register("batch", standard.select([ROW, "provider_record_id", "_duplicate"]))
         # The batch is the small side: the ids seen so far are scanned, never hashed again for each batch.
         marked = con.execute(
@@ -187,7 +187,7 @@ class Validator:
         The first call ends the validation; later calls return the same outcome.
         """
         if self._result is None:
-            self._con.close()
+            self._seen.close()
             failures = pa_arrow.concat_tables(self._failures) if self._failures else FAILURE_SCHEMA.empty_table()
             self._result = Validation(self.rows_in, self.rows_valid, failures, self.notes, concat_compact(self._frames))
             self._failures, self._frames = [], []
