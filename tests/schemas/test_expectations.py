@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -276,3 +278,21 @@ def test_report_end_to_end_with_data_docs(tmp_path, monkeypatch):
     assert "No row failed a rule." in html
     assert '<td class="warn">warning</td>' in html
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+def test_modules_the_suite_never_uses_are_imported_only_on_first_use():
+    """Great Expectations' import defers scipy.stats and altair; the suite runs without them, and a later
+    use of either gets the real module. In a fresh process: this one may have imported them already."""
+    script = """
+import sys
+from tests.schemas.test_expectations import _run
+assert _run("law-enforcement", 20).warnings == []
+assert type(sys.modules["scipy.stats"]).__name__ == "_Deferred"
+assert type(sys.modules["altair"]).__name__ == "_Deferred"
+from scipy import stats
+import altair
+assert abs(stats.norm.cdf(0) - 0.5) < 1e-12 and altair.Chart
+assert type(sys.modules["scipy.stats"]).__name__ == "module"
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
