@@ -70,8 +70,10 @@ class Measure:
         return out
 
 
-def child(cmd: list[str], env: dict, ok=(0, 1)) -> tuple[float, int, str]:
-    """Run `cmd`; its wall seconds, its peak resident memory in bytes (from wait4) and its stdout."""
+def child(cmd: list[str], env: dict, ok=(0, 1), report=False) -> tuple[float, int, str]:
+    """Run `cmd`; its wall seconds, its peak resident memory in bytes (from wait4) and its stdout.
+
+    With `report`, the command must print a JSON report: without one, it failed (stderr says why)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
@@ -80,10 +82,11 @@ def child(cmd: list[str], env: dict, ok=(0, 1)) -> tuple[float, int, str]:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        if proc.returncode not in ok:
+        stdout = out.read().decode()
+        if proc.returncode not in ok or (report and not stdout.startswith("{")):
             tail = err.read().decode()[-2000:]
             raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
-        return seconds, usage.ru_maxrss * 1024, out.read().decode()
+        return seconds, usage.ru_maxrss * 1024, stdout
 
 
 def measured(make_cmd, env_for, repeat: int, ok=(0, 1)) -> Measure:
@@ -228,11 +231,11 @@ class Bench:
         grow_to = [self.python, __file__, "--grow", env["RAPPORTEUR_HOME"]]
         rebuild_cmd = [self.python, __file__, "--research", env["RAPPORTEUR_HOME"]]
         relink = measured(lambda i: rebuild_cmd, lambda i: env, 1)
-        researched = json.loads(child([*grow_to, str(self.research_rows)], env)[2])
-        seconds, rss, out = child(rebuild_cmd, env)
+        researched = json.loads(child([*grow_to, str(self.research_rows)], env, report=True)[2])
+        seconds, rss, out = child(rebuild_cmd, env, report=True)
         report = json.loads(out)
         rebuild = Measure(seconds, rss, report["seconds"])
-        held = json.loads(child([*grow_to, str(self.repo_rows)], env)[2])
+        held = json.loads(child([*grow_to, str(self.repo_rows)], env, report=True)[2])
         empty = self.home()
         into_empty, into_large = [], []
         for i in range(self.repeat):
@@ -250,7 +253,7 @@ class Bench:
         }
 
     def _timed_ingest(self, env: dict, path: Path) -> tuple[float, int]:
-        _, rss, out = child([self.python, __file__, "--ingest", env["RAPPORTEUR_HOME"], str(path)], env)
+        _, rss, out = child([self.python, __file__, "--ingest", env["RAPPORTEUR_HOME"], str(path)], env, report=True)
         return json.loads(out)["seconds"], rss
 
 
@@ -531,14 +534,15 @@ def main() -> None:
     write(None, None)
     largest = sample(min(max(bench.sizes), bench.breakdown_rows), 0, bench.cache)
     breakdown = json.loads(
-        child([bench.python, __file__, "--steps", str(bench.work / "steps"), str(largest)], bench.env)[2]
+        child([bench.python, __file__, "--steps", str(bench.work / "steps"), str(largest)], bench.env, report=True)[2]
     )
     write(None, breakdown)
     try:
         large = bench.large_repository()
     except (SystemExit, ValueError) as exc:  # a failed child (or no report from it): its figures are missing
         print(exc, file=sys.stderr)
-        large = {"failed": str(exc).splitlines()[0][:300]}
+        lines = str(exc).strip().splitlines()  # the command, and the last line of its stderr (the error)
+        large = {"failed": lines[0][:300] + (f": {lines[-1][:300]}" if len(lines) > 1 else "")}
     write(large, breakdown)
     print((HERE / "results.md").read_text())
 

@@ -141,10 +141,7 @@ def load_submission(
         with _transaction(escrow):
             escrow.execute("DELETE FROM escrow WHERE submission_id = ?", [submission_id])
             for batch in rows():
-                escrow.register("staged_escrow", _escrow_part(_table(batch)))
-                escrow.execute(
-                    "INSERT INTO escrow BY NAME SELECT ? AS submission_id, * FROM staged_escrow", [submission_id]
-                )
+                _insert(escrow, "escrow", _escrow_part(_table(batch)), submission_id)
         escrow.execute("CHECKPOINT")
     table = REPOSITORIES[feed][1]
     with connect(path, key=db_key) as con:
@@ -156,11 +153,7 @@ def load_submission(
             loaded = 0
             for batch in rows():
                 batch = _table(batch)
-                con.register("staged_rows", batch.drop_columns(_first_level(batch)))
-                con.execute(
-                    f"INSERT INTO {table} BY NAME SELECT ? AS submission_id, ? AS provider, * FROM staged_rows",
-                    [submission_id, provider],
-                )
+                _insert(con, table, batch.drop_columns(_first_level(batch)), submission_id, provider)
                 loaded += batch.num_rows
             rows_in, failures = counted()
             quarantined = len(set(failures.column("row_number").to_pylist()))
@@ -212,6 +205,17 @@ def _transaction(con: duckdb.DuckDBPyConnection):
         with suppress(duckdb.Error):  # a failed COMMIT (disk full) has already ended the transaction
             con.execute("ROLLBACK")
         raise
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, staged: pa.Table, submission_id: str, *provider: str) -> None:
+    """Append `staged` to `table` by name, with the submission id (and the provider, when given).
+
+    DuckDB reads `staged` from this function's variables: a view registered inside the load's transaction
+    would keep every batch alive until COMMIT (the whole submission in memory)."""
+    given = ", ? AS provider" if provider else ""
+    con.execute(
+        f"INSERT INTO {table} BY NAME SELECT ? AS submission_id{given}, * FROM staged", [submission_id, *provider]
+    )
 
 
 def _table(batch: pa.Table | pa.RecordBatch) -> pa.Table:

@@ -8,6 +8,7 @@ import pytest
 
 from schemas.validation import FAILURE_SCHEMA, stored_failures
 from tests.privacy.test_pseudonymise import _pseudonymised
+from tests.privacy.test_sealed import peak_rss_growth
 from tests.schemas.test_validation import GOOD
 from warehouse.repository import connect, load_submission, repository_counts, repository_path
 from warehouse.research import build_research_database
@@ -171,3 +172,30 @@ def test_baselines_use_only_published_values():
     out = _with_baselines(frame, baseline=None).set_index("period")
     assert out.loc[2017, "change_abs"] == 20 and out.loc[2017, "change_pct"] == 200.0
     assert pd.isna(out.loc[2017, "trend"])  # its previous period is withheld
+
+
+LOAD_300_BATCHES = """
+import pyarrow as pa
+from pathlib import Path
+from tests.warehouse.test_repository import KEY, NO_FAILURES, _rows
+from warehouse.repository import load_submission
+
+def work(folder):
+    template = _rows(50)
+    at = pa.array([i % 50 for i in range(2000)])
+    def batches():  # 300 batches of 2,000 rows, each in buffers of its own (as read from the staged file)
+        for _ in range(300):
+            yield template.take(at).combine_chunks()
+    load_submission(
+        Path(folder), submission_id="s1", feed="victim-assistance", provider="ngo-x", period="2020",
+        content_sha256="s1" * 32, received_at=None, rows=batches, counted=lambda: (600_000, NO_FAILURES),
+        key_version=1, codelist_version="test", db_key=KEY, escrow_key=KEY,
+    )
+"""
+
+
+def test_a_load_holds_a_few_batches_in_memory_not_the_submission(tmp_path):
+    """600,000 rows (about 470 MB as Arrow) go through the two passes without being held until COMMIT."""
+    growth = peak_rss_growth(LOAD_300_BATCHES, str(tmp_path))
+    assert _query(tmp_path, "SELECT count(*) FROM victim_assistance") == [(600_000,)]
+    assert growth < 300 << 20, f"peak RSS grew by {growth >> 20} MiB loading 300 batches"
