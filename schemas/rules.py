@@ -8,11 +8,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 
 from schemas.standard import Feed, codelists
 
 MAX_AGE = 110
 MAX_SENTENCE_MONTHS = 1200
+# Beside an identifier date column (date of birth), whether it is after today: `future_flags`.
+FUTURE_SUFFIX = "__future"
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,10 @@ def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) ->
                 Rule(
                     "future_date",
                     name,
-                    (lambda d, n=name: d[n].isna() | (d[n] <= today)),
+                    # An identifier never reaches pandera: the validator gives its comparison with today instead.
+                    (lambda d, n=name: ~d[n + FUTURE_SUFFIX])
+                    if col.identifier
+                    else (lambda d, n=name: d[n].isna() | (d[n] <= today)),
                     f"{name} is in the future",
                 )
             )
@@ -223,6 +230,16 @@ def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) ->
             )
         )
     return rules
+
+
+def future_flags(standard: pa_arrow.Table, feed: Feed, today: dt.date) -> pa_arrow.Table:
+    """`standard` with, beside each identifier date column, whether it is after `today` (what its
+    `future_date` rule reads, as the column itself stays out of pandera)."""
+    for name in feed.identifiers:
+        if feed.columns[name].type == "date":
+            after = pc.fill_null(pc.greater(standard[name], pa_arrow.scalar(today, pa_arrow.date32())), False)
+            standard = standard.append_column(name + FUTURE_SUFFIX, after)
+    return standard
 
 
 def pandera_schema(feed: Feed, rules: list[Rule]) -> pa.DataFrameSchema:

@@ -83,6 +83,8 @@ CASES = [
     ),
     ("victim-assistance", {"date_of_birth": "2020-04-01"}, ("birth_after_event", "date_of_birth")),
     ("victim-assistance", {"date_of_birth": "1890-01-01"}, ("implausible_age", "date_of_birth")),
+    ("victim-assistance", {"date_of_birth": "2099-01-01"}, ("future_date", "date_of_birth")),
+    ("law-enforcement", {"date_of_birth": "2099-01-01"}, ("future_date", "date_of_birth")),
     (
         "victim-assistance",
         {"assistance_start_date": "2020-02-01"},
