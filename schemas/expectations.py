@@ -116,7 +116,7 @@ def compact_frame(frame: pd.DataFrame, feed: Feed, first_rows: pd.Series | None 
             for suffix in (FIRST_ROW_SUFFIX, GIVEN_SUFFIX):
                 if col.name + suffix in frame:
                     data[col.name + suffix] = frame[col.name + suffix]
-    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)))
+    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)), copy=False)
 
 
 def concat_compact(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -233,7 +233,7 @@ def without_values(validation: Validation, feed: Feed) -> Validation:
     failures = validation.failures.set_column(validation.failures.schema.get_field_index("value"), "value", blank)
     frame = validation.frame
     if frame is not None:
-        frame = frame.copy()
+        frame = frame.copy(deep=False)  # its coded columns are replaced below; the others are shared
         lists = codelists()
         for col in feed.columns.values():
             if col.type in ("code", "codes") and col.name in frame:
