@@ -243,6 +243,7 @@ class Bench:
             into_empty.append(self._timed_ingest(empty, submission))
             into_large.append(self._timed_ingest(env, submission))
         return {
+            "base": base,
             "held": held["rows"],
             "researched": researched["rows"],
             "relink": relink,
@@ -289,7 +290,7 @@ def grow(home: Path, target: int) -> None:
         spill = home_.staging / "grow-spill"
         spill.mkdir(parents=True, exist_ok=True)
         store.execute(f"SET temp_directory = '{spill}'")
-        store.execute("SET memory_limit = '4GB'")
+        store.execute("SET memory_limit = '8GB'")  # 4 GB ran out building the persons of a 1M base
         encrypted(repository_path(home_.warehouse, FEED), key, alias="va", read_only=True, con=store)
         encrypted(home_.warehouse / "law_enforcement.duckdb", key, alias="le", read_only=True, con=store)
         spec, _, records_sql = KINDS["victim"]
