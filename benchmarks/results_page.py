@@ -111,7 +111,8 @@ def _large(large: dict, results: dict) -> list[str]:
         "",
         f"## A repository of {held:,} rows",
         "",
-        f"Made from the {large.get('base', max(results)):,}-row ingest by copying its rows (with escrow, quarantine and ledger) as "
+        f"Made from the {large.get('base', max(results)):,}-row ingest by copying its rows (with escrow, quarantine "
+        "and ledger) as "
         "other submissions of the same provider, with tokens salted per copy (other persons). The research "
         f"database is rebuilt when the repository holds {large['researched']:,} rows, then the repository is "
         "grown further. Ingest is timed inside the process (`ingest_file`, imports warmed); each 1,000-row "

@@ -543,8 +543,9 @@ def main() -> None:
         large = bench.large_repository()
     except (SystemExit, ValueError) as exc:  # a failed child (or no report from it): its figures are missing
         print(exc, file=sys.stderr)
-        lines = str(exc).strip().splitlines()  # the command, and the last line of its stderr (the error)
-        large = {"failed": lines[0][:300] + (f": {lines[-1][:300]}" if len(lines) > 1 else "")}
+        lines = str(exc).strip().splitlines()  # the command, and the error among the last lines of its stderr
+        errors = [line for line in lines[1:] if "Error" in line or "Exception" in line] or lines[-1:]
+        large = {"failed": lines[0][:300] + (f": {errors[-1][:300]}" if len(lines) > 1 else "")}
     write(large, breakdown)
     print((HERE / "results.md").read_text())
 
