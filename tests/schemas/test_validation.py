@@ -226,3 +226,16 @@ def test_batches_validate_exactly_as_the_whole_file(ids, sexes, batch_rows):
     first_rows = batched.frame["provider_record_id__first_row"].tolist()
     for row, (record_id, first) in enumerate(zip(ids, first_rows, strict=False), start=1):
         assert (first is pd.NA) if not record_id else first == ids.index(record_id) + 1, (row, record_id, first)
+
+
+def test_a_rule_that_raises_is_an_error_never_skipped(monkeypatch):
+    """A check that raises inside pandera once went unreported (and unchecked) on every batch."""
+    import schemas.validation as validation_module
+    from schemas.rules import Rule, feed_rules
+
+    def with_a_broken_rule(f, period="all", today=None):
+        return [*feed_rules(f, period, today), Rule("broken", "sex", lambda d: d["no_such_column"], "never")]
+
+    monkeypatch.setattr(validation_module, "feed_rules", with_a_broken_rule)
+    with pytest.raises(RuntimeError, match="raised an error instead of checking"):
+        validate(_extract([GOOD["victim-assistance"]]), feed("victim-assistance"), "no-mapping", today=TODAY)
