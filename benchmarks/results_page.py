@@ -90,16 +90,17 @@ def write_results(path: Path, machine: str, bench, results: dict, large: dict, b
                 f"| {LABELS[key]} | {m.seconds:.2f} | {_f(work)} | {_f(_ratio(n, work), ',.0f')} | "
                 f"{_f(_ratio(work, floor), '.1f')} | {_f(_ratio(peer, work), '.1f')} | {_mb(m.rss)} |"
             )
-    if large is None or "failed" in large:
+    measured = large if large and "failed" not in large else None  # the repository phase ran to the end
+    if measured is None:
         why = "still to run" if large is None else f"the step failed: {large['failed']}"
         lines += ["", "## A repository of 10,000,000 rows", "", f"Not measured in this run ({why})."]
     else:
-        lines += _large(large, results)
+        lines += _large(measured, results)
     if breakdown:
         lines += _breakdown(breakdown, results, bench)
     lines += ["", "## Targets", "", "| target | measured | verdict |", "| --- | --- | --- |"]
-    for target, measured, ok in _targets(results, large if large and "failed" not in large else None):
-        lines.append(f"| {target} | {measured} | {_verdict(ok)} |")
+    for target, figure, ok in _targets(results, measured):
+        lines.append(f"| {target} | {figure} | {_verdict(ok)} |")
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip()]
     path.write_text("\n".join(lines) + "\n")
