@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from schemas.standard import Feed, codelists
@@ -292,6 +293,11 @@ def run_expectations(
     # The run name becomes a folder of the docs site: keep it to a safe file name.
     run_name = re.sub(r"[^A-Za-z0-9._-]+", "_", run_name).strip("._") or "submission"
     gx_frame = compact_frame(frame, feed)
+    # GX keeps, for each "not in set" and "unique" expectation, the rows it filtered with their labels until
+    # the suite is done: 32-bit labels rather than 64-bit (what a RangeIndex gives when filtered) take a third
+    # off its memory per row (131 to 97 bytes at 3 million rows).
+    labels = np.int32 if len(gx_frame) < 2**31 else np.int64
+    gx_frame = gx_frame.set_axis(pd.Index(np.arange(len(gx_frame), dtype=labels)), axis=0)
     names = _gx_names(gx_frame, feed)
     specs = _specs(feed, names, previous_row_counts)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import duckdb
@@ -12,12 +13,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from schemas.expectations import ExpectationReport, ExpectationResult, run_expectations
+from pipelines.steps import validate_file
+from schemas.expectations import ExpectationReport, ExpectationResult, concat_compact, run_expectations
 from schemas.standard import codelists, feed
 from schemas.standardise import standardise_sql
 from schemas.validation import FAILURE_SCHEMA, Validation, conform_columns, validate
 from schemas.validation_report import MAX_ROWS_SHOWN, write_validation_report
 from sources.spreadsheet import safe_cell
+from tests.conftest import sample_files
 from tests.schemas.test_validation import GOOD, TODAY, _extract
 
 SECRET = "SECRET-ID-1"
@@ -285,6 +288,7 @@ def test_modules_the_suite_never_uses_are_imported_only_on_first_use():
     use of either gets the real module. In a fresh process: this one may have imported them already."""
     script = """
 import sys
+import tracemalloc
 from tests.schemas.test_expectations import _run
 assert _run("law-enforcement", 20).warnings == []
 assert type(sys.modules["scipy.stats"]).__name__ == "_Deferred"
@@ -296,3 +300,26 @@ assert type(sys.modules["scipy.stats"]).__name__ == "module"
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _traced_peak(frame: pd.DataFrame) -> int:
+    tracemalloc.start()
+    try:
+        run_expectations(frame, feed("victim-assistance"), previous_row_counts=[len(frame)])
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_suite_holds_under_a_hundred_bytes_per_row(sample_dir):
+    """GX keeps each filtered expectation's row labels until the suite is done: they must be 32-bit.
+
+    The cost per row is the growth of the traced peak between two sizes of a generated extract's compact
+    frame (the fixed cost of GX cancels out); with 64-bit labels it was over a hundred bytes.
+    """
+    path, _, provider = next(f for f in sample_files(sample_dir) if f[1] == "victim-assistance")
+    one = validate_file(path, "victim-assistance", provider).frame
+    small, large = (concat_compact([one] * (n // len(one))) for n in (100_000, 400_000))
+    run_expectations(one, feed("victim-assistance"))  # imports, outside the measure
+    per_row = (_traced_peak(large) - _traced_peak(small)) / (len(large) - len(small))
+    assert per_row < 100, f"{per_row:.0f} bytes per row"
