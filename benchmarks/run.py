@@ -275,7 +275,7 @@ def grow(home: Path, target: int) -> None:
     from pipelines.home import Home
     from privacy.linkage import link_records
     from warehouse.duck import encrypted
-    from warehouse.linkage_store import KINDS, linkage_path
+    from warehouse.linkage_store import BATCH_ROWS, KINDS, linkage_path
     from warehouse.repository import connect, escrow_path, repository_path
 
     home_ = Home(home)
@@ -290,7 +290,6 @@ def grow(home: Path, target: int) -> None:
         spill = home_.staging / "grow-spill"
         spill.mkdir(parents=True, exist_ok=True)
         store.execute(f"SET temp_directory = '{spill}'")
-        # Building the persons of a 1M base at once runs out at 4 GB (and at 8 GB) as of this round: see notes.md.
         store.execute("SET memory_limit = '4GB'")
         encrypted(repository_path(home_.warehouse, FEED), key, alias="va", read_only=True, con=store)
         encrypted(home_.warehouse / "law_enforcement.duckdb", key, alias="le", read_only=True, con=store)
@@ -304,7 +303,15 @@ def grow(home: Path, target: int) -> None:
             "CREATE TEMP TABLE base AS "
             "SELECT r.*, l.person_key FROM base_records r JOIN base_links l USING (record_key)"
         )
-        store.execute(f"CREATE TEMP TABLE base_persons AS {spec.persons_sql.format(records='base')}")
+        # The persons in parts by person key, as the product's relink builds them per batch: the ordered
+        # aggregates of one statement over a million persons run out of memory at 4 GB.
+        (linked,) = store.execute("SELECT count(*) FROM base").fetchone()
+        parts = max(-(-linked // BATCH_ROWS), 1)
+        for part in range(parts):
+            records = f"(SELECT * FROM base WHERE hash(person_key) % {parts} = {part})"
+            persons = spec.persons_sql.format(records=records)
+            into = "INSERT INTO base_persons" if part else "CREATE TEMP TABLE base_persons AS"
+            store.execute(f"{into} {persons}")
         store.execute("DETACH va")
         store.execute("DETACH le")
     with connect(repository_path(home_.warehouse, FEED), key=key) as con:
