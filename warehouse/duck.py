@@ -32,8 +32,10 @@ def encrypted(
     con = con or duckdb.connect()
     try:
         con.execute(f"LOAD '{httpfs_extension()}'")
-        # What DuckDB spills to disk (a large load or query beyond its memory limit) is encrypted too.
-        con.execute("SET temp_file_encryption = true")
+        # What DuckDB spills to disk (a large load or query beyond its memory limit) is encrypted too. Once a
+        # connection has spilled, DuckDB refuses to change the setting: attaching another file is then no error.
+        if not con.execute("SELECT current_setting('temp_file_encryption')").fetchone()[0]:
+            con.execute("SET temp_file_encryption = true")
         options = f"ENCRYPTION_KEY '{key.hex()}'" + (", READ_ONLY" if read_only else "")
         quoted = str(path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
         con.execute(f"ATTACH '{quoted}' AS {alias} ({options})")

@@ -141,6 +141,21 @@ def test_repositories_are_encrypted_and_need_the_key(tmp_path):
         pass
 
 
+def test_a_connection_that_has_spilled_still_attaches_another_encrypted_file(tmp_path):
+    from warehouse.duck import encrypted
+
+    _load(tmp_path, "s1", _rows(3))
+    con = encrypted(repository_path(tmp_path, "victim-assistance"), KEY, alias="va", read_only=True)
+    con.execute(f"SET temp_directory = '{tmp_path / 'spill'}'")
+    con.execute("SET memory_limit = '100MB'")
+    con.execute("CREATE TEMP TABLE big AS SELECT range::VARCHAR || repeat('x', 50) AS a FROM range(3000000)")
+    con.execute("CREATE TEMP TABLE sorted AS SELECT * FROM big ORDER BY a DESC")
+    assert any((tmp_path / "spill").iterdir()), "the query did not spill: the test shows nothing"
+    encrypted(repository_path(tmp_path, "victim-assistance"), KEY, alias="again", read_only=True, con=con)
+    assert con.execute("SELECT count(*) FROM again.victim_assistance").fetchone() == (3,)
+    con.close()
+
+
 def test_research_cells_under_k_are_suppressed_and_marked(tmp_path):
     _load(tmp_path, "s1", _rows(3))
     build_research_database(tmp_path, KEY)  # k = 5: the one cell of 3 must go
