@@ -239,18 +239,24 @@ def without_values(validation: Validation, feed: Feed) -> Validation:
         lists = codelists()
         for col in feed.columns.values():
             if col.type in ("code", "codes") and col.name in frame:
-                frame[col.name] = _codes_only(frame[col.name], set(lists[col.codelist]))
+                shown = _codes_only(frame[col.name], set(lists[col.codelist]))
+                if shown is not None:
+                    frame[col.name] = shown
     return replace(validation, failures=failures, frame=frame)
 
 
-def _codes_only(column: pd.Series, codes: set[str]) -> pd.Categorical:
-    """A compact (categorical) column with every category that is not made of standard codes shown as UNMAPPED."""
+def _codes_only(column: pd.Series, codes: set[str]) -> pd.Categorical | None:
+    """A compact (categorical) column with every category that is not made of standard codes shown as UNMAPPED;
+    None when every category is made of codes (the column is shown as it is, and not copied)."""
     categories = column.cat.categories
     shown = [c if all_codes(str(c), codes) else UNMAPPED for c in categories]
+    if shown == list(categories):
+        return None
     kept = list(dict.fromkeys(shown))
     position = {c: i for i, c in enumerate(kept)}
-    recode = np.array([position[c] for c in shown] + [-1], dtype=np.int64)  # code -1 (blank) stays -1
-    return pd.Categorical.from_codes(recode[column.cat.codes.to_numpy()], kept)
+    codes_of = column.cat.codes.to_numpy()
+    recode = np.array([position[c] for c in shown] + [-1], dtype=codes_of.dtype)  # code -1 (blank) stays -1
+    return pd.Categorical.from_codes(recode[codes_of], kept)
 
 
 def validate_prepared(table: pa_arrow.Table, expected: pa_arrow.Schema, feed: Feed, provider: str) -> Validation:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.standard import codelists, feed
-from schemas.validation import stored_failures, validate
+from schemas.validation import UNMAPPED, stored_failures, validate, without_values
 from sources.errors import UnusableInput
 from sources.reader import Extract
 from tests.conftest import sample_files
@@ -239,3 +240,17 @@ def test_a_rule_that_raises_is_an_error_never_skipped(monkeypatch):
     monkeypatch.setattr(validation_module, "feed_rules", with_a_broken_rule)
     with pytest.raises(RuntimeError, match="raised an error instead of checking"):
         validate(_extract([GOOD["victim-assistance"]]), feed("victim-assistance"), "no-mapping", today=TODAY)
+
+
+def test_without_values_blanks_what_is_not_a_code_and_shares_the_rest():
+    rows = [GOOD["victim-assistance"] | {"provider_record_id": f"r{i}"} for i in range(3)]
+    rows[1] = rows[1] | {"sex": "Maria"}  # a name typed into a code column
+    outcome = validate(_extract(rows), feed("victim-assistance"), "no-mapping", today=TODAY)
+    shown = without_values(outcome, feed("victim-assistance"))
+    assert list(outcome.frame["sex"]) == ["female", "Maria", "female"]
+    assert list(shown.frame["sex"]) == ["female", UNMAPPED, "female"]
+    assert "Maria" not in shown.frame["sex"].cat.categories
+    assert shown.failures["value"].null_count == shown.failures.num_rows
+    # A column of codes only is the caller's own, not a copy.
+    codes = (o.frame["citizenship"].array.codes for o in (shown, outcome))
+    assert np.shares_memory(*codes)
