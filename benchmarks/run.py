@@ -284,6 +284,12 @@ def grow(home: Path, target: int) -> None:
     tokens = ("record_token", "document_token", "name_dob_token", "skeleton_token", "event_token")
     salted = ", ".join(f"c || '.' || {t} AS {t}" for t in tokens)
     sid = "submission_id || '-copy' || c AS submission_id"
+    with connect(repository_path(home_.warehouse, FEED), key=key, read_only=True) as con:
+        (held,) = con.execute("SELECT count(*) FROM victim_assistance").fetchone()
+        (current_rows,) = con.execute("SELECT count(*) FROM current_victim_assistance").fetchone()
+    if -(-target // held) <= 1:  # already that large: nothing to copy (nor to link again)
+        print(json.dumps({"rows": current_rows}))
+        return
     store = duckdb.connect() if linkage_path(home_.warehouse).exists() else None
     if store is not None:  # the current records before copying, linked alone; their persons and profiles
         # Synthetic copies of a large base: bounded memory, spilling (encrypted) under the installation.
@@ -315,7 +321,6 @@ def grow(home: Path, target: int) -> None:
         store.execute("DETACH va")
         store.execute("DETACH le")
     with connect(repository_path(home_.warehouse, FEED), key=key) as con:
-        (held,) = con.execute("SELECT count(*) FROM victim_assistance").fetchone()
         (first,) = con.execute("SELECT count(*) FROM submissions").fetchone()  # copy numbers never repeat
         copies = f"range({first}, {first + max(-(-target // held) - 1, 0)}) r(c)"
         con.execute(
