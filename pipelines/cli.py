@@ -157,15 +157,10 @@ def prepare(
     if out.suffix != ".parquet":
         raise RapporteurError(f"{out.name}: the prepared extract must be a .parquet file")
     keys = load_provider_keys(key_file) if key_file else first_level_keys(Home.from_env().keyring()[0])
-    result, prepared = prepare_file(file, feed, provider, period, keys)
+    result, rows = prepare_file(file, feed, provider, period, keys, out)
     _print_failures(result)
-    import pyarrow.parquet as pq
-
-    tmp = out.with_name(f".{out.name}.partial")
-    pq.write_table(prepared, tmp)
-    tmp.replace(out)
     typer.echo(
-        f"wrote {out} ({prepared.num_rows} rows; {result.rows_quarantined} left out, listed above); "
+        f"wrote {out} ({rows} rows; {result.rows_quarantined} left out, listed above); "
         "it holds no names, dates of birth, document numbers, phones or addresses"
     )
     raise typer.Exit(1 if result.rows_quarantined else 0)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.home import Home
 from privacy.keys import Keyring, fingerprint
@@ -26,11 +27,11 @@ from schemas.expectations import ExpectationReport, run_expectations
 from schemas.memory import release_memory
 from schemas.standard import codelist_version, feed
 from schemas.standardise import standardise
-from schemas.validation import BATCH_ROWS, Validation, Validator, stored_failures, validate_prepared, without_values
+from schemas.validation import BATCH_ROWS, PreparedValidator, Validation, Validator, stored_failures, without_values
 from schemas.validation_report import write_validation_report
 from sources.errors import UnusableInput
 from sources.inbox import Inbox, Submission
-from sources.reader import PREPARED_MARK, ROW, open_extract, read_prepared
+from sources.reader import PREPARED_MARK, ROW, open_extract, open_prepared, prepared_batches
 from warehouse.repository import LoadResult, load_submission
 
 log = logging.getLogger("rapporteur")
@@ -97,14 +98,41 @@ def prepared_schema(feed_name: str) -> pa.Schema:
     return first_level(standard, feed_name, {"victim": bytes(32), "suspect": bytes(32)}).schema
 
 
+def start_prepared(
+    parquet: pq.ParquetFile, feed_name: str, provider: str, name: str, batch_rows: int = BATCH_ROWS
+) -> tuple[PreparedValidator, Iterator[pa.Table]]:
+    """A validator for an opened prepared extract and its valid rows, batch by batch as read (raises
+    UnusableInput, up front for its layout or while iterating)."""
+    try:
+        validator = PreparedValidator(parquet.schema_arrow, prepared_schema(feed_name), feed(feed_name), provider)
+    except UnusableInput:
+        parquet.close()
+        raise
+    return validator, map(validator.check, prepared_batches(parquet, name, batch_rows))
+
+
 def prepare_file(
-    source: Path, feed_name: str, provider: str, period: str, keys: dict[str, bytes]
-) -> tuple[Validation, pa.Table]:
-    """Validate an extract and pseudonymise its valid rows at the first level, marked with the key fingerprints."""
-    result = validate_file(source, feed_name, provider, period)
-    prepared = first_level(result.valid, feed_name, keys)
+    source: Path, feed_name: str, provider: str, period: str, keys: dict[str, bytes], out: Path
+) -> tuple[Validation, int]:
+    """Validate an extract and write its valid rows to `out`, pseudonymised at the first level and marked with
+    the key fingerprints, batch by batch; returns the validation and the number of rows written.
+
+    The file appears at `out` only when complete (it is written beside it first).
+    """
+    validator, batches = _start_validation(source, feed_name, provider, period, Path(source).name)
     mark = json.dumps({role: fingerprint(key) for role, key in keys.items()}).encode()
-    return result, prepared.replace_schema_metadata({PREPARED_MARK: mark})
+    schema = prepared_schema(feed_name).with_metadata({PREPARED_MARK: mark})
+    partial, rows = out.with_name(f".{out.name}.partial"), 0
+    try:
+        with pq.ParquetWriter(partial, schema) as writer:
+            for batch in batches:
+                prepared = first_level(batch, feed_name, keys).cast(schema)
+                writer.write_table(prepared)
+                rows += prepared.num_rows
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return validator.result(), rows
 
 
 @dataclass
@@ -121,20 +149,20 @@ def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring
     unusable, whether that is found up front (raised here) or while reading (raised by the batches)."""
     source = inbox.open(sub)
     try:
-        prepared = read_prepared(source)
+        prepared = open_prepared(source)
         if prepared is None:
             validator, batches = _start_validation(source, sub.feed, sub.provider, sub.period, name)
             return Checked(_closing(source, _rejecting(inbox, sub, batches)), validator.result, False)
-        source.close()
-        table, mark = prepared
+        parquet, mark = prepared
         held = {role: fingerprint(key) for role, key in first_level_keys(keyring).items()}
         if mark != held:
+            parquet.close()
             raise UnusableInput(
                 f"{name}: prepared with a key the bureau does not hold (fingerprint "
                 f"{str(mark.get('victim', '?'))[:16]}); ask the bureau for its current key file"
             )
-        result = validate_prepared(table, prepared_schema(sub.feed), feed(sub.feed), sub.provider)
-        return Checked(iter([result.valid]), lambda: replace(result, valid=None), True)
+        validator, batches = start_prepared(parquet, sub.feed, sub.provider, name)
+        return Checked(_closing(source, _rejecting(inbox, sub, batches)), validator.result, True)
     except UnusableInput as exc:
         source.close()
         _reject(inbox, sub, exc)

@@ -8,12 +8,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-from pipelines.steps import check_dataset, prepared_schema, validate_file
-from schemas.standard import feed as feed_spec
-from schemas.validation import Validation, validate_prepared
+from pipelines.steps import check_dataset, start_prepared, validate_file
+from schemas.validation import Validation
 from schemas.validation_report import failures_csv, report_sections
 from sources.errors import UnusableInput
-from sources.reader import read_prepared
+from sources.reader import open_prepared
 
 HOLD_SECONDS = 30 * 60
 HELD_PER_ORG = 3
@@ -50,15 +49,19 @@ _checking = threading.Lock()
 def _validate(data: bytes, feed: str, org: str, period: str, filename: str, key_prints: dict | None) -> Validation:
     """A raw extract as `rapporteur validate` checks it; an extract made by `rapporteur prepare` as the pipeline
     checks it, refused at once when it was made with a key the bureau does not hold."""
-    prepared = read_prepared(data)
+    prepared = open_prepared(data)
     if prepared is None:
         return validate_file(data, feed, org, period, name=filename, keep_valid=False)
-    table, mark = prepared
+    parquet, mark = prepared
     if key_prints is not None and mark != key_prints:
+        parquet.close()
         raise UnusableInput(
             f"{filename}: prepared with a key the bureau does not hold; ask the bureau for its current key file"
         )
-    return validate_prepared(table, prepared_schema(feed), feed_spec(feed), org)
+    validator, batches = start_prepared(parquet, feed, org, filename)
+    for _ in batches:  # counted by the validator, then dropped
+        pass
+    return validator.result()
 
 
 def check_upload(

@@ -87,6 +87,37 @@ def _in_feed_order(table: pa_arrow.Table, feed: Feed) -> pa_arrow.Table:
     return pa_arrow.table(columns + [table.column(ROW)], names=[*feed.columns, ROW])
 
 
+class SeenIds:
+    """The record ids of the batches checked so far, with the row where each first occurs: a repeated id is a
+    duplicate wherever its first row was. Held in memory only (record ids never spill to disk)."""
+
+    def __init__(self) -> None:
+        self._con = duckdb.connect()
+        self._con.execute("SET temp_directory = ''")
+        self._con.execute("CREATE TABLE seen (id VARCHAR, first_row BIGINT)")
+
+    def mark(self, batch: pa_arrow.Table) -> pa_arrow.Table:
+        """`batch` (`_row`, provider_record_id, `_duplicate`: repeated within the batch), in row order, with
+        `_duplicate` also true for an id an earlier batch used, and `_first_row`; its ids are then seen."""
+        con = self._con
+        # The batch is the small side: the ids seen so far are scanned, never hashed again for each batch.
+        marked = con.execute(
+            """
+            WITH earlier AS (
+                SELECT id, first_row FROM seen WHERE id IN (SELECT provider_record_id FROM batch)
+            )
+            SELECT b._row, b.provider_record_id, b._duplicate OR e.id IS NOT NULL AS _duplicate,
+                   coalesce(e.first_row, min(b._row) OVER (PARTITION BY b.provider_record_id)) AS _first_row
+            FROM batch b LEFT JOIN earlier e ON b.provider_record_id = e.id ORDER BY b._row
+            """
+        ).to_arrow_table()
+        con.execute("INSERT INTO seen SELECT provider_record_id, _row FROM marked WHERE NOT _duplicate")
+        return marked
+
+    def close(self) -> None:
+        self._con.close()
+
+
 class Validator:
     """Validates an extract batch by batch against every rule of a feed; nothing is loaded.
 
@@ -111,9 +142,7 @@ class Validator:
         self.rules = feed_rules(feed, period, self.today)
         self._schema = pandera_schema(feed, self.rules)
         self._by_check = {r.check_name: r for r in self.rules}
-        self._seen = duckdb.connect()
-        self._seen.execute("SET temp_directory = ''")  # record ids never spill to disk
-        self._seen.execute("CREATE TABLE seen (id VARCHAR, first_row BIGINT)")
+        self._seen = SeenIds()
         self.rows_in = self.rows_valid = 0
         self._failures: list[pa_arrow.Table] = []
         self._frames: list[pd.DataFrame] = []
@@ -140,23 +169,7 @@ class Validator:
 
     def _with_earlier_duplicates(self, standard: pa_arrow.Table) -> pa_arrow.Table:
         """Mark rows whose record id an earlier batch used; add `_first_row`, where each id first occurs."""
-        con = self._seen
-        con.register("batch", standard.select([ROW, "provider_record_id", "_duplicate"]))
-        # The batch is the small side: the ids seen so far are scanned, never hashed again for each batch.
-        marked = con.execute(
-            """
-            WITH earlier AS (
-                SELECT id, first_row FROM seen WHERE id IN (SELECT provider_record_id FROM batch)
-            )
-            SELECT b._row, b.provider_record_id, b._duplicate OR e.id IS NOT NULL AS _duplicate,
-                   coalesce(e.first_row, min(b._row) OVER (PARTITION BY b.provider_record_id)) AS _first_row
-            FROM batch b LEFT JOIN earlier e ON b.provider_record_id = e.id ORDER BY b._row
-            """
-        ).to_arrow_table()
-        con.unregister("batch")
-        con.register("marked", marked)
-        con.execute("INSERT INTO seen SELECT provider_record_id, _row FROM marked WHERE NOT _duplicate")
-        con.unregister("marked")
+        marked = self._seen.mark(standard.select([ROW, "provider_record_id", "_duplicate"]))
         at = standard.schema.get_field_index("_duplicate")
         return standard.set_column(at, "_duplicate", marked["_duplicate"]).append_column(
             "_first_row", marked["_first_row"]
@@ -259,71 +272,103 @@ def _codes_only(column: pd.Series, codes: set[str]) -> pd.Categorical | None:
     return pd.Categorical.from_codes(recode[codes_of], kept)
 
 
-def validate_prepared(table: pa_arrow.Table, expected: pa_arrow.Schema, feed: Feed, provider: str) -> Validation:
-    """Check an extract a provider prepared (already validated and pseudonymised on their machine).
+PREPARED_MESSAGES = {
+    "duplicate_record_id": "provider_record_id repeats an earlier row of this file",
+    "unmapped_code": "not a standard code (a prepared extract carries standard codes only)",
+    "required": "blank; it is required",
+}
 
-    Its layout must be exactly what this version's `prepare` writes; its codes must be standard codes
-    and its record ids unique. Rows that fail are quarantined like any others.
+
+class PreparedValidator:
+    """Checks an extract a provider prepared (validated and pseudonymised on their machine), batch by batch.
+
+    Its layout must be exactly what this version's `prepare` writes (checked up front: UnusableInput); its
+    codes must be standard codes and its record ids unique across the file. Rows that fail are quarantined
+    like any others. Call `check` for each batch in file order, then `result`.
     """
-    for name in expected.names:
-        if name not in table.column_names:
-            raise UnusableInput(f"prepared extract: column {name} is missing; prepare it again with this version")
-        if not table.schema.field(name).type.equals(expected.field(name).type):
-            raise UnusableInput(f"prepared extract: column {name} has the wrong type; prepare it again")
-    table = table.select(expected.names)
-    lists = codelists()
-    con = duckdb.connect()
-    con.register("prepared", table)
-    checks = [
-        "SELECT row_number, 'provider_record_id' AS col, 'duplicate_record_id' AS rule FROM "
-        "(SELECT row_number, row_number() OVER (PARTITION BY provider_record_id ORDER BY row_number) AS n "
-        "FROM prepared) WHERE n > 1"
-    ]
-    params: dict[str, list[str]] = {}
-    for col in feed.columns.values():
-        name = "exploitation_forms" if col.name == "exploitation_form" else col.name
-        if col.codelist is None or name not in table.column_names:
-            continue
-        kind = table.schema.field(name).type
-        is_list = pa_arrow.types.is_list(kind)
-        if not (is_list or pa_arrow.types.is_string(kind)):
-            continue  # a derived column of the same name (is_child: from the age), not the provider's code
-        params[name] = list(lists[col.codelist])
-        bad = (
-            f"NOT list_has_all(${name}::VARCHAR[], {name})"
-            if is_list
-            else f"{name} NOT IN (SELECT unnest(${name}::VARCHAR[]))"
+
+    def __init__(self, schema: pa_arrow.Schema, expected: pa_arrow.Schema, feed: Feed, provider: str):
+        for name in expected.names:
+            if name not in schema.names:
+                raise UnusableInput(f"prepared extract: column {name} is missing; prepare it again with this version")
+            if not schema.field(name).type.equals(expected.field(name).type):
+                raise UnusableInput(f"prepared extract: column {name} has the wrong type; prepare it again")
+        self.feed, self.provider, self.expected = feed, provider, expected
+        self._checks, self._params = self._code_checks()
+        self._seen = SeenIds()
+        self.rows_in = self.rows_valid = 0
+        self._failures: list[pa_arrow.Table] = []
+        self._frames: list[pd.DataFrame] = []
+        self._result: Validation | None = None
+
+    def _code_checks(self) -> tuple[list[str], dict[str, list[str]]]:
+        """SQL per coded column of `prepared`: rows with a code outside its list, or blank where required."""
+        lists = codelists()
+        checks, params = [], {}
+        for col in self.feed.columns.values():
+            name = "exploitation_forms" if col.name == "exploitation_form" else col.name
+            if col.codelist is None or name not in self.expected.names:
+                continue
+            kind = self.expected.field(name).type
+            is_list = pa_arrow.types.is_list(kind)
+            if not (is_list or pa_arrow.types.is_string(kind)):
+                continue  # a derived column of the same name (is_child: from the age), not the provider's code
+            params[name] = list(lists[col.codelist])
+            bad = (
+                f"NOT list_has_all(${name}::VARCHAR[], {name})"
+                if is_list
+                else f"{name} NOT IN (SELECT unnest(${name}::VARCHAR[]))"
+            )
+            checks.append(f"SELECT row_number, '{col.name}', 'unmapped_code' FROM prepared WHERE {bad}")
+            if col.required:
+                checks.append(f"SELECT row_number, '{col.name}', 'required' FROM prepared WHERE {name} IS NULL")
+        return checks, params
+
+    def check(self, batch: pa_arrow.Table | pa_arrow.RecordBatch) -> pa_arrow.Table:
+        """The valid rows of one batch, in the expected layout."""
+        prepared = pa_arrow.table(batch).select(self.expected.names).sort_by("row_number")
+        con = duckdb.connect()
+        try:
+            ids = con.execute(
+                "SELECT row_number AS _row, provider_record_id, provider_record_id IS NOT NULL AND "
+                "row_number() OVER (PARTITION BY provider_record_id ORDER BY row_number) > 1 AS _duplicate "
+                "FROM prepared ORDER BY row_number"
+            ).to_arrow_table()
+            marked = self._seen.mark(ids)
+            duplicates = "SELECT _row, 'provider_record_id', 'duplicate_record_id' FROM marked WHERE _duplicate"
+            failed = con.execute(" UNION ALL ".join([duplicates, *self._checks]) + " ORDER BY 1, 2, 3", self._params)
+            failed = failed.fetchall()
+        finally:
+            con.close()
+        self._failures.append(
+            pa_arrow.Table.from_pylist(
+                [
+                    {"row_number": r, "column_name": c, "rule": rule, "message": f"{c}: {PREPARED_MESSAGES[rule]}"}
+                    for r, c, rule in failed
+                ],
+                schema=FAILURE_SCHEMA,
+            )
         )
-        checks.append(f"SELECT row_number, '{col.name}', 'unmapped_code' FROM prepared WHERE {bad}")
-        if col.required:
-            checks.append(f"SELECT row_number, '{col.name}', 'required' FROM prepared WHERE {name} IS NULL")
-    failed = con.execute(" UNION ALL ".join(checks) + " ORDER BY 1, 2, 3", params).fetchall()
-    con.close()
-    messages = {
-        "duplicate_record_id": "provider_record_id repeats an earlier row of this file",
-        "unmapped_code": "not a standard code (a prepared extract carries standard codes only)",
-        "required": "blank; it is required",
-    }
-    failures = pa_arrow.Table.from_pylist(
-        [
-            {"row_number": r, "column_name": c, "rule": rule, "message": f"{c}: {messages[rule]}", "value": None}
-            for r, c, rule in failed
-        ],
-        schema=FAILURE_SCHEMA,
-    )
-    bad_rows = pa_arrow.array(sorted({r for r, _, _ in failed}), pa_arrow.int64())
-    valid = table.filter(pc.invert(pc.is_in(table["row_number"], value_set=bad_rows)))
-    shown = table.drop_columns([c for c in table.column_names if c.startswith("l1_")])
-    for at, column in enumerate(shown.columns):  # a list of codes is seen as its text, as in a raw extract
-        if pa_arrow.types.is_list(column.type):
-            shown = shown.set_column(at, shown.field(at).name, pc.binary_join(column, ";"))
-    frame = shown.to_pandas()
-    first_rows = frame.groupby("provider_record_id", dropna=True)["row_number"].transform("min")
-    return Validation(
-        table.num_rows,
-        valid.num_rows,
-        failures,
-        [f"prepared extract from {provider}"],
-        compact_frame(frame, feed, first_rows),
-        valid,
-    )
+        bad_rows = pa_arrow.array(sorted({r for r, _, _ in failed}), pa_arrow.int64())
+        valid = prepared.filter(pc.invert(pc.is_in(prepared["row_number"], value_set=bad_rows)))
+        shown = prepared.drop_columns([c for c in prepared.column_names if c.startswith("l1_")])
+        for at, column in enumerate(shown.columns):  # a list of codes is seen as its text, as in a raw extract
+            if pa_arrow.types.is_list(column.type):
+                shown = shown.set_column(at, shown.field(at).name, pc.binary_join(column, ";"))
+        self._frames.append(compact_frame(shown.to_pandas(), self.feed, marked["_first_row"].to_pandas()))
+        self.rows_in += prepared.num_rows
+        self.rows_valid += valid.num_rows
+        return valid
+
+    def result(self) -> Validation:
+        """Counts, failures and the expectations' frame of every batch checked (the valid rows went to the caller).
+
+        The first call ends the validation; later calls return the same outcome.
+        """
+        if self._result is None:
+            self._seen.close()
+            failures = pa_arrow.concat_tables(self._failures) if self._failures else FAILURE_SCHEMA.empty_table()
+            notes = [f"prepared extract from {self.provider}"]
+            self._result = Validation(self.rows_in, self.rows_valid, failures, notes, concat_compact(self._frames))
+            self._failures, self._frames = [], []
+        return self._result

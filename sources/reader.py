@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -19,7 +20,16 @@ from sources.parquet_stream import open_parquet
 from sources.source import Readable, Source
 from sources.xlsx_stream import open_xlsx
 
-__all__ = ["ROW", "Extract", "ExtractStream", "open_extract", "read_extract", "read_prepared", "PREPARED_MARK"]
+__all__ = [
+    "ROW",
+    "Extract",
+    "ExtractStream",
+    "open_extract",
+    "read_extract",
+    "open_prepared",
+    "prepared_batches",
+    "PREPARED_MARK",
+]
 
 SAMPLE_BYTES = 256 * 1024  # what the format, the encoding and the delimiter are judged from
 PREPARED_MARK = b"rapporteur.prepared_with"  # Parquet metadata of an extract made by `rapporteur prepare`
@@ -70,15 +80,39 @@ def read_extract(source: Readable, sheet: str | None = None, name: str | None = 
     return Extract(table, stream.format, stream.encoding, stream.delimiter, stream.notes)
 
 
-def read_prepared(source: Readable) -> tuple[pa.Table, dict] | None:
-    """A prepared extract (Parquet marked by `rapporteur prepare`) and its mark; None for anything else."""
+def open_prepared(source: Readable) -> tuple[pq.ParquetFile, dict] | None:
+    """A prepared extract (Parquet marked by `rapporteur prepare`), opened, and its mark; None for anything else.
+
+    The rows are read in batches by `prepared_batches`, which closes the file.
+    """
     src = Source(source, None)
     with src.open() as f:
         if f.read(4) != b"PAR1":
             return None
     try:
         parquet = pq.ParquetFile(src.arrow())
-        mark = (parquet.schema_arrow.metadata or {}).get(PREPARED_MARK)
-        return (parquet.read(), json.loads(mark)) if mark else None
-    except (pa.ArrowInvalid, OSError, ValueError):
+    except (pa.ArrowInvalid, OSError):
         return None
+    try:
+        mark = (parquet.schema_arrow.metadata or {}).get(PREPARED_MARK)
+        if mark:
+            return parquet, json.loads(mark)
+    except ValueError:
+        pass
+    parquet.close()
+    return None
+
+
+def prepared_batches(parquet: pq.ParquetFile, name: str, batch_rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
+    """The rows of an opened prepared extract, batch by batch (at least one, maybe empty); closes the file."""
+    try:
+        read = 0
+        for batch in parquet.iter_batches(batch_size=batch_rows, use_threads=False):
+            read += 1
+            yield pa.Table.from_batches([batch])
+        if not read:
+            yield parquet.schema_arrow.empty_table()
+    except (pa.ArrowInvalid, OSError):
+        raise UnusableInput(f"{name}: the prepared extract is damaged; prepare it again") from None
+    finally:
+        parquet.close()

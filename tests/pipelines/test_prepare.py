@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.steps import start_prepared
 from privacy.keys import Keyring, issue_provider_keys
+from sources.reader import open_prepared
 from tests.conftest import sample_files
 from tests.pipelines.test_cli import _one_line_error, _run
 from warehouse.repository import connect, repository_path
@@ -77,3 +82,46 @@ def test_a_damaged_key_file_is_a_clear_error(home, sample_dir, tmp_path):
     )
     assert "not a key file issued by the bureau" in line
     assert (tmp_path / "key.json").exists() and not (tmp_path / "x.parquet").exists()
+
+
+def _prepared(home, sample_dir, tmp_path) -> Path:
+    path, provider = _sample(sample_dir)
+    home.keyring(create_demo=True)
+    out = tmp_path / "prepared.parquet"
+    _run("prepare", "--feed", VA, "--provider", provider, "--out", out, path)
+    return out
+
+
+def _checked(path: Path, batch_rows: int) -> tuple[int, list, list, pd.DataFrame]:
+    parquet, _ = open_prepared(path)
+    validator, batches = start_prepared(parquet, VA, "ngo-harbour", "prepared.parquet", batch_rows)
+    valid = [row for batch in batches for row in batch["row_number"].to_pylist()]
+    result = validator.result()
+    return result.rows_in, valid, sorted(result.failures.to_pylist(), key=str), result.frame
+
+
+def test_a_prepared_extract_is_checked_batch_by_batch_as_one_file(home, sample_dir, tmp_path):
+    out = _prepared(home, sample_dir, tmp_path)
+    table = pq.read_table(out)
+    ids = table["provider_record_id"].to_pylist()
+    ids[-1] = ids[0]  # the last row repeats the first row's id: a duplicate across batches
+    at = table.schema.get_field_index("provider_record_id")
+    pq.write_table(table.set_column(at, "provider_record_id", pa.array(ids, pa.string())), out)
+    whole, batched = _checked(out, 1_000_000), _checked(out, 7)
+    assert whole[:3] == batched[:3]
+    assert whole[3].equals(batched[3])
+    last = table["row_number"][-1].as_py()
+    assert {"row_number": last, "column_name": "provider_record_id", "rule": "duplicate_record_id"}.items() <= next(
+        f for f in batched[2] if f["row_number"] == last
+    ).items()
+    assert last not in batched[1] and len(batched[1]) == table.num_rows - 1
+
+
+def test_a_prepared_extract_without_rows_loads_nothing(home, sample_dir, tmp_path):
+    out = _prepared(home, sample_dir, tmp_path)
+    table = pq.read_table(out)
+    pq.write_table(table.slice(0, 0), out)
+    result = _run("ingest", "--feed", VA, "--provider", _sample(sample_dir)[1], "--json", out)
+    assert result.exit_code == 0, result.stdout
+    outcome = json.loads(result.stdout)
+    assert (outcome["status"], outcome["rows_in"], outcome["rows_loaded"]) == ("loaded", 0, 0)

@@ -56,7 +56,6 @@ def test_an_unusable_file_is_one_plain_message(client):
 
 
 def test_a_prepared_extract_is_checked_and_its_key_verified(home, client, harbour_csv, tmp_path):
-    import pyarrow.parquet as pq
 
     from pipelines.steps import prepare_file
     from privacy.pseudonymise import first_level_keys
@@ -68,9 +67,8 @@ def test_a_prepared_extract_is_checked_and_its_key_verified(home, client, harbou
         (first_level_keys(home.keyring()[0]), 303),
         ({"victim": bytes(32), "suspect": bytes(32)}, 422),  # a key the bureau never issued
     ):
-        _, prepared = prepare_file(source, "victim-assistance", "ngo-harbour", "all", keys)
         out = tmp_path / "prepared.parquet"
-        pq.write_table(prepared, out)
+        prepare_file(source, "victim-assistance", "ngo-harbour", "all", keys, out)
         answer = upload(client, out.read_bytes(), name="prepared.parquet")
         assert answer.status_code == expected
         if expected == 303:
