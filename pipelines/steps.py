@@ -324,13 +324,14 @@ def ingest_file(
         raise UnusableInput(str(exc).replace(label, Path(path).name), exc.quoted) from None
     result = checked.outcome()
     warnings = _expect(home, inbox, sub, result)
-    loaded = _load(home, sub, lambda: open_batches(staged, key), lambda: _counted(result), keyring)
+    counted = result.rows_in, stored_failures(result.failures)
+    # The compact frame of every row (held by the result and the validator) is not the load's: give it back.
+    del checked, result
+    if counted[0] > BATCH_ROWS:
+        release_memory()
+    loaded = _load(home, sub, lambda: open_batches(staged, key), lambda: counted, keyring)
     shutil.rmtree(folder, ignore_errors=True)
     return replace(_finish(inbox, sub, loaded), warnings=warnings)
-
-
-def _counted(result: Validation) -> tuple[int, pa.Table]:
-    return result.rows_in, stored_failures(result.failures)
 
 
 def _load(

@@ -107,7 +107,8 @@ def compact_frame(frame: pd.DataFrame, feed: Feed, first_rows: pd.Series | None 
         if col.name == "provider_record_id" and col.name in frame:
             if first_rows is None:
                 first_rows = frame.groupby(col.name, dropna=True)["_row"].transform("min")
-            data[col.name + FIRST_ROW_SUFFIX] = pd.array(first_rows.where(frame[col.name].notna()), "Int64")
+            labels = "Int32" if len(first_rows) == 0 or first_rows.max() < 2**31 else "Int64"
+            data[col.name + FIRST_ROW_SUFFIX] = pd.array(first_rows.where(frame[col.name].notna()), labels)
         elif col.type == "text" and col.name in frame:
             data[col.name + GIVEN_SUFFIX] = pd.Categorical(frame[col.name].notna().map({True: "given", False: None}))
         elif col.name in frame:
