@@ -100,7 +100,6 @@ FEED_COLUMNS = {
 
 
 ROLE = {"victim-assistance": "'victim'", "law-enforcement": "person_role"}
-PREPARED_MARK = b"rapporteur.prepared_with"  # Parquet metadata: the fingerprint of the first-level key
 
 
 def first_level_keys(keyring: Keyring) -> dict[str, bytes]:

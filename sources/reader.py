@@ -106,11 +106,11 @@ def open_prepared(source: Readable) -> tuple[pq.ParquetFile, dict] | None:
 def prepared_batches(parquet: pq.ParquetFile, name: str, batch_rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
     """The rows of an opened prepared extract, batch by batch (at least one, maybe empty); closes the file."""
     try:
-        read = 0
+        empty = True
         for batch in parquet.iter_batches(batch_size=batch_rows, use_threads=False):
-            read += 1
+            empty = False
             yield pa.Table.from_batches([batch])
-        if not read:
+        if empty:
             yield parquet.schema_arrow.empty_table()
     except (pa.ArrowInvalid, OSError):
         raise UnusableInput(f"{name}: the prepared extract is damaged; prepare it again") from None
