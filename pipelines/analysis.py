@@ -53,6 +53,7 @@ def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurH
         home.disclosure_k(),
         home.baseline_year(),
         stage_overlap,
+        context.log,
     )
     context.log.info("research database rebuilt: %s", counts)
     drift = drifted(key_shares(home.warehouse / RESEARCH_FILE), home.baseline_year())
@@ -63,6 +64,26 @@ def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurH
         metadata={"drifting_shares": len(drift), **drift},
     )
     return dg.MaterializeResult(metadata={f"rows_{t}": n for t, n in counts.items()}, check_results=[check])
+
+
+@dg.asset_check(
+    asset="research_database",
+    name="disclosure_audit",
+    blocking=True,
+    description="The attacker's audit: no withheld cell can be worked out exactly, and every count under k "
+    "stays within a range of at least k either way, from everything the research database publishes.",
+)
+def disclosure_audit(context: dg.AssetCheckExecutionContext, rapporteur: RapporteurHome) -> dg.AssetCheckResult:
+    """Blocks the hidden population and the report when a reader could learn a small count."""
+    from warehouse.protection import audit_database
+
+    home = rapporteur.home()
+    keyring = rapporteur.keyring(context.log)
+    _, summary = guarded_call(
+        "disclosure audit", audit_database, home.warehouse, keyring.key("database"), home.disclosure_k()
+    )
+    passed = not (summary["under_protected"] or summary["recovered_exactly"])
+    return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata=summary)
 
 
 @dg.asset(name="hidden_population", group_name="analysis", deps=["research_database"], pool=WAREHOUSE_POOL)

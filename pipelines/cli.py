@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from pipelines.cli_disclosure import disclosure_app
 from pipelines.cli_keys import keys_app
 from pipelines.cli_portal import portal, users_app
 from pipelines.cli_support import installation, keyring_or_demo, user_errors
@@ -29,6 +30,7 @@ DBS = {"victims": "victims.duckdb", "law-enforcement": "law_enforcement.duckdb",
 EXAMPLE_SQL = "SELECT * FROM victims_by_year_sex ORDER BY reporting_year, sex"
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+app.add_typer(disclosure_app, name="disclosure")
 app.command()(portal)
 
 

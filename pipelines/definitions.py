@@ -2,7 +2,13 @@
 
 import dagster as dg
 
-from pipelines.analysis import annual_report, hidden_population_asset, provider_submissions, research_database
+from pipelines.analysis import (
+    annual_report,
+    disclosure_audit,
+    hidden_population_asset,
+    provider_submissions,
+    research_database,
+)
 from pipelines.assets import feed_assets
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
 from pipelines.partitions import cadence_from_env, reporting_periods
@@ -54,6 +60,7 @@ def analysis_domain(cadence: str) -> dg.Definitions:
             annual_report,
             provider_submissions(reporting_periods(cadence)),
         ],
+        asset_checks=[disclosure_audit],
         jobs=[analysis, report, freshness],
         sensors=[analysis_after_loads(analysis), record_run_failure],
         schedules=[annual_report_schedule(report), freshness_schedule(freshness, cadence)],

@@ -23,7 +23,7 @@ STAGES = ("investigated", "prosecuted", "convicted")
 WORDS = {"ngo": "NGO", "nrm": "National referral mechanism", "non_state": "Non-state", "self": "Self-identified"}
 QUERIES = {
     "indicators": "SELECT indicator, period, dimension, category, value, baseline_period, baseline_value, change_abs,"
-    " change_pct, trend, suppressed, suppression FROM indicators ORDER BY indicator, dimension, category, period",
+    " change_pct, trend, suppressed FROM indicators ORDER BY indicator, dimension, category, period",
     "attrition": "SELECT * FROM attrition ORDER BY period",
     "sentences": "SELECT * FROM sentences ORDER BY period",
     "provider_overlap": "SELECT * FROM provider_overlap ORDER BY period, n_lists, lists",
@@ -206,8 +206,26 @@ class _Report:
             for c in cats
             if by.get((c, y)) and by[c, y]["baseline_period"] is not None
         ]
-        return out + (
+        out += (
             f'<p class="note">Baseline years by sex (first published year): {e(", ".join(bases))}.</p>' if bases else ""
+        )
+        return out + self.series_breaks(years)
+
+    def series_breaks(self, years: list[int]) -> str:
+        """In words: which yearly series of sex and age group are incomplete, and in which years."""
+        broken = []
+        for dim in ("sex", "age_group"):
+            cells = {(r["category"], r["period"]): r for r in self.rows("unique_victims", dim) if r["period"] in years}
+            for c in sorted({c for c, _ in cells}):
+                gaps_ = [p for p in years if (c, p) in cells and cells[c, p]["suppressed"]]
+                if gaps_:
+                    broken.append(f"{self.label(dim, c).lower()} ({', '.join(map(str, gaps_))})")
+        if not broken:
+            return "<p>Every yearly series by sex and by age group is complete.</p>"
+        return (
+            "<p>Some yearly series by sex or age group are incomplete: a count is withheld for "
+            f"{e('; '.join(broken))}. These are counts under {self.k}, or counts withheld so that one under "
+            f"{self.k} cannot be worked out; a line breaks there rather than show a number.</p>"
         )
 
     def breakdown(self, indicator: str, dim: str, title: str, share: bool) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from html import escape as e
 
@@ -109,15 +108,11 @@ def not_covered(forms: list[dict], coverage: list[dict], year: int) -> list[dict
 
 
 def suppressed_counts(tables: Iterable[tuple[str, list[dict]]]) -> list[dict]:
-    """Suppressed cells per table, split into primary and secondary suppression."""
-    out = []
-    for name, rows in tables:
-        count: dict[str, int] = defaultdict(int)
-        for r in rows:
-            if r.get("suppressed"):
-                count[r.get("suppression") or "primary"] += 1
-        out.append({"table": name, "cells": len(rows), "primary": count["primary"], "secondary": count["secondary"]})
-    return out
+    """Withheld cells per table (why each is withheld stays in the bureau's records)."""
+    return [
+        {"table": name, "cells": len(rows), "withheld": sum(bool(r.get("suppressed")) for r in rows)}
+        for name, rows in tables
+    ]
 
 
 def _words(code: str) -> str:
@@ -143,7 +138,10 @@ def section(report) -> str:
         out.append(f"<p>Every provider with victim records in {y - 1} also has records in {y}.</p>")
     subs = [s for s in d["submissions"] or () if not s["superseded"]]
     cols = ("rows_in", "rows_loaded", "rows_quarantined")
-    rows = [[e(s["provider"]), e(s["feed"]), e(_received(s)), *(f"{s[c]:,}" for c in cols)] for s in subs]
+    rows = [
+        [e(s["provider"]), e(s["feed"]), e(_received(s)), *(SUPP if s[c] is None else f"{s[c]:,}" for c in cols)]
+        for s in subs
+    ]
     head = ["Provider", "Feed", "Submission", "Rows in", "Loaded", "Quarantined"]
     out.append(table("Current submissions and rows quarantined by validation", head, rows, (1, 2)) if rows else "")
 
@@ -194,10 +192,11 @@ def section(report) -> str:
 
     out.append(f'<h3 id="disclosure">Suppressed cells (disclosure control, k = {report.k})</h3>')
     out.append(
-        f"<p>Counts of fewer than {report.k} persons are withheld (primary suppression), and further counts are "
-        "withheld where a withheld count could otherwise be worked out from published totals (secondary "
-        f"suppression). Withheld counts are shown as {SUPP}, never as 0 or blank, and this report adds up no "
-        "categories that include a withheld count: totals are shown only as published.</p>"
+        f"<p>Counts of fewer than {report.k} persons are withheld, and further counts are withheld so that no "
+        "withheld count can be worked out, exactly or within a narrow range, from anything published: the "
+        "cells of every table are chosen together, and checked by an attacker's audit before publication. "
+        f"Withheld counts are shown as {SUPP}, never as 0 or blank, and this report adds up no categories that "
+        "include a withheld count: totals are shown only as published.</p>"
     )
     counts = suppressed_counts(
         [
@@ -210,8 +209,8 @@ def section(report) -> str:
             ("Sentences", [r for r in d["sentences"] or () if r["period"] == y]),
         ]
     )
-    rows = [[e(c["table"]), *(str(c[k]) for k in ("cells", "primary", "secondary"))] for c in counts]
-    out.append(table(f"Suppressed cells, {y}", ["Table", "Cells", "Primary", "Secondary"], rows))
+    rows = [[e(c["table"]), *(str(c[k]) for k in ("cells", "withheld"))] for c in counts]
+    out.append(table(f"Suppressed cells, {y}", ["Table", "Cells", "Withheld"], rows))
     return "".join(out)
 
 

@@ -29,6 +29,12 @@ class UnusableInput(RapporteurError):
     """A file or argument that cannot be used at all (exit 2)."""
 
 
+class DisclosureError(RapporteurError):
+    """A publication that would let a reader learn a small count (exit 1): nothing new is published."""
+
+    exit_code = 1
+
+
 class KeyringError(RapporteurError):
     """The keyring is missing, damaged or cannot be opened (exit 2)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -11,22 +12,25 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from privacy.disclosure import margin_totals, recoverable_cells, suppress_counts
 from schemas.standard import codelists, coverage
+from sources.errors import DisclosureError
 from warehouse.analysis import STAGES, UNKNOWN, analyse
 from warehouse.duck import encrypted
 from warehouse.linkage_store import linkage_path
+from warehouse.protection import (
+    RECORD_FILE,
+    audit_tables,
+    complete,
+    protect_tables,
+    read_published,
+    write_record,
+)
+from warehouse.published import COUNT_TABLES
 from warehouse.repository import SQL, ensure_repository
 
 RESEARCH_FILE = "research.duckdb"
 UNKNOWN_CODES = set(UNKNOWN.values())
 DEFAULT_K = 5
-# The count tables researchers see: (dimensions, count column). Each is protected against small cells.
-COUNT_TABLES = {
-    "victims_by_year_sex": (["reporting_year", "sex"], "victim_records"),
-    "suspects_by_year_stage": (["reporting_year", "stage", "offence"], "suspect_records"),
-    "suspects_by_year_form": (["reporting_year", "exploitation_form"], "suspect_records"),
-}
 
 
 def build_research_database(
@@ -35,6 +39,7 @@ def build_research_database(
     k: int = DEFAULT_K,
     baseline: int | None = None,
     overlap_sink: Callable[[pd.DataFrame], None] | None = None,
+    log: logging.Logger | None = None,
 ) -> dict[str, int]:
     """Rebuild research.duckdb beside the old one, then rename it into place; return rows per table.
 
@@ -57,14 +62,17 @@ def build_research_database(
             encrypted(path, db_key, alias=alias, read_only=True, con=con)
         _reference_tables(con)
         con.execute((SQL / "research.sql").read_text())
-        _protect(con, k)
         results = analyse(repos, db_key, linkage_path(warehouse_dir))
         if overlap_sink is not None:
             overlap_sink(results["provider_overlap"].copy())
-        _publish_analysis(con, results, k, baseline, estimate=overlap_sink is None)
+        published, record, _ = protect_tables(_raw_tables(con, results), k, log)
+        _publish(con, published, results, k, baseline, estimate=overlap_sink is None)
         con.execute((SQL / "research_comments.sql").read_text())
         for alias in repos:
             con.execute(f"DETACH {alias}")
+        _, audited = audit_tables(read_published(con), record, k)
+        if audited["under_protected"] or audited["recovered_exactly"]:  # a bug, never a data problem
+            raise DisclosureError(f"the disclosure audit failed ({audited}): nothing published")
         tables = [
             r[0]
             for r in con.execute(
@@ -75,6 +83,7 @@ def build_research_database(
         con.execute("CHECKPOINT")
     finally:
         con.close()
+    write_record(warehouse_dir / RECORD_FILE, db_key, record)
     os.replace(building, target)
     return counts
 
@@ -99,22 +108,30 @@ def _reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _protect(con: duckdb.DuckDBPyConnection, k: int) -> None:
-    """Suppress counts under k, and enough others that no suppressed cell follows from the totals.
-
-    Cells that are NULL by law (not covered) are not counts and stay out of the suppression.
-    """
-    for table, (dims, count) in COUNT_TABLES.items():
-        frame = con.table(table).df()
-        present = frame[count].notna()
-        counted = frame[present].astype({count: "int64"})
-        protected = (
-            _protected(counted, dims, count, k, table)
-            if len(counted)
-            else counted.assign(suppressed=False, suppression="")
-        )
-        rest = frame[~present].assign(suppressed=False, suppression="")
-        _create(con, table, pd.concat([protected, rest]).sort_values(dims, kind="stable"), replace=True)
+def _raw_tables(con: duckdb.DuckDBPyConnection, results: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every count table before disclosure control, complete (a zero wherever nothing was counted)."""
+    counts = results["counts"].assign(suppressed=False)
+    indicators = complete(counts, "period", ["category"], ["value"], by=["indicator", "dimension"])
+    overlap = results["provider_overlap"]
+    raw = {
+        "victims_by_year_sex": complete(
+            con.table("victims_by_year_sex").df(), "reporting_year", ["sex"], ["victim_records", "providers"]
+        ),
+        "suspects_by_year_stage": complete(
+            con.table("suspects_by_year_stage").df(), "reporting_year", ["stage", "offence"], ["suspect_records"]
+        ),
+        "suspects_by_year_form": con.table("suspects_by_year_form").df(),
+        "submissions": con.table("submissions").df(),
+        "indicators": indicators.assign(suppressed=False),
+        "provider_overlap": complete(overlap, "period", ["lists", "n_lists"], ["persons"]),
+        "sentences": results["sentences"],
+        "attrition": _attrition(indicators),
+        "data_quality": _unknown_shares(indicators),
+        "hidden_population": overlap.groupby("period", as_index=False)["persons"]
+        .sum()
+        .rename(columns={"persons": "observed"}),
+    }
+    return raw
 
 
 def _create(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, replace: bool = False) -> None:
@@ -124,60 +141,62 @@ def _create(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, rep
     con.unregister("_frame")
 
 
-def _protected(frame: pd.DataFrame, dims: list[str], count: str, k: int, label: str) -> pd.DataFrame:
-    """`suppress_counts`, then a self-check: refuse to publish if a suppressed cell follows from the totals."""
-    protected = suppress_counts(frame, dims, count, k)
-    totals = margin_totals(frame, dims, count, k=k, cells=protected)
-    leaks = recoverable_cells(protected, dims, count, totals, k)
-    if leaks:  # a bug in disclosure control, never a data problem: refuse to publish
-        raise AssertionError(f"{label}: {len(leaks)} suppressed cell(s) recoverable from totals")
-    return protected
-
-
-def _publish_analysis(
-    con: duckdb.DuckDBPyConnection, results: dict[str, pd.DataFrame], k: int, baseline: int | None, estimate: bool
+def _publish(
+    con: duckdb.DuckDBPyConnection,
+    published: dict[str, pd.DataFrame],
+    results: dict[str, pd.DataFrame],
+    k: int,
+    baseline: int | None,
+    estimate: bool,
 ) -> None:
-    """Indicators with baselines and trends, attrition, sentences and provider overlap, all protected.
+    """Write the protected tables, and those computed from their published cells only.
 
     Without `estimate`, `hidden_population` is created empty (its own step fills it).
     """
-    counts = results["counts"]
-    parts = [
-        _protected(group.reset_index(drop=True), ["period", "category"], "value", k, f"{ind}/{dim}").assign(
-            indicator=ind, dimension=dim
-        )
-        for (ind, dim), group in counts.groupby(["indicator", "dimension"], sort=True)
-    ]
-    published = pd.concat(parts, ignore_index=True) if parts else counts
-    indicators = _with_baselines(published, baseline)
-    _create(con, "indicators", indicators)
-    _create(con, "data_quality", _unknown_shares(published))
+    for table in ("victims_by_year_sex", "suspects_by_year_stage", "suspects_by_year_form", "submissions"):
+        order = [c for c in COUNT_TABLES[table][0] if c in published[table]]
+        _create(con, table, published[table].sort_values(order, kind="stable"), replace=True)
+    indicators = published["indicators"]
+    _create(con, "indicators", _with_baselines(indicators, baseline))
+    _create(con, "data_quality", _unknown_shares(indicators))
+    _create(con, "attrition", _attrition(indicators))
+    sentences = published["sentences"]
+    if len(sentences):
+        hidden = sentences["suppressed"].to_numpy(dtype=bool)
+        for column in ("convicted_with_sentence", "median_months", "p25_months", "p75_months"):
+            sentences[column] = sentences[column].astype("Float64").mask(hidden)
+    _create(con, "sentences", sentences)
+    overlap = results["provider_overlap"]
+    _create(con, "hidden_population", hidden_population(overlap if estimate else overlap.iloc[:0], k))
+    _withhold_observed(con)
+    _create(con, "provider_overlap", published["provider_overlap"].sort_values(["period", "n_lists", "lists"]))
+
+
+def _withhold_observed(con: duckdb.DuckDBPyConnection) -> None:
+    """`observed` is the year's unique victims: withheld wherever that total is."""
+    con.execute(
+        "UPDATE hidden_population SET observed = NULL WHERE period IN (SELECT period FROM indicators "
+        "WHERE indicator = 'unique_victims' AND dimension = 'total' AND suppressed)"
+    )
+
+
+def _attrition(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Unique suspects per stage and year, and the share reaching the next stage (published cells only)."""
     suspects = (
         indicators[(indicators["indicator"] == "suspects")]
-        .pivot_table(index="period", columns="category", values="value", aggfunc="first")
+        .pivot_table(index="period", columns="category", values="value", aggfunc="first", dropna=False)
         .reindex(columns=list(STAGES))
     )
-    attrition = pd.DataFrame(
+    return pd.DataFrame(
         {
             "period": suspects.index,
-            "investigated": suspects["investigated"].to_numpy(),
-            "prosecuted": suspects["prosecuted"].to_numpy(),
-            "convicted": suspects["convicted"].to_numpy(),
+            "investigated": suspects["investigated"].astype("Int64").to_numpy(),
+            "prosecuted": suspects["prosecuted"].astype("Int64").to_numpy(),
+            "convicted": suspects["convicted"].astype("Int64").to_numpy(),
             "prosecuted_share": (suspects["prosecuted"] / suspects["investigated"]).to_numpy(dtype="float64"),
             "convicted_share": (suspects["convicted"] / suspects["prosecuted"]).to_numpy(dtype="float64"),
         }
     )
-    _create(con, "attrition", attrition)
-    sentences = results["sentences"]
-    small = sentences["convicted_with_sentence"] < k
-    for column in ("convicted_with_sentence", "median_months", "p25_months", "p75_months"):
-        sentences[column] = sentences[column].astype("Float64").mask(small)
-    sentences["suppressed"] = small
-    _create(con, "sentences", sentences)
-    overlap = results["provider_overlap"]
-    _create(con, "hidden_population", hidden_population(overlap if estimate else overlap.iloc[:0], k))
-    overlap = _protected(overlap, ["period", "lists"], "persons", k, "provider_overlap") if len(overlap) else overlap
-    _create(con, "provider_overlap", overlap)
 
 
 def _unknown_shares(published: pd.DataFrame) -> pd.DataFrame:
@@ -234,7 +253,6 @@ def _with_baselines(frame: pd.DataFrame, baseline: int | None) -> pd.DataFrame:
         "change_pct",
         "trend",
         "suppressed",
-        "suppression",
     ]
     return frame[columns]
 
@@ -326,6 +344,7 @@ def publish_hidden_population(warehouse_dir: Path, estimates: pd.DataFrame) -> i
         con.register("_estimates", estimates)
         con.execute("DELETE FROM hidden_population")
         con.execute("INSERT INTO hidden_population BY NAME SELECT * FROM _estimates")
+        _withhold_observed(con)
         con.unregister("_estimates")
         rows = con.execute("SELECT count(*) FROM hidden_population").fetchone()[0]
         con.execute("CHECKPOINT")

@@ -188,8 +188,8 @@ def test_text_from_the_database_is_escaped(research_db, report_year, tmp_path):
     nasty = '<img src=x onerror="alert(1)">&co'
     with duckdb.connect(str(db)) as con:
         con.execute(
-            "INSERT INTO indicators (indicator, period, dimension, category, value, suppressed, suppression) "
-            "VALUES ('unique_victims', ?, 'exploitation_form', ?, 999, false, '')",
+            "INSERT INTO indicators (indicator, period, dimension, category, value, suppressed) "
+            "VALUES ('unique_victims', ?, 'exploitation_form', ?, 999, false)",
             [report_year, nasty],
         )
     html = render_annual_report(db, report_year)

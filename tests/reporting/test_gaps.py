@@ -73,10 +73,10 @@ def test_forms_not_covered_by_law():
     assert gaps.not_covered([], coverage, 2018) == []
 
 
-def test_suppressed_counts_split_primary_and_secondary():
+def test_suppressed_counts_say_only_how_many_are_withheld():
     rows = [
         cell("x", "d", "a", 1, None, "primary"),
         cell("x", "d", "b", 1, None, "secondary"),
         cell("x", "d", "c", 1, 7),
     ]
-    assert gaps.suppressed_counts([("t", rows)]) == [{"table": "t", "cells": 3, "primary": 1, "secondary": 1}]
+    assert gaps.suppressed_counts([("t", rows)]) == [{"table": "t", "cells": 3, "withheld": 2}]

@@ -5,7 +5,7 @@ COMMENT ON TABLE submissions IS 'Every submission loaded into either repository,
 COMMENT ON TABLE suspects_by_year_form IS 'Suspect records per reporting year and form of exploitation; NULL with status not_covered_by_law where national law did not cover the form that year.';
 COMMENT ON TABLE code_lists IS 'Every code of the common data set with its definition.';
 COMMENT ON TABLE national_coverage IS 'Codes national law covered only from a year on (schemas/coverage.yaml).';
-COMMENT ON TABLE indicators IS 'Long format: indicator, period, dimension, category, value (unique persons after linkage, or records), baseline, change against it, trend against the previous period; small cells suppressed and marked.';
+COMMENT ON TABLE indicators IS 'Long format: indicator, period, dimension, category, value (unique persons after linkage, or records), baseline, change against it, trend against the previous period; withheld cells NULL and marked suppressed; zero where nothing was counted.';
 COMMENT ON TABLE attrition IS 'Unique suspects investigated, prosecuted and convicted per year, with the share reaching the next stage.';
 COMMENT ON TABLE sentences IS 'Sentences of convicted suspects per year: number, median and quartiles in months; withheld under k.';
 COMMENT ON TABLE provider_overlap IS 'Unique victims per year by the combination of lists (providers; law enforcement as one list) that saw them.';
@@ -20,8 +20,7 @@ COMMENT ON COLUMN indicators.baseline_period IS 'The reference year: RAPPORTEUR_
 COMMENT ON COLUMN indicators.change_abs IS 'value minus baseline_value; NULL when either is withheld.';
 COMMENT ON COLUMN indicators.change_pct IS 'Change against the baseline in percent, one decimal.';
 COMMENT ON COLUMN indicators.trend IS 'Against the previous year: rising (> +5%), falling (< -5%), stable, or NULL when either is withheld.';
-COMMENT ON COLUMN indicators.suppressed IS 'True when the value is withheld by disclosure control.';
-COMMENT ON COLUMN indicators.suppression IS 'primary (a count under k), secondary (withheld so that a primary cell cannot be worked out from totals), or empty.';
+COMMENT ON COLUMN indicators.suppressed IS 'True when the value is withheld by disclosure control (a count under k, or a count withheld so that none under k can be worked out from anything published). Why is not published. A withheld count is not zero: never add NULL as 0.';
 COMMENT ON COLUMN hidden_population.estimate IS 'Estimated number of victims that could have been identified, including those no list saw.';
 COMMENT ON COLUMN hidden_population.model IS 'Selected log-linear model: main effects and interactions (A:B) of the lists.';
 COMMENT ON COLUMN provider_overlap.lists IS 'The combination of lists (victim-assistance providers, and law enforcement as one list) that saw these victims.';
