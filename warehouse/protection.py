@@ -111,6 +111,21 @@ def read_published(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     return {t: con.execute(f'SELECT * FROM "{t}"').df() for t in COUNT_TABLES if t in present}
 
 
+def true_tables(published: dict[str, pd.DataFrame], record: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The tables as they were before disclosure control: withheld cells filled from the bureau's record."""
+    truth = dict(zip(record["cell"], record["value"], strict=True))
+    out = {}
+    for table, frame in published.items():
+        keys, counts = COUNT_TABLES[table]
+        frame = frame.copy()
+        rows = list(frame[keys].itertuples(index=False, name=None))
+        for column in counts:
+            filled = [truth.get("|".join(cell_name(table, column, key))) for key in rows]
+            frame[column] = frame[column].astype("Int64").fillna(pd.Series(filled, index=frame.index, dtype="Int64"))
+        out[table] = frame.drop(columns=["suppressed"], errors="ignore")
+    return out
+
+
 def audit_tables(published: dict[str, pd.DataFrame], record: pd.DataFrame, k: int) -> tuple[list[Finding], dict]:
     """The attacker's audit of published tables, judged against the true values in the bureau's record."""
     names, values = cells(published)
