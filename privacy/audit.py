@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 INF = highspy.kHighsInf
 TOL = 1e-6
@@ -59,32 +60,53 @@ class Range:
 
 
 class Attacker:
-    """One LP over a system with a given set of suppressed cells; asks min and max cell by cell."""
+    """The attacker's LPs over a system with a given set of suppressed cells; min and max cell by cell.
+
+    Published cells are constants, so the system falls apart into independent parts: suppressed cells
+    linked through relations they share. Each part is its own small LP (HiGHS), built once and
+    warm-started from one cell's solve to the next.
+    """
 
     def __init__(self, system: CellSystem, hidden: np.ndarray):
         self.system, self.hidden = system, np.asarray(hidden, dtype=bool)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("presolve", "off")  # keep the basis between the per-cell solves
-        lb = np.where(self.hidden, system.lower, system.values)
-        ub = np.where(self.hidden, system.upper, system.values)
-        n = len(system)
-        h.addVars(n, lb, ub)
         A = system.A.tocsr()
-        if A.shape[0]:
-            h.addRows(A.shape[0], system.lo, system.hi, A.nnz, A.indptr[:-1], A.indices, A.data)
-        self.h, self._last = h, None
-        self.feasible = self._solve(None, 1.0) is not None or n == 0
+        self.A, self.cols = A, np.flatnonzero(self.hidden)
+        H = A[:, self.cols]
+        m = A.shape[0]
+        graph = sparse.bmat([[None, H], [H.T, None]], format="csr") if m and len(self.cols) else None
+        labels = np.arange(m + len(self.cols)) if graph is None else connected_components(graph, directed=False)[1]
+        touched = np.diff(H.tocsr().indptr) > 0 if m else np.zeros(0, dtype=bool)
+        self.row_part = np.where(touched, labels[:m], -1)
+        self.part = dict(zip(self.cols.tolist(), labels[m:].tolist(), strict=True))
+        self.known = A @ np.where(self.hidden, 0.0, system.values)  # what published cells add to each relation
+        self._lps: dict[int, tuple] = {}
+        self._last: tuple | None = None
 
-    def _solve(self, j: int | None, sign: float) -> float | None:
-        """Minimise sign * x_j (j None: feasibility); the optimum, -inf when unbounded, None when infeasible."""
-        h = self.h
-        if self._last is not None:
-            h.changeColCost(self._last, 0.0)
-        if j is not None:
-            h.changeColCost(j, sign)
-        self._last = j
+    def _lp(self, part: int) -> tuple:
+        """The LP of one part: (highs, its cells, its relations), built on first use."""
+        if part not in self._lps:
+            cols = np.array([c for c in self.cols if self.part[int(c)] == part])
+            rows = np.flatnonzero(self.row_part == part)
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            h.setOptionValue("presolve", "off")  # keep the basis between the per-cell solves
+            h.addVars(len(cols), self.system.lower[cols], self.system.upper[cols])
+            if len(rows):
+                sub = self.A[rows][:, cols].tocsr()
+                lo, hi = self.system.lo[rows] - self.known[rows], self.system.hi[rows] - self.known[rows]
+                h.addRows(len(rows), lo, hi, sub.nnz, sub.indptr[:-1], sub.indices, sub.data)
+            self._lps[part] = (h, {int(c): i for i, c in enumerate(cols)}, rows, [None])
+        return self._lps[part]
+
+    def _solve(self, j: int, sign: float) -> float | None:
+        """Minimise sign * x_j; the optimum, -inf when unbounded, None when infeasible."""
+        h, local, rows, last = self._lp(self.part[j])
+        if last[0] is not None:
+            h.changeColCost(last[0], 0.0)
+        h.changeColCost(local[j], sign)
+        last[0] = local[j]
         h.run()
+        self._last = (h, rows)
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
             return h.getInfo().objective_function_value
@@ -93,8 +115,13 @@ class Attacker:
         return None
 
     def reduced_costs(self) -> np.ndarray:
-        """Reduced costs of the last solve: which fixed (published) cells bind the optimum."""
-        return np.asarray(self.h.getSolution().col_dual)
+        """Reduced costs of the published cells in the last solve: which of them pin its optimum."""
+        h, rows = self._last
+        d = np.zeros(len(self.system))
+        if len(rows):
+            y = np.asarray(h.getSolution().row_dual)
+            d = -(self.A[rows].T @ y)
+        return np.where(self.hidden, 0.0, d)
 
     def bound(self, j: int, upper: bool) -> float:
         """The largest (upper) or smallest value of cell j, rounded inwards to an integer."""
@@ -149,8 +176,6 @@ def audit(system: CellSystem, hidden: np.ndarray, primary: np.ndarray, k: int) -
     if (primary & ~hidden).any():
         raise ValueError("a primary cell is published")
     attacker = Attacker(system, hidden)
-    if not attacker.feasible:
-        raise ValueError("the published cells contradict the relations: the model of the publication is wrong")
     out = []
     for j in np.flatnonzero(hidden):
         rng = attacker.range(int(j))

@@ -38,7 +38,14 @@ class Protection:
 class _Master:
     """The MILP over s_j with its growing set of cuts."""
 
-    def __init__(self, system: CellSystem, primary: np.ndarray, weight: np.ndarray, ties: list[tuple[int, int]]):
+    def __init__(
+        self,
+        system: CellSystem,
+        primary: np.ndarray,
+        weight: np.ndarray,
+        ties: list[tuple[int, int]],
+        series: list[tuple[list[int], float]],
+    ):
         n = len(system)
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
@@ -49,9 +56,17 @@ class _Master:
         h.addVars(n, lb, np.ones(n))
         h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(weight, dtype=np.float64))
         h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger))
-        self.h, self.n, self.cuts = h, n, 0
+        self.h, self.n, self.cuts, self.extra = h, n, 0, []
         for a, b in ties:  # copies of one cell are published together or not at all
             self.add([a, b], [1.0, -1.0], 0.0, 0.0)
+        for cells, cost in series:  # a series broken once costs its price once: break as few as possible
+            b = self.n + len(self.extra)
+            h.addVar(0.0, 1.0)
+            h.changeColCost(b, cost)
+            h.changeColIntegrality(b, highspy.HighsVarType.kInteger)
+            self.extra.append(b)
+            for c in cells:
+                self.add([c, b], [1.0, -1.0], -INF, 0.0)
 
     def add(self, idx, coef, lo: float, hi: float = INF) -> None:
         idx = np.asarray(idx, dtype=np.int32)
@@ -61,9 +76,9 @@ class _Master:
     def solve(self) -> np.ndarray:
         self.h.run()
         sol = np.asarray(self.h.getSolution().col_value)
-        if len(sol) != self.n:
+        if len(sol) != self.n + len(self.extra):
             raise RuntimeError("the suppression MILP found no pattern")
-        return sol > 0.5
+        return sol[: self.n] > 0.5
 
 
 def _relation_conditions(master: _Master, system: CellSystem, primary: np.ndarray, k: int) -> None:
@@ -110,15 +125,24 @@ def protect(
     k: int,
     ties: list[tuple[int, int]] = (),
     log=None,
+    series: list[tuple[list[int], float]] = (),
 ) -> Protection:
-    """The cheapest suppression pattern found that passes the audit: every primary cell protected, none exact."""
+    """The cheapest suppression pattern found that passes the audit: every primary cell protected, none exact.
+
+    `ties`: pairs of cells withheld together (copies). `series`: groups of cells (a yearly series) with
+    the cost of breaking the group at all, on top of each cell's weight.
+    """
     start = time.perf_counter()
     primary = np.asarray(primary, dtype=bool)
-    master = _Master(system, primary, weight, list(ties))
+    master = _Master(system, primary, weight, list(ties), list(series))
     _relation_conditions(master, system, primary, k)
+    before, passed = np.zeros(len(system), dtype=bool), np.zeros(len(system), dtype=bool)
     for rounds in range(1, MAX_ROUNDS + 1):
         hidden = master.solve()
-        added = _check_and_cut(master, system, hidden, primary, k)
+        # withholding more only widens every range: a cell that passed under a subset of this pattern passes
+        known = passed if not (before & ~hidden).any() else np.zeros(len(system), dtype=bool)
+        added, passed = _check_and_cut(master, system, hidden, primary, k, skip=known)
+        before = hidden
         if log is not None:
             log.info("suppression round %d: %d suppressed, %d cuts added", rounds, int(hidden.sum()), added)
         if added == 0:
@@ -126,11 +150,13 @@ def protect(
     raise RuntimeError(f"secondary suppression did not converge in {MAX_ROUNDS} rounds")
 
 
-def _check_and_cut(master: _Master, system: CellSystem, hidden: np.ndarray, primary: np.ndarray, k: int) -> int:
-    """Audit the pattern; add one cut per failing bound; the number added (0: the pattern passes)."""
+def _check_and_cut(
+    master: _Master, system: CellSystem, hidden: np.ndarray, primary: np.ndarray, k: int, skip: np.ndarray
+) -> tuple[int, np.ndarray]:
+    """Audit the pattern (but the cells in `skip`); one cut per failing bound; the cuts added and the cells passed."""
     attacker = Attacker(system, hidden)
-    added = 0
-    for j in np.flatnonzero(hidden):
+    added, passed = 0, skip.copy()
+    for j in np.flatnonzero(hidden & ~skip):
         v = float(system.values[j])
         lo = attacker.bound(int(j), upper=False)
         gap_lo = max(0.0, lo - max(0.0, v - k)) if primary[j] else 0.0
@@ -143,4 +169,5 @@ def _check_and_cut(master: _Master, system: CellSystem, hidden: np.ndarray, prim
         if gap_hi and not _cut(master, attacker, system, hidden, gap_hi):
             raise RuntimeError(f"cell {system.names[j]} cannot be protected by suppression")
         added += gap_hi > 0
-    return added
+        passed[j] = not (gap_lo or gap_hi)
+    return added, passed

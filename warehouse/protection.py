@@ -47,7 +47,7 @@ def protect_tables(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, Protection]:
     """The tables with the jointly chosen cells withheld, the bureau's record of them, and the solve."""
     model = build_model(raw, k)
-    result = protect(model.system, model.primary, model.weight, k, model.ties, log)
+    result = protect(model.system, model.primary, model.weight, k, model.ties, log, model.series)
     hidden = {n for n, h in zip(model.system.names, result.hidden, strict=True) if h}
     published = {}
     for table, frame in raw.items():

@@ -55,6 +55,7 @@ class Model:
     primary: np.ndarray
     weight: np.ndarray
     ties: list[tuple[int, int]]
+    series: list[tuple[list[int], float]]
 
 
 def cell_name(table: str, column: str, key) -> tuple:
@@ -206,7 +207,7 @@ def build_model(frames: dict[str, pd.DataFrame], k: int, truth: np.ndarray | Non
     side = np.array([(n[0], n[1]) in SIDE for n in names])
     primary = (values > 0) & (values < k) & ~side
     ties = _ties(names, index)
-    return Model(system, index, primary, _weights(names, values, primary, ties), ties)
+    return Model(system, index, primary, _weights(names, values, primary, ties), ties, _series(names))
 
 
 def _holds(terms: dict[int, float], lo: float, hi: float, values: np.ndarray) -> bool:
@@ -231,6 +232,19 @@ def _ties(names: list[tuple], index: dict[tuple, int]) -> list[tuple[int, int]]:
                 src = ("unique_victims", p, "total", "all")
             ties.append((index[n], index.get(("indicators", "value", *src), -1)))
     return [t for t in ties if t[1] >= 0]
+
+
+# The yearly series readers follow, and what breaking one costs (on top of its cells): sex and age group.
+SERIES = {("unique_victims", "sex"): 400.0, ("unique_victims", "age_group"): 400.0}
+
+
+def _series(names: list[tuple]) -> list[tuple[list[int], float]]:
+    """Per category of the followed dimensions, its cells over the years, and the price of a break."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, n in enumerate(names):
+        if n[0] == "indicators" and (n[2], n[4]) in SERIES:
+            groups[n[2], n[4], n[5]].append(i)
+    return [(cells, SERIES[key[:2]]) for key, cells in groups.items()]
 
 
 # Information lost by suppressing a cell: what readers need most costs most.
