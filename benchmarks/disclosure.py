@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/disclosure.py --home var                      # an installation already built
     .venv/bin/python benchmarks/disclosure.py --providers 3 --rows 3000 --seed 1   # generate, run, measure
+    .venv/bin/python benchmarks/disclosure.py --providers 8 --rows 100000 --seed 3 --keep /tmp/big  # keep it
 
 For each installation: cells, withheld cells and their share, cells recovered exactly and primary
 cells under-protected by the attacker's audit, complete yearly series of sex and age group, for both
@@ -96,12 +97,15 @@ def main() -> None:
     parser.add_argument("--providers", type=int, default=3)
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keep", type=Path, help="build the installation here and keep it (default: a temporary folder)"
+    )
     args = parser.parse_args()
     if args.home:
         print(json.dumps({"home": str(args.home), **measure(args.home)}))
         return
     with tempfile.TemporaryDirectory(prefix="disclosure-bench-") as tmp:
-        root, times = build(Path(tmp), args.providers, args.rows, args.seed)
+        root, times = build(args.keep or Path(tmp), args.providers, args.rows, args.seed)
         size = {"providers": args.providers, "rows_per_feed": args.rows, "seed": args.seed}
         print(json.dumps({**size, **times, **measure(root)}))
 

@@ -80,3 +80,11 @@ def test_validation_checks_block_on_rejection_and_warn_on_expectations():
     readable, expectations = validation_check_results(warned)
     assert readable.passed and not expectations.passed and expectations.severity == dg.AssetCheckSeverity.WARN
     assert "unknown_share:sex" in expectations.metadata["missed"].value
+
+
+def test_the_disclosure_audit_blocks_the_analysis_job():
+    from pipelines.analysis import disclosure_audit
+
+    key = dg.AssetCheckKey(dg.AssetKey("research_database"), "disclosure_audit")
+    assert [(s.key, s.blocking) for s in disclosure_audit.check_specs] == [(key, True)]
+    assert key in defs.resolve_job_def(ANALYSIS_JOB).asset_layer.asset_graph.asset_check_keys
