@@ -85,8 +85,13 @@ def measure(root: Path) -> dict:
     out["joint"] = summary(audit(model.system, joint, model.primary, K), len(model.system))
     out["audit_s"] = round(time.perf_counter() - t, 2)
     out["tablewise"] = summary(audit(seen, old, model.primary & old, K), len(model.system))
-    out["joint"] |= complete_series(model.system.names, joint)
-    out["tablewise"] |= complete_series(model.system.names, old)
+    copies = np.zeros(len(model.system), dtype=bool)
+    copies[[c for c, _ in model.ties]] = True  # copies in other tables and side columns, counted once
+    out["distinct_cells"] = int((~copies).sum())
+    for name, hidden in (("joint", joint), ("tablewise", old)):
+        out[name] |= complete_series(model.system.names, hidden) | {
+            "suppressed_distinct": int((hidden & ~copies).sum())
+        }
     out["solver"] = {"seconds": round(seconds, 2), "rounds": solve.rounds, "constraints": solve.cuts}
     return out
 

@@ -214,16 +214,17 @@ class _Report:
     def series_breaks(self, years: list[int]) -> str:
         """In words: which yearly series of sex and age group are incomplete, and in which years."""
         broken = []
-        for dim in ("sex", "age_group"):
+        for dim, name in (("sex", "by sex"), ("age_group", "by age group")):
             cells = {(r["category"], r["period"]): r for r in self.rows("unique_victims", dim) if r["period"] in years}
+            parts = []
             for c in sorted({c for c, _ in cells}):
                 gaps_ = [p for p in years if (c, p) in cells and cells[c, p]["suppressed"]]
-                if gaps_:
-                    broken.append(f"{self.label(dim, c).lower()} ({', '.join(map(str, gaps_))})")
+                parts += [f"{self.label(dim, c).lower()} ({', '.join(map(str, gaps_))})"] if gaps_ else []
+            broken += [f"{name}: {', '.join(parts)}"] if parts else []
         if not broken:
             return "<p>Every yearly series by sex and by age group is complete.</p>"
         return (
-            "<p>Some yearly series by sex or age group are incomplete: a count is withheld for "
+            "<p>Some yearly series by sex or age group are incomplete. Counts are withheld "
             f"{e('; '.join(broken))}. These are counts under {self.k}, or counts withheld so that one under "
             f"{self.k} cannot be worked out; a line breaks there rather than show a number.</p>"
         )

@@ -150,6 +150,11 @@ def _relations(names: list[tuple], rel: _Relations) -> None:
         rel.add(stage(p, "prosecuted"), stage(p, "convicted"), 0.0, INF)
         rel.add(ind["convicted_suspects", p, "offence"], stage(p, "convicted"))
         rel.add(stage_records[p], stage(p, "investigated"), 0.0, INF)  # records >= persons
+        for i, s in enumerate(("prosecuted", "convicted"), start=1):  # furthest stage s or beyond, per stage
+            beyond = [n for n in stage_records[p] if n[3] in ("prosecuted", "convicted")[i - 1 :]]
+            rel.add(beyond, stage(p, s), 0.0, INF)
+        for n in ind["convicted_suspects", p, "offence"]:  # convicted records of an offence >= its persons
+            rel.add([("suspects_by_year_stage", "suspect_records", p, "convicted", n[5])], [n], 0.0, INF)
         rel.add(form_records[p], stage_records[p], 0.0, INF)  # every suspect has at least one form
         rel.add(overlap[p], total(p))  # the combinations of lists add up to the unique victims
         lists = defaultdict(list)
@@ -181,10 +186,12 @@ def _relations(names: list[tuple], rel: _Relations) -> None:
             all_providers[n[5]].append(n)
     for (feed, provider), subs in loaded.items():
         recs = all_providers.get(f"{feed}: {provider}", [])
-        rel.add(subs, recs, 0.0, 0.0 if feed == "victim-assistance" else INF)
+        for hi in (0.0, INF):
+            rel.add(subs, recs, 0.0, hi)
     # a submission's period 'all' covers every year; the sum over years of the sex table is the assistance total
     va_loaded = [s for (feed, _), subs in loaded.items() if feed == "victim-assistance" for s in subs]
-    rel.add(va_loaded, [n for p in records for n in records[p]], 0.0, INF)
+    for hi in (0.0, INF):  # equal when every loaded row is current; at least otherwise (kept if true)
+        rel.add(va_loaded, [n for p in records for n in records[p]], 0.0, hi)
 
 
 def build_model(frames: dict[str, pd.DataFrame], k: int, truth: np.ndarray | None = None) -> Model:

@@ -249,3 +249,19 @@ def test_hidden_population_estimates_are_shown_with_intervals(research_db, repor
 def test_write_annual_report(research_db, report_year, tmp_path):
     out = write_annual_report(research_db, report_year, tmp_path / "out" / "annual.html")
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_broken_series_of_sex_and_age_group_are_named_in_words(html, research_db, report_year):
+    rows = query(
+        research_db,
+        "SELECT dimension, category, list(period ORDER BY period) FROM indicators WHERE indicator = 'unique_victims' "
+        "AND dimension IN ('sex', 'age_group') AND suppressed AND period <= ? GROUP BY ALL",
+        report_year,
+    )
+    assert rows, "the sample has withheld sex or age cells"
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "Some yearly series by sex or age group are incomplete" in text
+    for dimension, category, years in rows:
+        words = "by sex:" if dimension == "sex" else "by age group:"
+        assert words in text
+        assert f"({', '.join(map(str, years))})" in text, (dimension, category)
