@@ -18,6 +18,8 @@ from scipy.sparse.csgraph import connected_components
 
 INF = highspy.kHighsInf
 TOL = 1e-6
+_S = highspy.HighsModelStatus
+DEFINITE = (_S.kOptimal, _S.kUnbounded, _S.kUnboundedOrInfeasible, _S.kInfeasible)
 
 
 @dataclass
@@ -95,33 +97,44 @@ class Attacker:
                 sub = self.A[rows][:, cols].tocsr()
                 lo, hi = self.system.lo[rows] - self.known[rows], self.system.hi[rows] - self.known[rows]
                 h.addRows(len(rows), lo, hi, sub.nnz, sub.indptr[:-1], sub.indices, sub.data)
-            self._lps[part] = (h, {int(c): i for i, c in enumerate(cols)}, rows, [None])
+            self._lps[part] = (h, {int(c): i for i, c in enumerate(cols)}, rows, [None], cols)
         return self._lps[part]
 
     def _solve(self, j: int, sign: float) -> float | None:
         """Minimise sign * x_j; the optimum, -inf when unbounded, None when infeasible."""
-        h, local, rows, last = self._lp(self.part[j])
+        h, local, rows, last, cols = self._lp(self.part[j])
         if last[0] is not None:
             h.changeColCost(last[0], 0.0)
         h.changeColCost(local[j], sign)
         last[0] = local[j]
         h.run()
-        self._last = (h, rows)
+        self._last = (h, rows, cols)
         status = h.getModelStatus()
+        if status not in DEFINITE:  # a warm start that went nowhere: solve again from scratch
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
             return h.getInfo().objective_function_value
         if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             return -INF
+        if status != highspy.HighsModelStatus.kInfeasible:
+            raise RuntimeError(f"the attacker's LP ended with status {status}")
         return None
 
     def reduced_costs(self) -> np.ndarray:
         """Reduced costs of the published cells in the last solve: which of them pin its optimum."""
-        h, rows = self._last
+        h, rows, _ = self._last
         d = np.zeros(len(self.system))
         if len(rows):
             y = np.asarray(h.getSolution().row_dual)
             d = -(self.A[rows].T @ y)
         return np.where(self.hidden, 0.0, d)
+
+    def solution(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cells of the last solve's part and the values it found for them (a point a reader cannot rule out)."""
+        h, _, cols = self._last
+        return cols, np.asarray(h.getSolution().col_value)
 
     def bound(self, j: int, upper: bool) -> float:
         """The largest (upper) or smallest value of cell j, rounded inwards to an integer."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from privacy.audit import INF, TOL, Attacker, CellSystem, protection_gap
+from privacy.audit import INF, TOL, Attacker, CellSystem
 
 MAX_ROUNDS = 60
 MIP_TIME_LIMIT = 10.0  # seconds per MILP solve; the incumbent is used if the limit is hit
@@ -60,11 +60,8 @@ class _Master:
         for a, b in ties:  # copies of one cell are published together or not at all
             self.add([a, b], [1.0, -1.0], 0.0, 0.0)
         for cells, cost in series:  # a series broken once costs its price once: break as few as possible
-            b = self.n + len(self.extra)
-            h.addVar(0.0, 1.0)
+            b = self.new_binary()
             h.changeColCost(b, cost)
-            h.changeColIntegrality(b, highspy.HighsVarType.kInteger)
-            self.extra.append(b)
             for c in cells:
                 self.add([c, b], [1.0, -1.0], -INF, 0.0)
 
@@ -72,6 +69,14 @@ class _Master:
         idx = np.asarray(idx, dtype=np.int32)
         self.h.addRow(lo, hi, len(idx), idx, np.asarray(coef, dtype=np.float64))
         self.cuts += 1
+
+    def new_binary(self) -> int:
+        """An extra binary column (not a cell); its index."""
+        b = self.n + len(self.extra)
+        self.h.addVar(0.0, 1.0)
+        self.h.changeColIntegrality(b, highspy.HighsVarType.kInteger)
+        self.extra.append(b)
+        return b
 
     def solve(self) -> np.ndarray:
         self.h.run()
@@ -82,7 +87,11 @@ class _Master:
 
 
 def _relation_conditions(master: _Master, system: CellSystem, primary: np.ndarray, k: int) -> None:
-    """Per equality relation: never exactly one suppressed member; room for each primary member to move."""
+    """Per equality relation: never exactly one suppressed member; room for its primary members to move.
+
+    Both in aggregated form (a few rows per relation, not one per member), so that a relation of
+    hundreds of cells (the combinations of lists) stays small in the MILP.
+    """
     A, v = system.A.tocsr(), system.values
     for r in range(A.shape[0]):
         if system.lo[r] != system.hi[r]:
@@ -91,19 +100,23 @@ def _relation_conditions(master: _Master, system: CellSystem, primary: np.ndarra
         coef = A.data[A.indptr[r] : A.indptr[r + 1]]
         if len(cols) < 2:
             continue
-        for i, c in enumerate(cols):  # s_c <= sum of the others
-            others = np.delete(cols, i)
-            master.add([c, *others], [1.0, *([-1.0] * len(others))], -INF, 0.0)
-        for i in np.flatnonzero(primary[cols]):
-            others, oc = np.delete(cols, i), np.delete(coef, i)
-            same = np.sign(oc) == np.sign(coef[i])
-            # moving the primary cell up by k: same-sign members go down (by at most their value), others up
-            up = np.where(same, np.minimum(np.abs(oc) * v[others], k), k)
-            master.add(others, up, float(k))
-            # and down to 0: same-sign members go up, the others down by at most their value
-            need = float(min(v[cols[i]], k))
-            down = np.where(same, need, np.minimum(np.abs(oc) * v[others], need))
-            master.add(others, down, need)
+        any_ = master.new_binary()  # z: the relation has a suppressed member; then it has two
+        for c in cols:
+            master.add([c, any_], [1.0, -1.0], -INF, 0.0)
+        master.add([*cols, any_], [*([1.0] * len(cols)), -2.0], 0.0)
+        for sign in (1.0, -1.0):
+            mine = primary[cols] & (np.sign(coef) == sign)
+            if not mine.any():
+                continue
+            same = np.sign(coef) == sign
+            # up by k: same-sign members go down (by at most their value), the others up; the member with the
+            # largest room of its own is the hardest case, and the constraint for it implies the others'
+            up = np.where(same, np.minimum(np.abs(coef) * v[cols], k), k)
+            master.add(cols, up, float(k + up[mine].max()))
+            # down to 0: same-sign members go up, the others down by at most their value
+            need = float(min(v[cols][mine].max(), k))
+            down = np.where(same, need, np.minimum(np.abs(coef) * v[cols], need))
+            master.add(cols, down, need + need)
 
 
 def _cut(master: _Master, attacker: Attacker, system: CellSystem, hidden: np.ndarray, gap: float) -> bool:
@@ -153,21 +166,46 @@ def protect(
 def _check_and_cut(
     master: _Master, system: CellSystem, hidden: np.ndarray, primary: np.ndarray, k: int, skip: np.ndarray
 ) -> tuple[int, np.ndarray]:
-    """Audit the pattern (but the cells in `skip`); one cut per failing bound; the cuts added and the cells passed."""
+    """Audit the pattern (but the cells in `skip`); one cut per failing bound; the cuts added and the cells passed.
+
+    Every LP solution is a point the reader cannot rule out: a cell it already takes far enough
+    (down to max(0, v - k), up to v + k; a secondary cell to another integer) needs no LP of its own.
+    """
+    v = system.values
+    target_lo = np.where(primary, np.maximum(0.0, v - k), v - 1)
+    target_hi = np.where(primary, v + k, v + 1)
+    low_ok, high_ok = ~hidden | skip, ~hidden | skip
     attacker = Attacker(system, hidden)
     added, passed = 0, skip.copy()
+
+    def witness() -> None:
+        cells, x = attacker.solution()
+        low_ok[cells] |= x <= target_lo[cells] + TOL
+        high_ok[cells] |= x >= target_hi[cells] - TOL
+
     for j in np.flatnonzero(hidden & ~skip):
-        v = float(system.values[j])
-        lo = attacker.bound(int(j), upper=False)
-        gap_lo = max(0.0, lo - max(0.0, v - k)) if primary[j] else 0.0
-        if gap_lo and not _cut(master, attacker, system, hidden, gap_lo):
-            raise RuntimeError(f"cell {system.names[j]} cannot be protected by suppression")
-        added += gap_lo > 0
-        hi = attacker.bound(int(j), upper=True)
-        # a primary cell must reach v + k; a secondary one must at least not be recovered exactly
-        gap_hi = protection_gap(v, lo, hi, k)[1] if primary[j] else float(hi == lo)
-        if gap_hi and not _cut(master, attacker, system, hidden, gap_hi):
-            raise RuntimeError(f"cell {system.names[j]} cannot be protected by suppression")
-        added += gap_hi > 0
-        passed[j] = not (gap_lo or gap_hi)
+        gap = 0.0
+        if not high_ok[j]:  # a secondary cell only needs another value on one side
+            gap = max(0.0, target_hi[j] - attacker.bound(int(j), upper=True))
+            witness()
+        if gap and not primary[j] and not low_ok[j]:
+            gap = 0.0 if attacker.bound(int(j), upper=False) <= target_lo[j] else gap
+            witness()
+            if gap:  # exact: cut from the upward solve
+                attacker.bound(int(j), upper=True)
+        if gap:
+            added += _cut_or_fail(master, attacker, system, hidden, gap, j)
+        gap_lo = 0.0
+        if primary[j] and not low_ok[j]:
+            gap_lo = max(0.0, attacker.bound(int(j), upper=False) - target_lo[j])
+            witness()
+            if gap_lo:
+                added += _cut_or_fail(master, attacker, system, hidden, gap_lo, j)
+        passed[j] = not (gap or gap_lo)
     return added, passed
+
+
+def _cut_or_fail(master: _Master, attacker: Attacker, system: CellSystem, hidden: np.ndarray, gap: float, j) -> int:
+    if not _cut(master, attacker, system, hidden, gap):
+        raise RuntimeError(f"cell {system.names[j]} cannot be protected by suppression")
+    return 1
