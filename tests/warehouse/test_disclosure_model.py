@@ -147,3 +147,21 @@ def test_generated_installations_pass_the_audit(tmp_path, providers, rows, seed)
         found = summary(audit(model.system, published_hidden(model, record), model.primary, K), len(model.system))
         assert found["primary"] > 0, "no small cell: the test shows nothing"
         assert found["recovered_exactly"] == 0 and found["under_protected"] == 0
+
+
+def test_a_build_that_fails_the_audit_publishes_nothing_new(installation, monkeypatch):
+    import warehouse.protection as protection
+    from privacy.secondary import Protection
+    from sources.errors import DisclosureError
+    from warehouse.research import build_research_database
+
+    def primary_only(system, primary, *args, **kwargs):  # counts under k withheld, nothing else
+        return Protection(np.asarray(primary, dtype=bool), 1, 0, 0.0)
+
+    monkeypatch.setattr(protection, "protect", primary_only)
+    db, record = installation.warehouse / RESEARCH_FILE, installation.warehouse / RECORD_FILE
+    before = (db.read_bytes(), record.read_bytes())
+    key = load_keyring(installation.keys).key("database")
+    with pytest.raises(DisclosureError, match="nothing published"):
+        build_research_database(installation.warehouse, key, K)
+    assert (db.read_bytes(), record.read_bytes()) == before
