@@ -31,7 +31,15 @@ from schemas.validation import BATCH_ROWS, PreparedValidator, Validation, Valida
 from schemas.validation_report import write_validation_report
 from sources.errors import UnusableInput
 from sources.inbox import Inbox, Submission
-from sources.reader import PREPARED_MARK, ROW, open_extract, open_prepared, prepared_batches
+from sources.reader import (
+    PREPARED_MARK,
+    PREPARED_PERIOD,
+    ROW,
+    open_extract,
+    open_prepared,
+    prepared_batches,
+    prepared_period,
+)
 from warehouse.repository import LoadResult, load_submission
 
 log = logging.getLogger("rapporteur")
@@ -99,12 +107,28 @@ def prepared_schema(feed_name: str) -> pa.Schema:
 
 
 def start_prepared(
-    parquet: pq.ParquetFile, feed_name: str, provider: str, name: str, batch_rows: int = BATCH_ROWS
+    parquet: pq.ParquetFile,
+    feed_name: str,
+    provider: str,
+    name: str,
+    period: str = "all",
+    batch_rows: int = BATCH_ROWS,
 ) -> tuple[PreparedValidator, Iterator[pa.Table]]:
-    """A validator for an opened prepared extract and its valid rows, batch by batch as read (raises
-    UnusableInput, up front for its layout or while iterating)."""
+    """A validator for an opened prepared extract submitted for `period` and its valid rows, batch by batch as
+    read (raises UnusableInput, up front for its layout or its period, or while iterating).
+
+    The period rule is that of a raw extract: rows outside the submission's period are quarantined. A file
+    prepared for one period (`prepare --period`) and submitted for another is refused whole.
+    """
     try:
-        validator = PreparedValidator(parquet.schema_arrow, prepared_schema(feed_name), feed(feed_name), provider)
+        made_for = prepared_period(parquet)
+        if made_for not in ("all", period):
+            raise UnusableInput(
+                f"{name}: prepared for period {made_for} but submitted for {period}; "
+                f"submit it for {made_for}, or prepare it again with --period {period}"
+            )
+        spec = feed(feed_name)
+        validator = PreparedValidator(parquet.schema_arrow, prepared_schema(feed_name), spec, provider, period)
     except UnusableInput:
         parquet.close()
         raise
@@ -121,7 +145,7 @@ def prepare_file(
     """
     validator, batches = _start_validation(source, feed_name, provider, period, Path(source).name)
     mark = json.dumps({role: fingerprint(key) for role, key in keys.items()}).encode()
-    schema = prepared_schema(feed_name).with_metadata({PREPARED_MARK: mark})
+    schema = prepared_schema(feed_name).with_metadata({PREPARED_MARK: mark, PREPARED_PERIOD: period.encode()})
     partial, rows = out.with_name(f".{out.name}.partial"), 0
     try:
         with pq.ParquetWriter(partial, schema) as writer:
@@ -161,7 +185,7 @@ def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring
                 f"{name}: prepared with a key the bureau does not hold (fingerprint "
                 f"{str(mark.get('victim', '?'))[:16]}); ask the bureau for its current key file"
             )
-        validator, batches = start_prepared(parquet, sub.feed, sub.provider, name)
+        validator, batches = start_prepared(parquet, sub.feed, sub.provider, name, sub.period)
         return Checked(_closing(source, _rejecting(inbox, sub, batches)), validator.result, True)
     except UnusableInput as exc:
         source.close()
