@@ -285,6 +285,16 @@ def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring)
     return _outcome(sub, "validated", result.rows_in, 0, result.rows_quarantined, warnings=warnings)
 
 
+def _at_least_one(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch | pa.Table]:
+    """The staged batches, or one empty table when no row was valid (an Arrow stream keeps no empty batch)."""
+    empty = True
+    for batch in reader:
+        empty = False
+        yield batch
+    if empty:
+        yield reader.schema.empty_table()
+
+
 def _pseudonymised(
     batches: Iterable[pa.Table], prepared: bool, sub: Submission, keyring: Keyring
 ) -> Iterator[pa.Table]:
@@ -303,7 +313,9 @@ def stage_pseudonymised(home: Home, inbox: Inbox, sub: Submission, keyring: Keyr
     prepared = (folder / "prepared.sealed").exists()
     staged = folder / ("prepared.sealed" if prepared else "validated.sealed")
     rows = _seal(
-        _pseudonymised(open_batches(staged, key), prepared, sub, keyring), folder / "pseudonymised.sealed", key
+        _pseudonymised(_at_least_one(open_batches(staged, key)), prepared, sub, keyring),
+        folder / "pseudonymised.sealed",
+        key,
     )
     staged.unlink()
     inbox.set_status(sub.submission_id, "pseudonymised")
@@ -329,12 +341,21 @@ def load_staged(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> 
 
 
 def ingest_file(
-    home: Home, inbox: Inbox, path: Path, feed_name: str, provider: str, period: str, keyring: Keyring
+    home: Home,
+    inbox: Inbox,
+    path: Path,
+    feed_name: str,
+    provider: str,
+    period: str,
+    keyring: Keyring,
+    reason: str | None = None,
 ) -> Outcome:
     """Place one file in the inbox and take it through every step in one go: each batch is validated and
     pseudonymised as it is read (the identifying rows are never staged), the pseudonymised rows are staged
-    encrypted, then loaded."""
-    sub, new = inbox.place(path, feed_name, provider, period)
+    encrypted, then loaded. A file for a locked period is only held as a proposed revision (with `reason`)."""
+    sub, new = inbox.place(path, feed_name, provider, period, reason)
+    if sub.status == "held":
+        return _outcome(sub, "held", message="a proposed revision to a locked period: the bureau decides")
     if not new and sub.status in ("loaded", "rejected"):
         return _outcome(sub, "duplicate", message=f"already received as submission {sub.submission_id}")
     label = f"submission {sub.submission_id}"

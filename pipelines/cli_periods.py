@@ -1,0 +1,148 @@
+"""`rapporteur period` and `rapporteur revision`: sign-off by providers, approval and locks, proposed revisions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from pipelines.cli_support import installation, user_errors
+from sources.inbox import FEEDS, Inbox, check_submission_args
+from sources.periods import ALL_PROVIDERS, operator
+
+period_app = typer.Typer(
+    help="The reporting cycle of a period: status, signoff (providers), approve and unlock (the bureau).",
+    no_args_is_help=True,
+)
+revision_app = typer.Typer(
+    help="Proposed revisions to locked periods: list, accept, reject (the bureau).", no_args_is_help=True
+)
+PeriodArg = Annotated[str, typer.Option("--period", help="'all', a year (2024) or a quarter (2024-Q1)")]
+ProviderScope = Annotated[
+    str | None, typer.Option("--provider", help="One provider id (default: every provider of the period).")
+]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the ledger; never a person's name).")]
+
+
+def _inbox() -> Inbox:
+    """The inbox's ledger: the cycle's decisions need no keyring (they never read a submission)."""
+    return Inbox(installation().inbox)
+
+
+def _scope(provider: str | None, period: str) -> str:
+    check_submission_args(FEEDS[0], provider or "x", period)
+    return provider or ALL_PROVIDERS
+
+
+@period_app.command("status")
+@user_errors
+def status(
+    periods: Annotated[
+        list[str] | None, typer.Argument(help="The periods to show (default: every period submitted for).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
+) -> None:
+    """Per period, feed and provider: missing, submitted, signed_off or approved, and revisions held."""
+    from pipelines.checks import expected_providers
+
+    inbox = _inbox()
+    ledger = inbox.ledger()
+    for p in periods or []:
+        check_submission_args(FEEDS[0], "x", p)
+    shown = periods or sorted({r["period"] for r in ledger})
+    states = inbox.periods.states(ledger, {f: expected_providers(f) for f in FEEDS}, shown)
+    if as_json:
+        typer.echo(json.dumps([asdict(s) for s in states]))
+        return
+    if not states:
+        typer.echo("No periods yet: nothing has been submitted.")
+    for s in states:
+        held = f", {s.revisions_held} revision(s) held" if s.revisions_held else ""
+        typer.echo(f"{s.period:8} {s.feed:18} {s.provider:24} {s.state}{held}")
+
+
+@period_app.command("signoff")
+@user_errors
+def signoff(
+    feed: Annotated[str, typer.Option("--feed", help="law-enforcement or victim-assistance")],
+    provider: Annotated[str, typer.Option("--provider", help="Your provider id.")],
+    period: PeriodArg,
+) -> None:
+    """Mark your current loaded submission for the period as final."""
+    check_submission_args(feed, provider, period)
+    inbox = _inbox()
+    current = _current(inbox.ledger(), feed, provider, period)
+    sid = inbox.periods.sign_off(feed, provider, period, current, operator())
+    typer.echo(f"signed off submission {sid} ({feed}, {provider}, period {period}) as final")
+
+
+def _current(ledger: list[dict], feed: str, provider: str, period: str) -> dict | None:
+    loaded = [
+        r for r in ledger if (r["feed"], r["provider"], r["period"], r["status"]) == (feed, provider, period, "loaded")
+    ]
+    return max(loaded, key=lambda r: (r["updated_at"], r["submission_id"])) if loaded else None
+
+
+@period_app.command("approve")
+@user_errors
+def approve(period: PeriodArg, provider: ProviderScope = None) -> None:
+    """Approve a period (every provider, or one): it is locked, and new submissions to it wait as revisions."""
+    from pipelines.checks import expected_providers
+
+    scope = _scope(provider, period)
+    inbox = _inbox()
+    new, held = inbox.approve(period, scope, operator())
+    who = "every provider" if scope == ALL_PROVIDERS else scope
+    typer.echo(
+        f"approved period {period} for {who}: locked" if new else f"period {period} was already approved for {who}"
+    )
+    for sub in held:
+        typer.echo(f"held {sub.submission_id} ({sub.provider}): received before approval, now a proposed revision")
+    states = inbox.periods.states(inbox.ledger(), {f: expected_providers(f) for f in FEEDS}, [period])
+    unsigned = [s for s in states if scope in (ALL_PROVIDERS, s.provider) and s.signed_at is None]
+    for s in unsigned:
+        typer.echo(f"note: {s.provider} ({s.feed}) had not signed off period {period} ({s.state} before approval)")
+
+
+@period_app.command("unlock")
+@user_errors
+def unlock(period: PeriodArg, reason: ReasonOpt, provider: ProviderScope = None) -> None:
+    """Lift an approval (recorded with who, when and why): submissions load again without the bureau's accept."""
+    scope = _scope(provider, period)
+    _inbox().periods.unlock(period, scope, operator(), reason)
+    typer.echo(f"unlocked period {period} for {'every provider' if scope == ALL_PROVIDERS else scope}")
+
+
+@revision_app.command("list")
+@user_errors
+def list_revisions(
+    all_: Annotated[bool, typer.Option("--all", help="Also those already decided.")] = False,
+) -> None:
+    """Proposed revisions: submission, provider, period, reason, and the decision once made."""
+    inbox = _inbox()
+    rows = inbox.periods.revisions(waiting_only=not all_)
+    if not rows:
+        typer.echo("No proposed revisions." if all_ else "No proposed revisions waiting for a decision.")
+    for r in rows:
+        sub = inbox.get(r["submission_id"])
+        where = f"{sub.feed}, {sub.provider}, period {sub.period}" if sub else "?"
+        decided = f" -> {r['decision']} by {r['decided_by']} {r['decided_at']}" if r["decision"] else ""
+        typer.echo(f"{r['submission_id']} ({where}) held {r['held_at']}: {r['reason']}{decided}")
+
+
+@revision_app.command("accept")
+@user_errors
+def accept(submission: Annotated[str, typer.Argument(help="The submission id of the revision.")]) -> None:
+    """Accept a proposed revision: the next `rapporteur run` loads it and it supersedes the approved one."""
+    sub = _inbox().accept_revision(submission, operator())
+    typer.echo(f"accepted {sub.submission_id} ({sub.provider}, period {sub.period}): the next run loads it")
+
+
+@revision_app.command("reject")
+@user_errors
+def reject(submission: Annotated[str, typer.Argument(help="The submission id.")], reason: ReasonOpt) -> None:
+    """Reject a proposed revision: nothing is loaded; the file is kept under inbox/rejected/ with the reason."""
+    sub = _inbox().reject_revision(submission, operator(), reason)
+    typer.echo(f"rejected {sub.submission_id} ({sub.provider}, period {sub.period})")

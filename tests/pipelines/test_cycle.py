@@ -1,0 +1,127 @@
+"""The reporting cycle through the command line: sign-off, approval (a lock), held revisions, accept and reject."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sources.inbox import Inbox
+from synthetic.generator import generate
+from tests.pipelines.test_cli import _one_line_error, _run
+
+VA, LE = "victim-assistance", "law-enforcement"
+YEAR = "2024"
+
+
+@pytest.fixture(scope="module")
+def extracts(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cycle")
+    generate(out, rows=400, providers=2, seed=5)
+    return out
+
+
+def _file(extracts: Path, feed: str, provider: str) -> Path:
+    return extracts / f"{feed}__{provider}.csv"
+
+
+def _smaller(path: Path, out: Path, keep: float = 0.5) -> Path:
+    """The same extract with its later rows left out: a provider's corrected resubmission."""
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    with out.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows[: 1 + int((len(rows) - 1) * keep)])
+    return out
+
+
+def _states(*periods: str) -> dict[tuple[str, str], dict]:
+    result = _run("period", "status", "--json", *periods)
+    assert result.exit_code == 0, result.output
+    return {(s["provider"], s["period"]): s for s in json.loads(result.stdout)}
+
+
+def _ingest(path: Path, feed: str, provider: str, *extra) -> dict:
+    result = _run("ingest", "--feed", feed, "--provider", provider, "--period", YEAR, "--json", path, *extra)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def _published(home) -> list[tuple]:
+    with duckdb.connect(str(home.warehouse / "research.duckdb"), read_only=True) as con:
+        return con.execute("SELECT * FROM indicators ORDER BY ALL").fetchall()
+
+
+def test_providers_sign_off_their_current_submission(home, extracts, tmp_path):
+    harbour = _file(extracts, VA, "ngo-harbour")
+    assert {s["state"] for s in _states(YEAR).values()} == {"missing"}  # every expected provider
+    first = _ingest(harbour, VA, "ngo-harbour")
+    assert _states(YEAR)[("ngo-harbour", YEAR)]["state"] == "submitted"
+    assert _states(YEAR)[("ngo-lighthouse", YEAR)]["state"] == "missing"  # expected (it has a code mapping)
+    done = _run("period", "signoff", "--feed", VA, "--provider", "ngo-harbour", "--period", YEAR)
+    assert done.exit_code == 0 and first["submission_id"] in done.stdout
+    assert _states(YEAR)[("ngo-harbour", YEAR)]["state"] == "signed_off"
+    _ingest(_smaller(harbour, tmp_path / "v2.csv"), VA, "ngo-harbour")  # a later submission is not final yet
+    assert _states(YEAR)[("ngo-harbour", YEAR)]["state"] == "submitted"
+    line = _one_line_error(_run("period", "signoff", "--feed", VA, "--provider", "ngo-lighthouse", "--period", YEAR))
+    assert "no loaded victim-assistance submission for period 2024" in line
+
+
+def test_a_resubmission_to_an_approved_period_changes_nothing_until_the_bureau_accepts_it(home, extracts, tmp_path):
+    for feed, provider in ((VA, "ngo-harbour"), (VA, "ngo-lighthouse"), (LE, "police-central")):
+        _ingest(_file(extracts, feed, provider), feed, provider)
+    assert _run("run").exit_code == 0
+    before = _published(home)
+    approved = _run("period", "approve", "--period", YEAR)
+    assert approved.exit_code == 0 and "locked" in approved.stdout
+    assert _states(YEAR)[("ngo-harbour", YEAR)]["state"] == "approved"
+
+    late = _smaller(_file(extracts, VA, "ngo-harbour"), tmp_path / "late.csv")
+    refused = _one_line_error(_run("ingest", "--feed", VA, "--provider", "ngo-harbour", "--period", YEAR, late))
+    assert "approved and locked" in refused and "--reason" in refused
+    assert len(Inbox(home.inbox).ledger()) == 3  # refused before anything was placed
+    held = _ingest(late, VA, "ngo-harbour", "--reason", "late corrections from our case files")
+    assert (held["status"], held["rows_loaded"]) == ("held", 0)
+    whole = _run("submit", "--feed", VA, "--provider", "ngo-harbour", "--period", "all", "--reason", "r", late)
+    assert whole.exit_code == 0 and "held as a proposed revision" in whole.stdout  # `all` overlaps 2024
+    assert _run("run").exit_code == 0
+    assert _published(home) == before  # nothing published moved
+
+    listed = _run("revision", "list")
+    assert held["submission_id"] in listed.stdout and "late corrections" in listed.stdout
+    accepted = _run("revision", "accept", held["submission_id"])
+    assert accepted.exit_code == 0, (accepted.output, Inbox(home.inbox).ledger())
+    assert _one_line_error(_run("revision", "accept", held["submission_id"]))  # decided once
+    others = [r["submission_id"] for r in Inbox(home.inbox).periods.revisions(waiting_only=True)]
+    assert _run("revision", "reject", others[0]).exit_code == 2  # a rejection needs a reason
+    assert "give a reason" in _one_line_error(_run("revision", "reject", others[0], "--reason", "  "))
+    assert _run("revision", "reject", others[0], "--reason", "the whole history is not in question").exit_code == 0
+    final = _run("run")
+    assert final.exit_code == 0, final.output
+    after = _published(home)
+    assert after != before
+    ledger = {r["submission_id"]: r for r in Inbox(home.inbox).ledger()}
+    assert ledger[held["submission_id"]]["status"] == "loaded" and ledger[others[0]]["status"] == "rejected"
+    assert "Nothing" not in _run("revision", "list", "--all").stdout
+
+
+def test_a_lock_is_per_provider_or_for_all_and_unlocking_is_recorded(home, extracts, tmp_path):
+    _ingest(_file(extracts, VA, "ngo-harbour"), VA, "ngo-harbour")
+    assert _run("period", "approve", "--period", YEAR, "--provider", "ngo-harbour").exit_code == 0
+    other = _ingest(_file(extracts, VA, "ngo-lighthouse"), VA, "ngo-lighthouse")
+    assert other["status"] == "loaded"  # not locked for another provider
+    late = _smaller(_file(extracts, VA, "ngo-harbour"), tmp_path / "q3.csv")
+    quarter = _run("submit", "--feed", VA, "--provider", "ngo-harbour", "--period", f"{YEAR}-Q3", late)
+    assert "approved and locked" in _one_line_error(quarter)  # a quarter of a locked year is locked
+    unlock = ("period", "unlock", "--period", YEAR, "--provider", "ngo-harbour", "--reason")
+    assert _one_line_error(_run(*unlock, " "))
+    assert _run(*unlock, "reopened").exit_code == 0
+    again = _ingest(_smaller(_file(extracts, VA, "ngo-harbour"), tmp_path / "v2.csv"), VA, "ngo-harbour")
+    assert again["status"] == "loaded"
+    history = Inbox(home.inbox).periods.history()
+    assert [(h["provider"], h["unlock_reason"]) for h in history] == [("ngo-harbour", "reopened")]
+    assert history[0]["unlocked_by"] and history[0]["approved_by"]
+    line = _one_line_error(_run("period", "unlock", "--period", YEAR, "--reason", "x"))
+    assert "not approved" in line
