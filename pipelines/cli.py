@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
+from pipelines.cli_cycle import period_app, release_app, revision_app
 from pipelines.cli_keys import keys_app
-from pipelines.cli_periods import period_app, revision_app
 from pipelines.cli_portal import portal, users_app
 from pipelines.cli_support import installation, keyring_or_demo, user_errors
 from pipelines.home import Home
@@ -36,6 +36,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(period_app, name="period")
 app.add_typer(revision_app, name="revision")
+app.add_typer(release_app, name="release")
 app.command()(portal)
 
 
@@ -272,7 +273,9 @@ def report(
 ) -> None:
     """Write the annual report for YEAR: trends against baseline, disaggregations, funnel, overlap, hidden
     population, shortfalls and gaps; one self-contained HTML file from the research database."""
+    from pipelines.cycle import published_revisions
     from reporting import write_annual_report
+    from sources.inbox import Inbox
 
     home = Home.from_env()
     research = home.warehouse / DBS["research"]
@@ -280,7 +283,8 @@ def report(
         raise RapporteurError(f"{research} does not exist yet; run `make run` (or `rapporteur run`) first")
     out = out or home.reports / f"annual-report-{year}.html"
     try:
-        path = write_annual_report(research, year, out, k=home.disclosure_k())
+        revised = published_revisions(home, Inbox(home.inbox))
+        path = write_annual_report(research, year, out, k=home.disclosure_k(), revisions=revised)
     except ValueError as exc:
         raise RapporteurError(str(exc)) from None
     typer.echo(f"wrote {path}")

@@ -125,3 +125,54 @@ def test_a_lock_is_per_provider_or_for_all_and_unlocking_is_recorded(home, extra
     assert history[0]["unlocked_by"] and history[0]["approved_by"]
     line = _one_line_error(_run("period", "unlock", "--period", YEAR, "--reason", "x"))
     assert "not approved" in line
+
+
+def _release_files(home, name: str) -> dict[str, str]:
+    return json.loads((home.releases / name / "manifest.json").read_text())["sha256"]
+
+
+def test_a_release_is_immutable_reproducible_and_the_next_report_lists_the_figures_that_moved(home, extracts, tmp_path):
+    for feed, provider in ((VA, "ngo-harbour"), (VA, "ngo-lighthouse"), (LE, "police-central")):
+        _ingest(_file(extracts, feed, provider), feed, provider)
+    assert _run("run").exit_code == 0
+    refused = _one_line_error(_run("release", "make", "--year", YEAR))
+    assert f"cannot release {YEAR}" in refused and "not approved for ngo-harbour" in refused
+    assert _run("period", "approve", "--period", YEAR).exit_code == 0
+    made = _run("release", "make", "--year", YEAR)
+    assert made.exit_code == 0, made.output
+    first = _release_files(home, f"{YEAR}-r1")
+    assert {f"annual-report-{YEAR}.html", "tables/indicators.parquet", "tables/attrition.parquet"} <= set(first)
+    assert _run("release", "verify", f"{YEAR}-r1").exit_code == 0
+    assert _run("release", "make", "--year", YEAR).exit_code == 0  # the same data again: the same bytes
+    assert _release_files(home, f"{YEAR}-r2") == first
+    assert f"{YEAR}-r1" in _run("release", "list").stdout
+
+    report = home.releases / f"{YEAR}-r2" / f"annual-report-{YEAR}.html"
+    report.chmod(0o644)
+    report.write_text(report.read_text().replace("unique victims", "unique victim"))
+    broken = _run("release", "verify", f"{YEAR}-r2")
+    assert broken.exit_code == 1 and "changed since the release was made" in broken.stderr
+
+    late = _smaller(_file(extracts, VA, "ngo-harbour"), tmp_path / "late.csv", keep=0.3)
+    held = _ingest(late, VA, "ngo-harbour", "--reason", "duplicates removed")
+    assert _run("run").exit_code == 0
+    assert json.loads(_run("release", "revisions", "--json").stdout) == []  # held: nothing moved
+    assert _run("revision", "accept", held["submission_id"]).exit_code == 0
+    assert _run("run").exit_code == 0
+
+    revised = json.loads(_run("release", "revisions", "--json").stdout)
+    release_table = home.releases / f"{YEAR}-r2" / "tables" / "indicators.parquet"
+    with duckdb.connect(str(home.warehouse / "research.duckdb"), read_only=True) as con:
+        moved = con.execute(
+            "SELECT o.indicator, o.period, o.dimension, o.category FROM read_parquet(?) o "
+            "FULL JOIN indicators n USING (indicator, period, dimension, category) "
+            "WHERE o.value IS DISTINCT FROM n.value OR (o.suppressed IS NULL) <> (n.suppressed IS NULL) ORDER BY ALL",
+            [str(release_table)],
+        ).fetchall()
+    assert moved and sorted((r["indicator"], r["period"], r["dimension"], r["category"]) for r in revised) == moved
+    assert {r["release"] for r in revised} == {f"{YEAR}-r2"}
+    assert all("duplicates removed" in r["reason"] for r in revised if r["period"] == int(YEAR))
+    assert _run("report", "--year", YEAR).exit_code == 0
+    html = (home.reports / f"annual-report-{YEAR}.html").read_text()
+    assert "Revisions of earlier figures" in html and "duplicates removed" in html
+    assert _release_files(home, f"{YEAR}-r1") == first  # an earlier release never changes

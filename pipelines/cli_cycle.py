@@ -1,4 +1,5 @@
-"""`rapporteur period` and `rapporteur revision`: sign-off by providers, approval and locks, proposed revisions."""
+"""The reporting cycle on the command line: `period` (sign-off, approval, locks), `revision` (proposed
+revisions to locked periods) and `release` (what was published, immutable, and the revisions since)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ period_app = typer.Typer(
 )
 revision_app = typer.Typer(
     help="Proposed revisions to locked periods: list, accept, reject (the bureau).", no_args_is_help=True
+)
+release_app = typer.Typer(
+    help="Releases of the annual report: make, list, verify, compare, and revisions of published figures.",
+    no_args_is_help=True,
 )
 PeriodArg = Annotated[str, typer.Option("--period", help="'all', a year (2024) or a quarter (2024-Q1)")]
 ProviderScope = Annotated[
@@ -45,14 +50,11 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
 ) -> None:
     """Per period, feed and provider: missing, submitted, signed_off or approved, and revisions held."""
-    from pipelines.checks import expected_providers
+    from pipelines.cycle import period_states
 
-    inbox = _inbox()
-    ledger = inbox.ledger()
     for p in periods or []:
         check_submission_args(FEEDS[0], "x", p)
-    shown = periods or sorted({r["period"] for r in ledger})
-    states = inbox.periods.states(ledger, {f: expected_providers(f) for f in FEEDS}, shown)
+    states = period_states(_inbox(), periods)
     if as_json:
         typer.echo(json.dumps([asdict(s) for s in states]))
         return
@@ -89,7 +91,7 @@ def _current(ledger: list[dict], feed: str, provider: str, period: str) -> dict 
 @user_errors
 def approve(period: PeriodArg, provider: ProviderScope = None) -> None:
     """Approve a period (every provider, or one): it is locked, and new submissions to it wait as revisions."""
-    from pipelines.checks import expected_providers
+    from pipelines.cycle import period_states
 
     scope = _scope(provider, period)
     inbox = _inbox()
@@ -100,7 +102,7 @@ def approve(period: PeriodArg, provider: ProviderScope = None) -> None:
     )
     for sub in held:
         typer.echo(f"held {sub.submission_id} ({sub.provider}): received before approval, now a proposed revision")
-    states = inbox.periods.states(inbox.ledger(), {f: expected_providers(f) for f in FEEDS}, [period])
+    states = period_states(inbox, [period])
     unsigned = [s for s in states if scope in (ALL_PROVIDERS, s.provider) and s.signed_at is None]
     for s in unsigned:
         typer.echo(f"note: {s.provider} ({s.feed}) had not signed off period {period} ({s.state} before approval)")
@@ -146,3 +148,106 @@ def reject(submission: Annotated[str, typer.Argument(help="The submission id.")]
     """Reject a proposed revision: nothing is loaded; the file is kept under inbox/rejected/ with the reason."""
     sub = _inbox().reject_revision(submission, operator(), reason)
     typer.echo(f"rejected {sub.submission_id} ({sub.provider}, period {sub.period})")
+
+
+YearOpt = Annotated[int, typer.Option("--year", help="The reporting year of the annual report.")]
+
+
+@release_app.command("make")
+@user_errors
+def make(year: YearOpt) -> None:
+    """Release the annual report of YEAR: an immutable snapshot of every research table as published, the
+    report, the code and data-standard versions and checksums. Refused unless the period is approved."""
+    from pipelines.cycle import release_blockers, release_year
+    from sources.errors import RapporteurError
+
+    home = installation()
+    inbox = Inbox(home.inbox)
+    blockers = release_blockers(home, inbox, year)
+    if blockers:
+        raise RapporteurError(f"cannot release {year}: " + "; ".join(blockers))
+    rel = release_year(home, inbox, year, operator())
+    typer.echo(f"released {rel.name} in {rel.path} ({len(rel.manifest['sha256'])} files, read-only)")
+
+
+@release_app.command("list")
+@user_errors
+def list_releases() -> None:
+    """Every release: name, when, by whom, code and data-standard versions."""
+    from reporting.releases import releases
+
+    found = releases(installation().releases)
+    if not found:
+        typer.echo("No releases yet: `rapporteur release make --year YEAR` makes one.")
+    for rel in found:
+        m = rel.manifest
+        typer.echo(
+            f"{rel.name}  made {m['made_at']} by {m['made_by']}  code {m['code_version']}  "
+            f"standard {m['data_standard_version']}  {rel.path}"
+        )
+
+
+@release_app.command("verify")
+@user_errors
+def verify_release(name: Annotated[str, typer.Argument(help="The release, e.g. 2024-r1.")]) -> None:
+    """Check every file of a release against its checksums and render its report again from its own tables:
+    exit 0 when it is intact and reproduces byte for byte, 1 otherwise."""
+    from reporting.releases import release, verify
+
+    rel = release(installation().releases, name)
+    problems = verify(rel)
+    for p in problems:
+        typer.echo(f"rapporteur: {rel.name}: {p}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{rel.name}: intact; its report reproduces byte for byte from its tables")
+
+
+@release_app.command("compare")
+@user_errors
+def compare_releases(
+    old: Annotated[str, typer.Argument(help="The earlier release, e.g. 2024-r1.")],
+    new: Annotated[str, typer.Argument(help="The later release (default: the research database now).")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
+) -> None:
+    """The published figures that differ between two releases (or a release and the research database now)."""
+    from reporting.releases import compare, figures, release
+    from warehouse.research import RESEARCH_FILE
+
+    home = installation()
+    before = figures(release(home.releases, old))
+    after = figures(release(home.releases, new) if new else home.warehouse / RESEARCH_FILE)
+    _print_changes(compare(before, after), as_json)
+
+
+@release_app.command("revisions")
+@user_errors
+def revisions_since(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False) -> None:
+    """Figures already published in a release that the research database now changes, with the release and why:
+    the revision table the next report carries."""
+    from pipelines.cycle import published_revisions
+
+    home = installation()
+    changes = published_revisions(home, Inbox(home.inbox))
+    if changes is None:
+        typer.echo("No releases yet: nothing published can have been revised.")
+        return
+    _print_changes(changes, as_json)
+
+
+def _print_changes(changes: list[dict], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(changes, default=str))
+        return
+    if not changes:
+        typer.echo("No published figure differs.")
+    for c in changes:
+        extra = f"  ({c['release']}: {c['reason']})" if "release" in c else ""
+        typer.echo(
+            f"{c['indicator']} {c['period']} {c['dimension']}={c['category']}: "
+            f"{_shown(c['published'])} -> {_shown(c['now'])}{extra}"
+        )
+
+
+def _shown(value) -> str:
+    return "suppressed" if value is None else str(value)
