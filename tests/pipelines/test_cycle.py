@@ -176,3 +176,30 @@ def test_a_release_is_immutable_reproducible_and_the_next_report_lists_the_figur
     html = (home.reports / f"annual-report-{YEAR}.html").read_text()
     assert "Revisions of earlier figures" in html and "duplicates removed" in html
     assert _release_files(home, f"{YEAR}-r1") == first  # an earlier release never changes
+
+
+def test_in_dagster_a_release_job_is_refused_until_the_approval_job_has_run(home, extracts):
+    import dagster as dg
+
+    from pipelines.cycle_assets import APPROVE_JOB, RELEASE_JOB
+    from pipelines.definitions import build_defs
+
+    for feed, provider in ((VA, "ngo-harbour"), (LE, "police-central")):
+        _ingest(_file(extracts, feed, provider), feed, provider)
+    assert _run("run").exit_code == 0
+    defs = build_defs("yearly")
+    with dg.DagsterInstance.get() as instance:
+        release = defs.resolve_job_def(RELEASE_JOB)
+        refused = release.execute_in_process(instance=instance, partition_key=YEAR, raise_on_error=False)
+        (check,) = refused.get_asset_check_evaluations()
+        assert not check.passed and "not approved" in check.metadata["blockers"].value
+        assert not any(e.asset_key == dg.AssetKey("annual_release") for e in refused.get_asset_materialization_events())
+        assert not home.releases.exists() or not any(home.releases.iterdir())
+        status = refused.asset_materializations_for_node("period_status")[0].metadata
+        assert status["submitted"].value == 2 and "ngo-harbour" in status["providers"].value
+
+        config = {"ops": {"approve": {"config": {"period": YEAR}}}}
+        assert defs.resolve_job_def(APPROVE_JOB).execute_in_process(instance=instance, run_config=config).success
+        made = release.execute_in_process(instance=instance, partition_key=YEAR)
+        assert made.success and (home.releases / f"{YEAR}-r1" / "manifest.json").is_file()
+        assert _run("release", "verify", f"{YEAR}-r1").exit_code == 0
