@@ -11,7 +11,7 @@ import typer
 
 from pipelines.cli_support import installation, user_errors
 from sources.inbox import FEEDS, Inbox, check_submission_args
-from sources.periods import ALL_PROVIDERS, operator
+from sources.periods import ALL_PROVIDERS, current_loaded, operator
 
 period_app = typer.Typer(
     help="The reporting cycle of a period: status, signoff (providers), approve and unlock (the bureau).",
@@ -75,16 +75,9 @@ def signoff(
     """Mark your current loaded submission for the period as final."""
     check_submission_args(feed, provider, period)
     inbox = _inbox()
-    current = _current(inbox.ledger(), feed, provider, period)
+    current = current_loaded(inbox.ledger()).get((feed, provider, period))
     sid = inbox.periods.sign_off(feed, provider, period, current, operator())
     typer.echo(f"signed off submission {sid} ({feed}, {provider}, period {period}) as final")
-
-
-def _current(ledger: list[dict], feed: str, provider: str, period: str) -> dict | None:
-    loaded = [
-        r for r in ledger if (r["feed"], r["provider"], r["period"], r["status"]) == (feed, provider, period, "loaded")
-    ]
-    return max(loaded, key=lambda r: (r["updated_at"], r["submission_id"])) if loaded else None
 
 
 @period_app.command("approve")

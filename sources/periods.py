@@ -61,6 +61,17 @@ def overlaps(a: str, b: str) -> bool:
     return a == b or a.startswith(b + "-") or b.startswith(a + "-")
 
 
+def current_loaded(ledger: list[dict]) -> dict[tuple[str, str, str], dict]:
+    """Per (feed, provider, period), the loaded submission in force: the last loaded (the repository's rule:
+    a later load of the same provider, feed and period supersedes the earlier one)."""
+    current: dict[tuple[str, str, str], dict] = {}
+    for row in sorted(
+        (r for r in ledger if r["status"] == "loaded"), key=lambda r: (r["updated_at"], r["submission_id"])
+    ):
+        current[(row["feed"], row["provider"], row["period"])] = row
+    return current
+
+
 def operator() -> str:
     """Who runs this command: the operating-system user."""
     try:
@@ -194,6 +205,7 @@ class PeriodLedger:
     def states(self, ledger: list[dict], expected: dict[str, list[str]], periods: Iterable[str]) -> list[PeriodState]:
         """Per feed, expected (or submitting) provider and period: missing, submitted, signed off or approved."""
         held = {r["submission_id"] for r in self.revisions(waiting_only=True)}
+        current = current_loaded(ledger)
         out = []
         for period in periods:
             for feed, providers in expected.items():
@@ -201,12 +213,12 @@ class PeriodLedger:
                 names = sorted(set(providers) | {r["provider"] for r in rows})
                 for provider in names:
                     mine = [r for r in rows if r["provider"] == provider]
-                    out.append(self._state(feed, provider, period, mine, held))
+                    out.append(self._state(feed, provider, period, mine, held, current.get((feed, provider, period))))
         return out
 
-    def _state(self, feed: str, provider: str, period: str, rows: list[dict], held: set[str]) -> PeriodState:
-        loaded = [r for r in rows if r["status"] == "loaded"]
-        current = max(loaded, key=lambda r: (r["updated_at"], r["submission_id"])) if loaded else None
+    def _state(
+        self, feed: str, provider: str, period: str, rows: list[dict], held: set[str], current: dict | None
+    ) -> PeriodState:
         waiting = sum(r["submission_id"] in held for r in rows)
         approval = self.approval(period, provider)
         signed = self.signed(current["submission_id"]) if current else None
