@@ -11,7 +11,7 @@ import typer
 
 from pipelines.cli_support import installation, user_errors
 from sources.inbox import FEEDS, Inbox, check_submission_args
-from sources.periods import ALL_PROVIDERS, current_loaded, operator
+from sources.periods import ALL_PROVIDERS, operator
 
 period_app = typer.Typer(
     help="The reporting cycle of a period: status, signoff (providers), approve and unlock (the bureau).",
@@ -72,10 +72,12 @@ def signoff(
     provider: Annotated[str, typer.Option("--provider", help="Your provider id.")],
     period: PeriodArg,
 ) -> None:
-    """Mark your current loaded submission for the period as final."""
+    """Mark your loaded submission in force for the period (its own, or a whole-history one covering it) final."""
+    from pipelines.cycle import in_force
+
     check_submission_args(feed, provider, period)
     inbox = _inbox()
-    current = current_loaded(inbox.ledger()).get((feed, provider, period))
+    current = in_force(inbox, feed, provider, period)
     sid = inbox.periods.sign_off(feed, provider, period, current, operator())
     typer.echo(f"signed off submission {sid} ({feed}, {provider}, period {period}) as final")
 

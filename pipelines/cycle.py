@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.home import Home
+from pipelines.partitions import covers
 from reporting.releases import Release, make_release, releases, revisions
 from sources.inbox import FEEDS, Inbox
-from sources.periods import PeriodState
+from sources.periods import PeriodState, current_loaded, in_force_for
 from warehouse.research import RESEARCH_FILE
 
 WAITING = ("received", "validated", "pseudonymised")
@@ -21,11 +22,27 @@ def expected() -> dict[str, list[str]]:
     return {f: expected_providers(f) for f in FEEDS}
 
 
+def covering(row: dict, period: str) -> bool:
+    """Whether a ledger row's submission accounts for `period` (the freshness checks' rule; `all` is itself)."""
+    if period == "all":
+        return row["period"] == "all"
+    return covers(row["period"], row["received_at"], period)
+
+
 def period_states(inbox: Inbox, periods: list[str] | None = None) -> list[PeriodState]:
-    """Per period, feed and provider: missing, submitted, signed off or approved (default: every period seen)."""
+    """Per period, feed and provider: missing, submitted, signed off or approved (default: every period seen).
+
+    A submission accounts for the periods it covers: its own, the quarters of its year, and (a whole-history
+    extract) every period that had ended when it was received.
+    """
     ledger = inbox.ledger()
     shown = periods or sorted({r["period"] for r in ledger if r["period"] != "all"})
-    return inbox.periods.states(ledger, expected(), shown)
+    return inbox.periods.states(ledger, expected(), shown, covering)
+
+
+def in_force(inbox: Inbox, feed: str, provider: str, period: str) -> dict | None:
+    """The provider's loaded submission in force for `period` (its own, else one that covers it)."""
+    return in_force_for(current_loaded(inbox.ledger()).values(), feed, provider, period, covering)
 
 
 def release_blockers(home: Home, inbox: Inbox, year: int) -> list[str]:

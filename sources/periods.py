@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sources.errors import UnusableInput
@@ -70,6 +70,16 @@ def current_loaded(ledger: list[dict]) -> dict[tuple[str, str, str], dict]:
     ):
         current[(row["feed"], row["provider"], row["period"])] = row
     return current
+
+
+def in_force_for(
+    in_force: Iterable[dict], feed: str, provider: str, period: str, covers: Callable[[dict, str], bool]
+) -> dict | None:
+    """The provider's loaded submission in force that accounts for `period`: the one for exactly that period,
+    else the latest that covers it (a whole-history extract, say)."""
+    mine = [r for r in in_force if r["feed"] == feed and r["provider"] == provider and covers(r, period)]
+    exact = [r for r in mine if r["period"] == period]
+    return max(exact or mine, key=lambda r: (r["updated_at"], r["submission_id"]), default=None)
 
 
 def operator() -> str:
@@ -130,9 +140,10 @@ class PeriodLedger:
             )
         return current["submission_id"]
 
-    def signed(self, submission_id: str) -> str | None:
-        """When a submission was signed off, if it was."""
-        return self._one("SELECT max(signed_at) AS at FROM signoffs WHERE submission_id = ?", (submission_id,))["at"]
+    def signed(self, submission_id: str, period: str | None = None) -> str | None:
+        """When a submission was signed off (for `period`, when given), if it was."""
+        sql = "SELECT max(signed_at) AS at FROM signoffs WHERE submission_id = ? AND (? IS NULL OR period = ?)"
+        return self._one(sql, (submission_id, period, period))["at"]
 
     # ----------------------------------------------------------------- approval and locks
 
@@ -202,18 +213,27 @@ class PeriodLedger:
 
     # ----------------------------------------------------------------- the bureau's view
 
-    def states(self, ledger: list[dict], expected: dict[str, list[str]], periods: Iterable[str]) -> list[PeriodState]:
-        """Per feed, expected (or submitting) provider and period: missing, submitted, signed off or approved."""
+    def states(
+        self,
+        ledger: list[dict],
+        expected: dict[str, list[str]],
+        periods: Iterable[str],
+        covers: Callable[[dict, str], bool] = lambda row, period: row["period"] == period,
+    ) -> list[PeriodState]:
+        """Per feed, expected (or submitting) provider and period: missing, submitted, signed off or approved.
+
+        `covers(row, period)` says whether a submission accounts for a period (default: it is for that period).
+        """
         held = {r["submission_id"] for r in self.revisions(waiting_only=True)}
-        current = current_loaded(ledger)
+        in_force = list(current_loaded(ledger).values())
         out = []
         for period in periods:
             for feed, providers in expected.items():
-                rows = [r for r in ledger if r["feed"] == feed and r["period"] == period]
-                names = sorted(set(providers) | {r["provider"] for r in rows})
-                for provider in names:
+                rows = [r for r in ledger if r["feed"] == feed and covers(r, period)]
+                for provider in sorted(set(providers) | {r["provider"] for r in rows}):
                     mine = [r for r in rows if r["provider"] == provider]
-                    out.append(self._state(feed, provider, period, mine, held, current.get((feed, provider, period))))
+                    current = in_force_for(in_force, feed, provider, period, covers)
+                    out.append(self._state(feed, provider, period, mine, held, current))
         return out
 
     def _state(
@@ -221,7 +241,10 @@ class PeriodLedger:
     ) -> PeriodState:
         waiting = sum(r["submission_id"] in held for r in rows)
         approval = self.approval(period, provider)
-        signed = self.signed(current["submission_id"]) if current else None
+        # signed off for this period, or as a whole (for its own period, e.g. a whole-history extract)
+        signed = current and (
+            self.signed(current["submission_id"], period) or self.signed(current["submission_id"], current["period"])
+        )
         state = "approved" if approval else "signed_off" if signed else "submitted" if current else "missing"
         return PeriodState(
             feed,

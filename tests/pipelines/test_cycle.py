@@ -203,3 +203,12 @@ def test_in_dagster_a_release_job_is_refused_until_the_approval_job_has_run(home
         made = release.execute_in_process(instance=instance, partition_key=YEAR)
         assert made.success and (home.releases / f"{YEAR}-r1" / "manifest.json").is_file()
         assert _run("release", "verify", f"{YEAR}-r1").exit_code == 0
+
+
+def test_a_whole_history_extract_accounts_for_every_period_that_had_ended(home, extracts):
+    result = _run("ingest", "--feed", VA, "--provider", "ngo-harbour", "--json", _file(extracts, VA, "ngo-harbour"))
+    assert result.exit_code in (0, 1), result.output
+    assert _states(YEAR)[("ngo-harbour", YEAR)]["state"] == "submitted"  # received after 2024 ended
+    assert _run("period", "signoff", "--feed", VA, "--provider", "ngo-harbour", "--period", YEAR).exit_code == 0
+    assert _states(YEAR, "2023")[("ngo-harbour", YEAR)]["state"] == "signed_off"
+    assert _states(YEAR, "2023")[("ngo-harbour", "2023")]["state"] == "submitted"  # signed for 2024 only
