@@ -155,7 +155,7 @@ class Inbox:
         return self.periods.approval(period, provider)
 
     def _land(
-        self, content: Callable[[], BinaryIO], feed: str, provider: str, period: str, reason: str | None
+        self, content: Callable[[], BinaryIO], feed: str, provider: str, period: str, reason: str | None = None
     ) -> tuple[Submission, bool]:
         """Hash the content, then (unless it is a duplicate) seal it; `content` opens it afresh for each pass.
 
