@@ -11,7 +11,7 @@ from pipelines.checks import drifted, expected_providers, freshness_result, key_
 from pipelines.partitions import YEARS, period_label
 from pipelines.resources import RapporteurHome
 from privacy.sealed import open_table, seal_table
-from sources.inbox import FEEDS
+from sources.inbox import FEEDS, Inbox
 from warehouse.research import RESEARCH_FILE, build_research_database, hidden_population, publish_hidden_population
 
 
@@ -110,6 +110,7 @@ def hidden_population_asset(context: dg.AssetExecutionContext, rapporteur: Rappo
 )
 def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
     """The annual report of one reporting year, as one self-contained HTML file."""
+    from pipelines.cycle import published_revisions
     from reporting import write_annual_report
 
     home = rapporteur.home()
@@ -124,6 +125,7 @@ def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome)
         year,
         home.reports / f"annual-report-{year}.html",
         home.disclosure_k(),
+        published_revisions(home, Inbox(home.inbox)),
     )
     return dg.MaterializeResult(metadata={"year": year, "path": dg.MetadataValue.path(str(path))})
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from pipelines.cli_cycle import period_app, release_app, revision_app
 from pipelines.cli_disclosure import disclosure_app
 from pipelines.cli_keys import keys_app
 from pipelines.cli_portal import portal, users_app
@@ -26,10 +27,17 @@ app = typer.Typer(
 FeedOpt = Annotated[str, typer.Option("--feed", help="law-enforcement or victim-assistance")]
 PeriodOpt = Annotated[str, typer.Option("--period", help="'all', a year (2024) or a quarter (2024-Q1)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+ReasonOpt = Annotated[
+    str | None,
+    typer.Option("--reason", help="Why you resubmit a period the bureau has approved (locked); never a name."),
+]
 DBS = {"victims": "victims.duckdb", "law-enforcement": "law_enforcement.duckdb", "research": "research.duckdb"}
 EXAMPLE_SQL = "SELECT * FROM victims_by_year_sex ORDER BY reporting_year, sex"
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+app.add_typer(period_app, name="period")
+app.add_typer(revision_app, name="revision")
+app.add_typer(release_app, name="release")
 app.add_typer(disclosure_app, name="disclosure")
 app.command()(portal)
 
@@ -175,14 +183,21 @@ def submit(
     feed: FeedOpt,
     provider: Annotated[str, typer.Option("--provider", help="Your provider id, e.g. ngo-harbour.")],
     period: PeriodOpt = "all",
+    reason: ReasonOpt = None,
 ) -> None:
-    """Place a file in the inbox (atomically); the next run picks it up."""
+    """Place a file in the inbox (atomically); the next run picks it up. A file for a period the bureau has
+    approved is held as a proposed revision until the bureau accepts it (give --reason)."""
     from sources.inbox import check_submission_args
 
     check_submission_args(feed, provider, period)  # before anything is created
     home = installation()
-    sub, new = home.sealed_inbox(keyring_or_demo(home)).place(file, feed, provider, period)
-    if new:
+    sub, new = home.sealed_inbox(keyring_or_demo(home)).place(file, feed, provider, period, reason)
+    if new and sub.status == "held":
+        typer.echo(
+            f"submitted {file.name} as {sub.submission_id} ({feed}, {provider}, period {period}): the period is "
+            "approved and locked, so it is held as a proposed revision until the bureau accepts it"
+        )
+    elif new:
         typer.echo(f"submitted {file.name} as {sub.submission_id} ({feed}, {provider}, period {period})")
     else:
         typer.echo(f"{file.name} was already received as {sub.submission_id} (status {sub.status}); nothing to do")
@@ -196,8 +211,11 @@ def ingest(
     provider: Annotated[str, typer.Option("--provider", help="The provider id.")],
     period: PeriodOpt = "all",
     as_json: JsonOpt = False,
+    reason: ReasonOpt = None,
 ) -> None:
-    """Take one submission through validation, pseudonymisation and loading now. Exit 1 if rows were quarantined."""
+    """Take one submission through validation, pseudonymisation and loading now. Exit 1 if rows were quarantined.
+
+    A file for a period the bureau has approved is only held as a proposed revision (status `held`)."""
     from pipelines.steps import ingest_file
     from sources.inbox import check_submission_args
 
@@ -205,7 +223,7 @@ def ingest(
     home = installation()
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
-    outcome = ingest_file(home, inbox, file, feed, provider, period, keyring)
+    outcome = ingest_file(home, inbox, file, feed, provider, period, keyring, reason)
     if as_json:
         typer.echo(json.dumps(outcome.as_dict()))
     else:
@@ -257,7 +275,9 @@ def report(
 ) -> None:
     """Write the annual report for YEAR: trends against baseline, disaggregations, funnel, overlap, hidden
     population, shortfalls and gaps; one self-contained HTML file from the research database."""
+    from pipelines.cycle import published_revisions
     from reporting import write_annual_report
+    from sources.inbox import Inbox
 
     home = Home.from_env()
     research = home.warehouse / DBS["research"]
@@ -265,7 +285,8 @@ def report(
         raise RapporteurError(f"{research} does not exist yet; run `make run` (or `rapporteur run`) first")
     out = out or home.reports / f"annual-report-{year}.html"
     try:
-        path = write_annual_report(research, year, out, k=home.disclosure_k())
+        revised = published_revisions(home, Inbox(home.inbox))
+        path = write_annual_report(research, year, out, k=home.disclosure_k(), revisions=revised)
     except ValueError as exc:
         raise RapporteurError(str(exc)) from None
     typer.echo(f"wrote {path}")

@@ -35,6 +35,7 @@ class Home:
     keys = property(lambda self: self.root / "keys")
     staging = property(lambda self: self.root / "staging")
     samples = property(lambda self: self.root / "samples")
+    releases = property(lambda self: self.root / "releases")  # what was published, immutable (reporting.releases)
 
     def ensure(self) -> Home:
         """Create the folders and the embedded Dagster instance configuration if missing."""
