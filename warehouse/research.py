@@ -173,9 +173,11 @@ def _publish(
 
 
 def _withhold_observed(con: duckdb.DuckDBPyConnection) -> None:
-    """`observed` is the year's unique victims: withheld wherever that total is."""
+    """`observed` is the year's unique victims: withheld wherever that total is, with the estimate built on it."""
     con.execute(
-        "UPDATE hidden_population SET observed = NULL WHERE period IN (SELECT period FROM indicators "
+        "UPDATE hidden_population SET observed = NULL, estimate = NULL, lower_80 = NULL, upper_80 = NULL, "
+        "lower_95 = NULL, upper_95 = NULL, model = NULL, warnings = 'withheld with the year''s total' "
+        "WHERE period IN (SELECT period FROM indicators "
         "WHERE indicator = 'unique_victims' AND dimension = 'total' AND suppressed)"
     )
 

@@ -165,6 +165,9 @@ def test_research_cells_under_k_are_suppressed_and_marked(tmp_path):
         (None, None, True)
     ]
     assert "suppression" not in [r[0] for r in con.execute("SELECT column_name FROM duckdb_columns()").fetchall()]
+    # the year's total is withheld, so is every copy of it and what is computed from it
+    assert con.execute("SELECT observed, estimate FROM hidden_population").fetchall() in ([], [(None, None)])
+    assert con.execute("SELECT count(*) FROM data_quality WHERE unique_victims IS NOT NULL").fetchone() == (0,)
     con.close()
 
 
