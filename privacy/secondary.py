@@ -6,8 +6,9 @@ each relation needs (no relation with exactly one suppressed cell; enough room i
 for a primary cell to move k up and down). Then it iterates: solve, audit every suppressed cell
 with the attacker's LP, and for each cell that is under-protected (or, if secondary, recovered
 exactly) add a cut built from the LP's reduced costs, i.e. the published cells that pin the bound:
-at least one of them must be suppressed too, enough of them to close the gap. Suppressing a cell
-only widens every range, so the loop ends; the audit has the last word.
+at least one of them must be suppressed too, enough of them to close the gap. The cuts accumulate,
+so no pattern found wanting comes back; MAX_ROUNDS bounds the loop (then nothing is published), and
+the audit has the last word.
 """
 
 from __future__ import annotations
