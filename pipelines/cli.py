@@ -331,16 +331,26 @@ def mse(
 def sql(
     db: Annotated[str, typer.Option("--db", help="victims, law-enforcement or research")] = "research",
     command: Annotated[str | None, typer.Option("-c", "--command", help="Run one query and exit.")] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option("--purpose", help="Why you open a repository (victims, law-enforcement): kept in the access log."),
+    ] = None,
 ) -> None:
     """Query a database read-only: one query with -c, else statements from standard input.
 
     The research database needs no key. The two repositories are encrypted: opening them needs the
-    bureau's keyring (and its passphrase in RAPPORTEUR_KEY_PASSPHRASE when it is protected).
+    bureau's keyring (and its passphrase in RAPPORTEUR_KEY_PASSPHRASE when it is protected) and a
+    --purpose, which the access log keeps with who opened them and when.
     """
     from pipelines.sql_shell import run_sql
+    from privacy import access_log
 
     if db not in DBS:
         raise RapporteurError(f"unknown database '{db[:40]}': use one of {', '.join(DBS)}")
+    if db != "research":
+        if not (purpose or "").strip():
+            raise RapporteurError(f"opening the {db} repository needs --purpose (why; kept in the access log)")
+        access_log.act_as("sql", f"sql --db {db}", purpose=purpose)
     home = Home.from_env()
     path = home.warehouse / DBS[db]
     if not path.exists():
@@ -416,3 +426,32 @@ def main() -> None:  # pragma: no cover - the console script
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+@app.command()
+@user_errors
+def audit(
+    last: Annotated[int, typer.Option("--last", min=0, help="How many of the latest entries to list (0: all).")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the access log (who opened a repository, escrow, linkage store or keyring, or acted in the portal:
+    when, through which command, and why) and verify its chain; exit 1 when it was tampered with."""
+    from privacy import access_log
+
+    home = installation()
+    keyring, _ = home.keyring()
+    path = home.audit / access_log.LOG_FILE
+    problems = access_log.verify(path, keyring.key("access-log"))
+    found = access_log.entries(path) if not any("not an entry" in p for p in problems) else []
+    shown = found[-last:] if last else found
+    if as_json:
+        typer.echo(json.dumps({"entries": shown, "total": len(found), "problems": problems}))
+    else:
+        for e in shown:
+            why = f"  purpose: {e['purpose']}" if e.get("purpose") else ""
+            typer.echo(f"{e['at']}  {e['who']}  {e['via']}:{e['command']}  {e['action']} {e['target']}{why}")
+        typer.echo(f"{len(found)} entries; " + ("chain intact" if not problems else f"{len(problems)} problem(s)"))
+    for p in problems:
+        typer.echo(f"rapporteur: access log: {p}", err=True)
+    if problems:
+        raise typer.Exit(1)

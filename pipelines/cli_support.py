@@ -9,6 +9,7 @@ import os
 import typer
 
 from pipelines.home import Home
+from privacy import access_log
 from privacy.keys import Keyring
 from sources.errors import RapporteurError, storage_error
 
@@ -19,6 +20,7 @@ def user_errors(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         quiet_library_logs()
+        access_log.act_as("cli", command.__name__.rstrip("_").replace("_", "-"))
         try:
             return command(*args, **kwargs)
         except RapporteurError as exc:

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from privacy import access_log
 from privacy.keys import Keyring, create_demo_keyring, keyring_path, load_keyring
 from privacy.sealed import Sealer
 from sources.errors import KeyringError, RapporteurError
@@ -35,6 +36,7 @@ class Home:
     keys = property(lambda self: self.root / "keys")
     staging = property(lambda self: self.root / "staging")
     samples = property(lambda self: self.root / "samples")
+    audit = property(lambda self: self.root / "audit")  # the access log (privacy.access_log)
     releases = property(lambda self: self.root / "releases")  # what was published, immutable (reporting.releases)
 
     def ensure(self) -> Home:
@@ -53,8 +55,14 @@ class Home:
         if not keyring_path(self.keys).exists():
             self.refuse_new_keyring()
             if create_demo:
-                return create_demo_keyring(self.keys), True
-        return load_keyring(self.keys), False
+                return self._logged(create_demo_keyring(self.keys)), True
+        return self._logged(load_keyring(self.keys)), False
+
+    def _logged(self, keyring: Keyring) -> Keyring:
+        """From the keyring's opening on, this process records what it opens in the installation's access log."""
+        access_log.bind(self.audit, keyring.key("access-log"))
+        access_log.record("open", "keyring")
+        return keyring
 
     def refuse_new_keyring(self) -> None:
         """A missing keyring on an installation that holds data is restored, never replaced: a new one could
