@@ -107,7 +107,7 @@ def record(action: str, target: str, actor: Actor | None = None) -> None:
         entry["mac"] = _mac(_state.key, previous, entry)
         os.write(fd, (json.dumps(entry, sort_keys=True) + "\n").encode("utf-8"))
         os.fsync(fd)
-        _write_head(_state.path, _state.key, entry["mac"])
+        _write_head(_state.path, _state.key, previous, entry["mac"])
     finally:
         os.close(fd)  # releases the lock
 
@@ -159,10 +159,16 @@ def _head(key: bytes, count: int, last: str) -> str:
     return f"{count} " + hmac.new(key, f"head|{count}|{last}".encode(), hashlib.sha256).hexdigest()
 
 
-def _write_head(path: Path, key: bytes, last: str) -> None:
+def _write_head(path: Path, key: bytes, previous: str, last: str) -> None:
     """Record the count and last MAC beside the log (under the append lock), replaced atomically."""
-    count = sum(1 for _ in path.open("rb"))
     head, partial = path.with_name(HEAD_FILE), path.with_name(HEAD_FILE + ".partial")
+    try:  # the count so far is in the head when it names the entry before this one; else count the lines
+        count = int(head.read_text(encoding="ascii").split()[0])
+        if head.read_text(encoding="ascii").strip() != _head(key, count, previous):
+            raise ValueError("stale head")
+        count += 1
+    except (OSError, ValueError, IndexError):
+        count = sum(1 for _ in path.open("rb"))
     partial.write_text(_head(key, count, last) + "\n", encoding="ascii")
     partial.chmod(0o600)
     os.replace(partial, head)
