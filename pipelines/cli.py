@@ -455,3 +455,33 @@ def audit(
         typer.echo(f"rapporteur: access log: {p}", err=True)
     if problems:
         raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def purge(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days", min=1, help="Retention in days after the load (default RAPPORTEUR_RETENTION_DAYS or 365)."
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")] = False,
+) -> None:
+    """Remove the raw content (sealed file, staging, validation report) of submissions loaded or rejected more
+    than the retention period ago; the ledger keeps their counts. Says what it removed."""
+    from pipelines.retention import purge as purge_old
+    from pipelines.retention import retention_days
+    from sources.inbox import Inbox
+
+    home = installation()
+    keep = days or retention_days()
+    done = purge_old(home, Inbox(home.inbox), keep, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for p in done:
+        typer.echo(f"{p.submission_id} ({p.provider}, {p.status} {p.since[:10]}): {verb} {', '.join(p.removed)}")
+    typer.echo(
+        f"{len(done)} submission(s) past {keep} days: {verb} their raw content"
+        if done
+        else f"nothing is older than {keep} days after its load"
+    )

@@ -48,6 +48,14 @@ CREATE TABLE IF NOT EXISTS submissions (
     updated_at TEXT NOT NULL
 )
 """
+# Raw content removed once the retention period after the load had passed (pipelines.retention).
+PURGES_DDL = """
+CREATE TABLE IF NOT EXISTS purges (
+    submission_id TEXT PRIMARY KEY,
+    purged_at TEXT NOT NULL,
+    removed TEXT NOT NULL
+)
+"""
 # Failed pipeline runs, for the bureau: ids, names and error types only, never an error message.
 RUN_FAILURES_DDL = """
 CREATE TABLE IF NOT EXISTS run_failures (
@@ -118,6 +126,7 @@ class Inbox:
         with self._connect() as con:
             con.execute(LEDGER_DDL)
             con.execute(RUN_FAILURES_DDL)
+            con.execute(PURGES_DDL)
         self.periods = PeriodLedger(self.root / "ledger.sqlite")
 
     def _connect(self) -> sqlite3.Connection:
@@ -325,6 +334,14 @@ class Inbox:
             (feed, provider, exclude),
         )
         return [r["rows_in"] for r in rows]
+
+    def record_purge(self, sid: str, removed: str) -> None:
+        """Note that a submission's raw content was removed (what, in our words; when)."""
+        with self._connect() as con:
+            con.execute("INSERT OR REPLACE INTO purges VALUES (?, ?, ?)", (sid, _now(), removed))
+
+    def purges(self) -> list[dict]:
+        return [dict(r) for r in self._rows("SELECT * FROM purges ORDER BY purged_at")]
 
     def record_run_failure(self, run_id: str, job: str, step: str, failed_at: str, error_type: str) -> None:
         """Note a failed pipeline run (idempotent per run and step)."""
