@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli_cycle import period_app, release_app, revision_app
+from pipelines.cli_cycle import agreements_app, period_app, release_app, revision_app
 from pipelines.cli_keys import keys_app
 from pipelines.cli_portal import portal, users_app
 from pipelines.cli_support import installation, keyring_or_demo, user_errors
@@ -37,6 +37,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(period_app, name="period")
 app.add_typer(revision_app, name="revision")
 app.add_typer(release_app, name="release")
+app.add_typer(agreements_app, name="agreements")
 app.command()(portal)
 
 

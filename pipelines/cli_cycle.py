@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from pipelines.cli_support import installation, user_errors
+from sources.agreements import HELD_NO_AGREEMENT
 from sources.inbox import FEEDS, Inbox, check_submission_args
 from sources.periods import ALL_PROVIDERS, operator
 
@@ -246,3 +247,65 @@ def _print_changes(changes: list[dict], as_json: bool) -> None:
 
 def _shown(value) -> str:
     return "suppressed" if value is None else str(value)
+
+
+agreements_app = typer.Typer(
+    help="The register of data-sharing agreements: add, list (with those expiring soon).", no_args_is_help=True
+)
+
+
+@agreements_app.command("add")
+@user_errors
+def add_agreement(
+    reference: Annotated[str, typer.Option("--reference", help="The agreement's reference, e.g. DPA-2026-04.")],
+    provider: Annotated[str, typer.Option("--provider", help="The provider id.")],
+    feed: Annotated[list[str], typer.Option("--feed", help="A feed it covers (repeat for both).")],
+    purposes: Annotated[str, typer.Option("--purposes", help="What the data may be used for, as agreed.")],
+    valid_from: Annotated[str, typer.Option("--valid-from", help="First day it applies (YYYY-MM-DD).")],
+    valid_to: Annotated[str, typer.Option("--valid-to", help="Last day it applies (YYYY-MM-DD).")],
+) -> None:
+    """Register an agreement; submissions held for want of it are released to the next run."""
+    import datetime as dt
+
+    from sources.agreements import Agreement
+    from sources.errors import UnusableInput
+
+    for f in feed:
+        check_submission_args(f, provider, "all")
+    try:
+        start, end = dt.date.fromisoformat(valid_from), dt.date.fromisoformat(valid_to)
+    except ValueError:
+        raise UnusableInput("--valid-from and --valid-to are dates written YYYY-MM-DD") from None
+    inbox = _inbox()
+    agreement = Agreement(
+        reference.strip()[:80], provider, tuple(sorted(set(feed))), purposes.strip()[:500], start, end
+    )
+    inbox.agreements.add(agreement, operator())
+    released = inbox.release_agreement_holds(provider, agreement.feeds)
+    typer.echo(f"registered {agreement.reference} for {provider} ({', '.join(agreement.feeds)}), {start} to {end}")
+    for sub in released:
+        typer.echo(f"released {sub.submission_id} ({sub.feed}, period {sub.period}): the next run loads it")
+
+
+@agreements_app.command("list")
+@user_errors
+def list_agreements(
+    expiring: Annotated[int, typer.Option("--expiring", min=0, help="Days ahead that count as 'expires soon'.")] = 60,
+) -> None:
+    """Every agreement, marking those that have ended or end within --expiring days."""
+    import datetime as dt
+
+    inbox = _inbox()
+    found = inbox.agreements.all()
+    if not found:
+        typer.echo("No agreements registered: submissions are not checked against agreements until the first one.")
+    today = dt.date.today()
+    soon = {a.reference for a in inbox.agreements.expiring(expiring, today)}
+    for a in found:
+        mark = "ENDED" if a.valid_to < today else "EXPIRES SOON" if a.reference in soon else "valid"
+        typer.echo(
+            f"{a.reference}  {a.provider}  {','.join(a.feeds)}  {a.valid_from} to {a.valid_to}  {mark}  ({a.purposes})"
+        )
+    held = [r for r in inbox.ledger() if r["status"] == "held" and r["message"] == HELD_NO_AGREEMENT]
+    for r in held:
+        typer.echo(f"held: {r['submission_id']} ({r['provider']}, {r['feed']}, period {r['period']}): no agreement")
