@@ -52,7 +52,10 @@ def sample(
     from synthetic.generator import generate
 
     summary = _with_progress(lambda progress: generate(out, rows, providers, seed, progress), 2 * rows, "generating")
-    typer.echo(f"wrote {len(summary['files'])} files to {out} (ground truth in {out / 'ground_truth'})")
+    written = summary["files"]["written"]
+    typer.echo(f"wrote {len(written)} files to {out} (ground truth in {out / 'ground_truth'})")
+    for skipped in summary["files"]["skipped"]:
+        typer.echo(f"skipped {skipped['file']}: {skipped['reason']}")
 
 
 @app.command()
@@ -164,7 +167,7 @@ def prepare(
     check_submission_args(feed, provider, period)
     if out.suffix != ".parquet":
         raise RapporteurError(f"{out.name}: the prepared extract must be a .parquet file")
-    keys = load_provider_keys(key_file) if key_file else first_level_keys(Home.from_env().keyring()[0])
+    keys = load_provider_keys(key_file) if key_file else first_level_keys(installation("never").keyring()[0])
     result, rows = prepare_file(file, feed, provider, period, keys, out)
     _print_failures(result)
     typer.echo(
@@ -245,7 +248,7 @@ def run(
     from pipelines.runner import place_demo_submissions, run_main_job, summary_lines
     from schemas.dictionary import write_dictionary
 
-    home = installation()
+    home = installation("here")
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
     if inbox.is_empty():
@@ -277,7 +280,7 @@ def report(
     from reporting import write_annual_report
     from sources.inbox import Inbox
 
-    home = Home.from_env()
+    home = installation("never")
     research = home.warehouse / DBS["research"]
     if not research.exists():
         raise RapporteurError(f"{research} does not exist yet; run `make run` (or `rapporteur run`) first")
@@ -341,7 +344,7 @@ def sql(
 
     if db not in DBS:
         raise RapporteurError(f"unknown database '{db[:40]}': use one of {', '.join(DBS)}")
-    home = Home.from_env()
+    home = installation("never")
     path = home.warehouse / DBS[db]
     if not path.exists():
         raise RapporteurError(f"{path} does not exist yet; run `make run` (or `rapporteur run`) first")
@@ -359,7 +362,7 @@ def status(
 
     from sources.inbox import Inbox
 
-    inbox = Inbox(Home.from_env().inbox)
+    inbox = Inbox(installation("never").inbox)
     counts = Counter((r["feed"], r["status"]) for r in inbox.ledger())
     for feed in sorted({f for f, _ in counts}):
         typer.echo(f"{feed}: " + ", ".join(f"{n} {s}" for (f, s), n in sorted(counts.items()) if f == feed))
