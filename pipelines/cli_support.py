@@ -59,7 +59,7 @@ def installation(create: str = "explicit") -> Home:
     root = locate(create)
     existed = is_installation(root)
     home = Home(root) if create == "never" else Home(root).ensure()
-    if not existed and create == "here":
+    if not existed and create == "here" and not os.environ.get(HOME_ENV):  # a folder the user did not name
         typer.echo(f"note: set up a new installation in {home.root}", err=True)
     os.environ[HOME_ENV] = str(home.root)
     os.environ["DAGSTER_HOME"] = str(home.dagster)
