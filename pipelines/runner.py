@@ -11,7 +11,14 @@ from pipelines.analysis import years_with_data
 from pipelines.definitions import build_defs
 from pipelines.home import Home
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
-from pipelines.partitions import YEARS, cadence_from_env, reporting_periods, submission_partitions
+from pipelines.partitions import (
+    YEARS,
+    cadence_from_env,
+    reporting_periods,
+    submission_key,
+    submission_partitions,
+    submission_tags,
+)
 from pipelines.sensors import scan_settled, waiting_submissions
 from sources.errors import RepositoryBusy
 from sources.inbox import FEEDS, Inbox
@@ -53,11 +60,11 @@ def run_main_job(home: Home) -> list[str]:
             waiting = waiting_submissions(inbox, feed_name)
             if not waiting:
                 continue
-            instance.add_dynamic_partitions(submission_partitions(feed_name).name, [s.submission_id for s in waiting])
+            instance.add_dynamic_partitions(submission_partitions(feed_name).name, [submission_key(s) for s in waiting])
             job = defs.resolve_job_def(ingest_job_name(feed_name))
             for sub in waiting:
                 label = f"submission {sub.submission_id} ({sub.provider})"
-                lines = execute(job, instance, label, sub.submission_id)
+                lines = execute(job, instance, label, submission_key(sub), submission_tags(sub))
                 record = inbox.record(sub.submission_id)
                 if record["status"] == "rejected":  # its blocking check stopped the run: say why, once
                     lines = [f"{label} rejected: {record['message']}"]
@@ -78,12 +85,17 @@ def run_main_job(home: Home) -> list[str]:
 
 
 def execute(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, partition_key: str | None = None
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    label: str,
+    partition_key: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> list[str]:
     """Execute one job in this process on the instance; one line per failed step (or the run)."""
     result = job.execute_in_process(
         instance=instance,
         partition_key=partition_key,
+        tags=tags,
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         raise_on_error=False,
     )
