@@ -53,7 +53,11 @@ def sample(
 
     summary = _with_progress(lambda progress: generate(out, rows, providers, seed, progress), 2 * rows, "generating")
     written = summary["files"]["written"]
-    typer.echo(f"wrote {len(written)} files to {out} (ground truth in {out / 'ground_truth'})")
+    truth = [name for name in written if name.startswith("ground_truth/")]
+    typer.echo(
+        f"wrote {len(written)} files to {out}: {len(written) - len(truth)} extracts, "
+        f"and the ground truth ({len(truth)} files) in {out / 'ground_truth'}"
+    )
     for skipped in summary["files"]["skipped"]:
         typer.echo(f"skipped {skipped['file']}: {skipped['reason']}")
 

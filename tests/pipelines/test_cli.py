@@ -165,4 +165,5 @@ def test_sample_counts_the_files_it_wrote(tmp_path):
     result = _run("sample", "--out", out, "--rows", 60, "--providers", 2)
     assert result.exit_code == 0, result.output
     written = [p for p in out.rglob("*") if p.is_file()]
-    assert f"wrote {len(written)} files to {out}" in result.output, result.output
+    extracts = [p for p in out.iterdir() if p.is_file()]
+    assert f"wrote {len(written)} files to {out}: {len(extracts)} extracts" in result.output, result.output
