@@ -10,7 +10,7 @@ import dagster as dg
 from pipelines.analysis import years_with_data
 from pipelines.definitions import build_defs
 from pipelines.home import Home
-from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
+from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, WAITING, ingest_job_name
 from pipelines.partitions import (
     YEARS,
     cadence_from_env,
@@ -114,11 +114,10 @@ def execute(
 
 def run_account(before: list[dict], after: list[dict]) -> str:
     """What this run did, from the inbox ledger before and after it: new submissions loaded (and the earlier
-    ones of the same provider, feed and period they superseded), rejected, left waiting; or nothing to do."""
-    done = ("loaded", "rejected")
-    settled = {r["submission_id"] for r in before if r["status"] in done}
+    ones of the same provider, feed and period they superseded), rejected, held, left waiting; or nothing to do."""
+    settled = {r["submission_id"] for r in before if r["status"] not in WAITING}
     mine = [r for r in after if r["submission_id"] not in settled]
-    outcome = Counter("waiting" if r["status"] not in done else r["status"] for r in mine)
+    outcome = Counter("waiting" if r["status"] in WAITING else r["status"] for r in mine)
     if not mine:
         return f"this run: nothing new to load ({len(settled)} submissions already done); the analysis was rebuilt"
     loaded = [r for r in mine if r["status"] == "loaded"]
@@ -129,6 +128,7 @@ def run_account(before: list[dict], after: list[dict]) -> str:
     parts = [f"{outcome['loaded']} new submission(s) loaded"]
     parts += [f"superseding {superseded} earlier one(s) of the same provider, feed and period"] if superseded else []
     parts += [f"{outcome['rejected']} rejected"] if outcome["rejected"] else []
+    parts += [f"{outcome['held']} held as proposed revision(s) of an approved period"] if outcome["held"] else []
     parts += [f"{outcome['waiting']} not finished (see the errors below)"] if outcome["waiting"] else []
     return "this run: " + ", ".join(parts)
 
