@@ -11,7 +11,15 @@ import pytest
 
 from pipelines.home import Home, locate
 
-READ_ONLY = (["status"], ["sql", "-c", "SELECT 1"], ["report", "--year", "2024"], ["keys", "status"])
+READ_ONLY = (
+    ["status"],
+    ["sql", "-c", "SELECT 1"],
+    ["report", "--year", "2024"],
+    ["keys", "status"],
+    ["period", "status"],
+    ["release", "list"],
+    ["revision", "list"],
+)
 
 
 def _rapporteur(cwd, *args, home=None, **extra):
@@ -31,7 +39,7 @@ def _refused(result, says: str) -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("args", READ_ONLY, ids=lambda a: a[0] if len(a) < 2 else " ".join(a[:2]))
+@pytest.mark.parametrize("args", READ_ONLY, ids=lambda a: " ".join(a[:2]))
 def test_a_read_only_command_elsewhere_refuses_and_creates_nothing(tmp_path, args):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -39,9 +47,10 @@ def test_a_read_only_command_elsewhere_refuses_and_creates_nothing(tmp_path, arg
     assert list(elsewhere.iterdir()) == []
 
 
-def test_a_read_only_command_at_an_unset_up_home_refuses_and_creates_nothing(tmp_path):
+@pytest.mark.parametrize("args", READ_ONLY, ids=lambda a: " ".join(a[:2]))
+def test_a_read_only_command_at_an_unset_up_home_refuses_and_creates_nothing(tmp_path, args):
     target = tmp_path / "new"
-    _refused(_rapporteur(tmp_path, "status", home=target), "holds no installation")
+    _refused(_rapporteur(tmp_path, *args, home=target), "holds no installation")
     assert not target.exists()
 
 
