@@ -53,7 +53,14 @@ def sample(
     from synthetic.generator import generate
 
     summary = _with_progress(lambda progress: generate(out, rows, providers, seed, progress), 2 * rows, "generating")
-    typer.echo(f"wrote {len(summary['files'])} files to {out} (ground truth in {out / 'ground_truth'})")
+    written = summary["files"]["written"]
+    truth = [name for name in written if name.startswith("ground_truth/")]
+    typer.echo(
+        f"wrote {len(written)} files to {out}: {len(written) - len(truth)} extracts, "
+        f"and the ground truth ({len(truth)} files) in {out / 'ground_truth'}"
+    )
+    for skipped in summary["files"]["skipped"]:
+        typer.echo(f"skipped {skipped['file']}: {skipped['reason']}")
 
 
 @app.command()
@@ -165,7 +172,7 @@ def prepare(
     check_submission_args(feed, provider, period)
     if out.suffix != ".parquet":
         raise RapporteurError(f"{out.name}: the prepared extract must be a .parquet file")
-    keys = load_provider_keys(key_file) if key_file else first_level_keys(Home.from_env().keyring()[0])
+    keys = load_provider_keys(key_file) if key_file else first_level_keys(installation("never").keyring()[0])
     result, rows = prepare_file(file, feed, provider, period, keys, out)
     _print_failures(result)
     typer.echo(
@@ -223,16 +230,18 @@ def ingest(
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
     outcome = ingest_file(home, inbox, file, feed, provider, period, keyring, reason)
+    # What is done is done: a check that cannot run now says so, and never turns a load into a failure.
+    checked = _reconcile(home, inbox, keyring, [feed])
     if as_json:
-        typer.echo(json.dumps(outcome.as_dict()))
+        typer.echo(json.dumps(outcome.as_dict() | {"reconciliation": checked.as_dict()}))
     else:
         typer.echo(
             f"{outcome.submission_id}: {outcome.status}, {outcome.rows_in} rows in, "
             f"{outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined"
             + (f" ({outcome.message})" if outcome.message else "")
+            + _unchecked(checked)
         )
-    _fail_unless_reconciled(home, inbox, keyring, [feed])
-    raise typer.Exit(1 if outcome.rows_quarantined else 0)
+    raise typer.Exit(1 if checked.problems or outcome.rows_quarantined else 0)
 
 
 @app.command()
@@ -243,23 +252,27 @@ def run(
     ] = 3000,
 ) -> None:
     """Run the main job: ingest every waiting submission of both feeds and rebuild the research database."""
-    from pipelines.runner import place_demo_submissions, run_main_job, summary_lines
+    from pipelines.runner import place_demo_submissions, run_account, run_main_job, summary_lines
     from schemas.dictionary import write_dictionary
 
-    home = installation()
+    home = installation("here")
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
     if inbox.is_empty():
         placed = place_demo_submissions(home, inbox, demo_rows)
         typer.echo(f"inbox was empty: placed {placed} demo submissions from the sample generator")
+    before = inbox.ledger()
     failures = _with_spinner(lambda: run_main_job(home), "running the main job")
     write_dictionary(home.reports)
+    typer.echo(run_account(before, inbox.ledger()))
     for line in summary_lines(home, inbox, keyring.key("database")):
         typer.echo(line)
     for line in failures:
         typer.echo(f"rapporteur: {line}", err=True)
-    _fail_unless_reconciled(home, inbox, keyring, FEEDS)
-    if failures:
+    checked = _reconcile(home, inbox, keyring, FEEDS)
+    if checked.unchecked:
+        typer.echo(f"reconciliation{_unchecked(checked)}")
+    if failures or checked.problems:
         raise typer.Exit(1)
     typer.echo(f'try:  rapporteur sql --db research -c "{EXAMPLE_SQL}"')
 
@@ -278,7 +291,7 @@ def report(
     from reporting import write_annual_report
     from sources.inbox import Inbox
 
-    home = Home.from_env()
+    home = installation("never")
     research = home.warehouse / DBS["research"]
     if not research.exists():
         raise RapporteurError(f"{research} does not exist yet; run `make run` (or `rapporteur run`) first")
@@ -352,7 +365,7 @@ def sql(
         if not (purpose or "").strip():
             raise RapporteurError(f"opening the {db} repository needs --purpose (why; kept in the access log)")
         access_log.act_as("sql", f"sql --db {db}", purpose=purpose)
-    home = Home.from_env()
+    home = installation("never")
     path = home.warehouse / DBS[db]
     if not path.exists():
         raise RapporteurError(f"{path} does not exist yet; run `make run` (or `rapporteur run`) first")
@@ -370,7 +383,8 @@ def status(
 
     from sources.inbox import Inbox
 
-    inbox = Inbox(Home.from_env().inbox)
+    home = installation("never")
+    inbox = Inbox(home.inbox)
     counts = Counter((r["feed"], r["status"]) for r in inbox.ledger())
     for feed in sorted({f for f, _ in counts}):
         typer.echo(f"{feed}: " + ", ".join(f"{n} {s}" for (f, s), n in sorted(counts.items()) if f == feed))
@@ -380,18 +394,43 @@ def status(
     typer.echo(f"failed runs: {len(recent) or 'none'}")
     for r in recent:
         typer.echo(f"  {r['failed_at']}  {r['job']}  step {r['step']}  {r['error_type']}  run {r['run_id']}")
+    _status_reconciliation(home, inbox)
 
 
-def _fail_unless_reconciled(home: Home, inbox, keyring, feeds) -> None:
-    """Exit 1, loudly, when any submission's rows do not add up (rows_in = loaded + quarantined, as stored)."""
-    from warehouse.accounting import unreconciled
-
-    ledger = inbox.ledger()
-    problems = [p for f in feeds for p in unreconciled(home.warehouse, f, keyring.key("database"), ledger)]
-    for problem in problems:
-        typer.echo(f"rapporteur: {problem}", err=True)
-    if problems:
+def _status_reconciliation(home: Home, inbox) -> None:
+    """Whether the repositories' counts add up, when there are any and the keyring opens (exit 1 if not)."""
+    if not any(home.warehouse.glob("*.duckdb")):
+        return
+    try:
+        keyring = home.keyring()[0]
+    except RapporteurError as exc:
+        typer.echo(f"reconciliation: not checked ({exc})")
+        return
+    checked = _reconcile(home, inbox, keyring, FEEDS)
+    if checked.unchecked:
+        typer.echo(f"reconciliation: not checked: {', '.join(checked.unchecked)}; try again when it has finished")
+    elif not checked.problems:
+        typer.echo("reconciliation: every submission's rows add up")
+    if checked.problems:
         raise typer.Exit(1)
+
+
+def _reconcile(home: Home, inbox, keyring, feeds):
+    """Whether every submission's rows add up (rows_in = loaded + quarantined, as stored); each problem is
+    said on stderr (the caller exits 1)."""
+    from warehouse.accounting import reconcile
+
+    checked = reconcile(home.warehouse, feeds, keyring.key("database"), inbox.ledger())
+    for problem in checked.problems:
+        typer.echo(f"rapporteur: {problem}", err=True)
+    return checked
+
+
+def _unchecked(checked) -> str:
+    """The end of a command's line when its reconciliation could not run ('' when it did)."""
+    if not checked.unchecked:
+        return ""
+    return f"; not reconciled yet: {', '.join(checked.unchecked)} (run `rapporteur status` later to check the counts)"
 
 
 def _provider_from_name(file: Path, feed: str) -> str:
@@ -439,7 +478,7 @@ def audit(
     when, through which command, and why) and verify its chain; exit 1 when it was tampered with."""
     from privacy import access_log
 
-    home = installation()
+    home = installation("never")
     keyring, _ = home.keyring()
     path = home.audit / access_log.LOG_FILE
     problems = access_log.verify(path, keyring.key("access-log"))
@@ -475,7 +514,7 @@ def purge(
     from pipelines.retention import retention_days
     from sources.inbox import Inbox
 
-    home = installation()
+    home = installation("never")
     keep = days or retention_days()
     done = purge_old(home, Inbox(home.inbox), keep, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"

@@ -34,7 +34,7 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the ledge
 
 def _inbox() -> Inbox:
     """The inbox's ledger: the cycle's decisions need no keyring (they never read a submission)."""
-    return Inbox(installation().inbox)
+    return Inbox(installation("never").inbox)
 
 
 def _scope(provider: str | None, period: str) -> str:
@@ -157,7 +157,7 @@ def make(year: YearOpt) -> None:
     from pipelines.cycle import release_blockers, release_year
     from sources.errors import RapporteurError
 
-    home = installation()
+    home = installation("never")
     inbox = Inbox(home.inbox)
     blockers = release_blockers(home, inbox, year)
     if blockers:
@@ -172,7 +172,7 @@ def list_releases() -> None:
     """Every release: name, when, by whom, code and data-standard versions."""
     from reporting.releases import releases
 
-    found = releases(installation().releases)
+    found = releases(installation("never").releases)
     if not found:
         typer.echo("No releases yet: `rapporteur release make --year YEAR` makes one.")
     for rel in found:
@@ -190,7 +190,7 @@ def verify_release(name: Annotated[str, typer.Argument(help="The release, e.g. 2
     exit 0 when it is intact and reproduces byte for byte, 1 otherwise."""
     from reporting.releases import release, verify
 
-    rel = release(installation().releases, name)
+    rel = release(installation("never").releases, name)
     problems = verify(rel)
     for p in problems:
         typer.echo(f"rapporteur: {rel.name}: {p}", err=True)
@@ -210,7 +210,7 @@ def compare_releases(
     from reporting.releases import compare, figures, release
     from warehouse.research import RESEARCH_FILE
 
-    home = installation()
+    home = installation("never")
     before = figures(release(home.releases, old))
     after = figures(release(home.releases, new) if new else home.warehouse / RESEARCH_FILE)
     _print_changes(compare(before, after), as_json)
@@ -223,7 +223,7 @@ def revisions_since(as_json: Annotated[bool, typer.Option("--json", help="Print 
     the revision table the next report carries."""
     from pipelines.cycle import published_revisions
 
-    home = installation()
+    home = installation("never")
     changes = published_revisions(home, Inbox(home.inbox))
     if changes is None:
         typer.echo("No releases yet: nothing published can have been revised.")

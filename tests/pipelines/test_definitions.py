@@ -84,3 +84,11 @@ def test_validation_checks_block_on_rejection_and_warn_on_expectations():
     readable, expectations = validation_check_results(warned)
     assert readable.passed and not expectations.passed and expectations.severity == dg.AssetCheckSeverity.WARN
     assert "unknown_share:sex" in expectations.metadata["missed"].value
+
+
+def test_period_partitions_say_why_years_show_as_missing():
+    """The UI counts unwritten years of the report and unchecked periods as "missing": their descriptions say why."""
+    graph = build_defs("yearly").resolve_asset_graph()
+    for name in ("annual_report", "provider_submissions"):
+        description = graph.get(dg.AssetKey(name)).description
+        assert "missing" in description and "backfill" in description, name
