@@ -98,14 +98,21 @@ def _run(con: duckdb.DuckDBPyConnection, text: str) -> None:
         relation = con.sql(text)
         if relation is not None:
             relation.show(max_rows=200, max_width=200)
-    except duckdb.InterruptException:
-        raise KeyboardInterrupt from None
+    except (duckdb.InterruptException, KeyboardInterrupt):
+        _cancelled(con)
     except duckdb.Error as exc:
         raise RapporteurError(f"SQL error: {str(exc).splitlines()[0]}") from None
     except RuntimeError as exc:  # DuckDB's Ctrl-C while a result is fetched
         if "interrupted" not in str(exc).lower():
             raise
-        raise KeyboardInterrupt from None
+        _cancelled(con)
+
+
+def _cancelled(con: duckdb.DuckDBPyConnection) -> None:
+    """End the interrupted query for good (a query interrupted while shown keeps the connection busy, and the
+    next statement would wait for it for ever), then let the shell drop it."""
+    con.interrupt()
+    raise KeyboardInterrupt from None
 
 
 def _dot(con: duckdb.DuckDBPyConnection, command: str) -> None:
