@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sources.errors import UnusableInput
+from sources.ledger_file import LedgerFile
 
 HELD_NO_AGREEMENT = "no data-sharing agreement valid for this feed on the day it arrived"
 AGREEMENTS_DDL = """
@@ -42,18 +43,11 @@ class Agreement:
         return self.provider == provider and feed in self.feeds and self.valid_from <= day <= self.valid_to
 
 
-class Agreements:
+class Agreements(LedgerFile):
     """The register, in the ledger file at `path`."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        with self._connect() as con:
-            con.execute(AGREEMENTS_DDL)
-
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=30)
-        con.row_factory = sqlite3.Row
-        return con
+        super().__init__(path, AGREEMENTS_DDL)
 
     def add(self, agreement: Agreement, who: str) -> None:
         """Register an agreement (UnusableInput when its reference is taken or its dates are reversed)."""
@@ -82,8 +76,7 @@ class Agreements:
             ) from None
 
     def all(self) -> list[Agreement]:
-        with self._connect() as con:
-            rows = con.execute("SELECT * FROM agreements ORDER BY provider, valid_from").fetchall()
+        rows = self._rows("SELECT * FROM agreements ORDER BY provider, valid_from")
         return [
             Agreement(
                 r["reference"],
