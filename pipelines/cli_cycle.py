@@ -91,6 +91,7 @@ def approve(period: PeriodArg, provider: ProviderScope = None) -> None:
 
     scope = _scope(provider, period)
     inbox = _inbox()
+    before = period_states(inbox, [period])
     new, held = inbox.approve(period, scope, operator())
     who = "every provider" if scope == ALL_PROVIDERS else scope
     typer.echo(
@@ -98,10 +99,9 @@ def approve(period: PeriodArg, provider: ProviderScope = None) -> None:
     )
     for sub in held:
         typer.echo(f"held {sub.submission_id} ({sub.provider}): received before approval, now a proposed revision")
-    states = period_states(inbox, [period])
-    unsigned = [s for s in states if scope in (ALL_PROVIDERS, s.provider) and s.signed_at is None]
-    for s in unsigned:
-        typer.echo(f"note: {s.provider} ({s.feed}) had not signed off period {period} ({s.state} before approval)")
+    for s in before:
+        if new and scope in (ALL_PROVIDERS, s.provider) and s.state in ("missing", "submitted"):
+            typer.echo(f"note: {s.provider} ({s.feed}) had not signed off period {period} (it was {s.state})")
 
 
 @period_app.command("unlock")
