@@ -109,7 +109,12 @@ def hidden_population_asset(context: dg.AssetExecutionContext, rapporteur: Rappo
     kinds={"html"},
 )
 def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
-    """The annual report of one reporting year, as one self-contained HTML file."""
+    """The annual report of one reporting year, as one self-contained HTML file.
+
+    One partition per year since 2015. Only the years asked for are written (the 15 February schedule,
+    `rapporteur run` for the latest complete year with data, or a backfill of the years you choose), so
+    the others show as missing: not written yet, not failed.
+    """
     from pipelines.cycle import published_revisions
     from reporting import write_annual_report
 
@@ -160,7 +165,11 @@ def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         check_specs=checks,
     )
     def _asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
-        """The providers that submitted for a reporting period, per feed, from the inbox ledger."""
+        """The providers that submitted for a reporting period, per feed, from the inbox ledger.
+
+        One partition per reporting period since 2015. The weekly check and `rapporteur run` look at the
+        last complete period only, so earlier periods show as missing until a backfill checks them.
+        """
         label = period_label(context.partition_key)
         ledger = rapporteur.ledger().ledger()
         results, metadata = [], {"period": label}

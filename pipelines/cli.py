@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli_cycle import period_app, release_app, revision_app
+from pipelines.cli_cycle import agreements_app, period_app, release_app, revision_app
 from pipelines.cli_disclosure import disclosure_app
 from pipelines.cli_keys import keys_app
 from pipelines.cli_portal import portal, users_app
@@ -38,6 +38,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(period_app, name="period")
 app.add_typer(revision_app, name="revision")
 app.add_typer(release_app, name="release")
+app.add_typer(agreements_app, name="agreements")
 app.add_typer(disclosure_app, name="disclosure")
 app.command()(portal)
 
@@ -54,7 +55,14 @@ def sample(
     from synthetic.generator import generate
 
     summary = _with_progress(lambda progress: generate(out, rows, providers, seed, progress), 2 * rows, "generating")
-    typer.echo(f"wrote {len(summary['files'])} files to {out} (ground truth in {out / 'ground_truth'})")
+    written = summary["files"]["written"]
+    truth = [name for name in written if name.startswith("ground_truth/")]
+    typer.echo(
+        f"wrote {len(written)} files to {out}: {len(written) - len(truth)} extracts, "
+        f"and the ground truth ({len(truth)} files) in {out / 'ground_truth'}"
+    )
+    for skipped in summary["files"]["skipped"]:
+        typer.echo(f"skipped {skipped['file']}: {skipped['reason']}")
 
 
 @app.command()
@@ -166,7 +174,7 @@ def prepare(
     check_submission_args(feed, provider, period)
     if out.suffix != ".parquet":
         raise RapporteurError(f"{out.name}: the prepared extract must be a .parquet file")
-    keys = load_provider_keys(key_file) if key_file else first_level_keys(Home.from_env().keyring()[0])
+    keys = load_provider_keys(key_file) if key_file else first_level_keys(installation("never").keyring()[0])
     result, rows = prepare_file(file, feed, provider, period, keys, out)
     _print_failures(result)
     typer.echo(
@@ -224,16 +232,18 @@ def ingest(
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
     outcome = ingest_file(home, inbox, file, feed, provider, period, keyring, reason)
+    # What is done is done: a check that cannot run now says so, and never turns a load into a failure.
+    checked = _reconcile(home, inbox, keyring, [feed])
     if as_json:
-        typer.echo(json.dumps(outcome.as_dict()))
+        typer.echo(json.dumps(outcome.as_dict() | {"reconciliation": checked.as_dict()}))
     else:
         typer.echo(
             f"{outcome.submission_id}: {outcome.status}, {outcome.rows_in} rows in, "
             f"{outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined"
             + (f" ({outcome.message})" if outcome.message else "")
+            + _unchecked(checked)
         )
-    _fail_unless_reconciled(home, inbox, keyring, [feed])
-    raise typer.Exit(1 if outcome.rows_quarantined else 0)
+    raise typer.Exit(1 if checked.problems or outcome.rows_quarantined else 0)
 
 
 @app.command()
@@ -244,23 +254,27 @@ def run(
     ] = 3000,
 ) -> None:
     """Run the main job: ingest every waiting submission of both feeds and rebuild the research database."""
-    from pipelines.runner import place_demo_submissions, run_main_job, summary_lines
+    from pipelines.runner import place_demo_submissions, run_account, run_main_job, summary_lines
     from schemas.dictionary import write_dictionary
 
-    home = installation()
+    home = installation("here")
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
     if inbox.is_empty():
         placed = place_demo_submissions(home, inbox, demo_rows)
         typer.echo(f"inbox was empty: placed {placed} demo submissions from the sample generator")
+    before = inbox.ledger()
     failures = _with_spinner(lambda: run_main_job(home), "running the main job")
     write_dictionary(home.reports)
+    typer.echo(run_account(before, inbox.ledger()))
     for line in summary_lines(home, inbox, keyring.key("database")):
         typer.echo(line)
     for line in failures:
         typer.echo(f"rapporteur: {line}", err=True)
-    _fail_unless_reconciled(home, inbox, keyring, FEEDS)
-    if failures:
+    checked = _reconcile(home, inbox, keyring, FEEDS)
+    if checked.unchecked:
+        typer.echo(f"reconciliation{_unchecked(checked)}")
+    if failures or checked.problems:
         raise typer.Exit(1)
     typer.echo(f'try:  rapporteur sql --db research -c "{EXAMPLE_SQL}"')
 
@@ -279,7 +293,7 @@ def report(
     from reporting import write_annual_report
     from sources.inbox import Inbox
 
-    home = Home.from_env()
+    home = installation("never")
     research = home.warehouse / DBS["research"]
     if not research.exists():
         raise RapporteurError(f"{research} does not exist yet; run `make run` (or `rapporteur run`) first")
@@ -333,17 +347,27 @@ def mse(
 def sql(
     db: Annotated[str, typer.Option("--db", help="victims, law-enforcement or research")] = "research",
     command: Annotated[str | None, typer.Option("-c", "--command", help="Run one query and exit.")] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option("--purpose", help="Why you open a repository (victims, law-enforcement): kept in the access log."),
+    ] = None,
 ) -> None:
     """Query a database read-only: one query with -c, else statements from standard input.
 
     The research database needs no key. The two repositories are encrypted: opening them needs the
-    bureau's keyring (and its passphrase in RAPPORTEUR_KEY_PASSPHRASE when it is protected).
+    bureau's keyring (and its passphrase in RAPPORTEUR_KEY_PASSPHRASE when it is protected) and a
+    --purpose, which the access log keeps with who opened them and when.
     """
     from pipelines.sql_shell import run_sql
+    from privacy import access_log
 
     if db not in DBS:
         raise RapporteurError(f"unknown database '{db[:40]}': use one of {', '.join(DBS)}")
-    home = Home.from_env()
+    if db != "research":
+        if not (purpose or "").strip():
+            raise RapporteurError(f"opening the {db} repository needs --purpose (why; kept in the access log)")
+        access_log.act_as("sql", f"sql --db {db}", purpose=purpose)
+    home = installation("never")
     path = home.warehouse / DBS[db]
     if not path.exists():
         raise RapporteurError(f"{path} does not exist yet; run `make run` (or `rapporteur run`) first")
@@ -361,7 +385,8 @@ def status(
 
     from sources.inbox import Inbox
 
-    inbox = Inbox(Home.from_env().inbox)
+    home = installation("never")
+    inbox = Inbox(home.inbox)
     counts = Counter((r["feed"], r["status"]) for r in inbox.ledger())
     for feed in sorted({f for f, _ in counts}):
         typer.echo(f"{feed}: " + ", ".join(f"{n} {s}" for (f, s), n in sorted(counts.items()) if f == feed))
@@ -371,18 +396,43 @@ def status(
     typer.echo(f"failed runs: {len(recent) or 'none'}")
     for r in recent:
         typer.echo(f"  {r['failed_at']}  {r['job']}  step {r['step']}  {r['error_type']}  run {r['run_id']}")
+    _status_reconciliation(home, inbox)
 
 
-def _fail_unless_reconciled(home: Home, inbox, keyring, feeds) -> None:
-    """Exit 1, loudly, when any submission's rows do not add up (rows_in = loaded + quarantined, as stored)."""
-    from warehouse.accounting import unreconciled
-
-    ledger = inbox.ledger()
-    problems = [p for f in feeds for p in unreconciled(home.warehouse, f, keyring.key("database"), ledger)]
-    for problem in problems:
-        typer.echo(f"rapporteur: {problem}", err=True)
-    if problems:
+def _status_reconciliation(home: Home, inbox) -> None:
+    """Whether the repositories' counts add up, when there are any and the keyring opens (exit 1 if not)."""
+    if not any(home.warehouse.glob("*.duckdb")):
+        return
+    try:
+        keyring = home.keyring()[0]
+    except RapporteurError as exc:
+        typer.echo(f"reconciliation: not checked ({exc})")
+        return
+    checked = _reconcile(home, inbox, keyring, FEEDS)
+    if checked.unchecked:
+        typer.echo(f"reconciliation: not checked: {', '.join(checked.unchecked)}; try again when it has finished")
+    elif not checked.problems:
+        typer.echo("reconciliation: every submission's rows add up")
+    if checked.problems:
         raise typer.Exit(1)
+
+
+def _reconcile(home: Home, inbox, keyring, feeds):
+    """Whether every submission's rows add up (rows_in = loaded + quarantined, as stored); each problem is
+    said on stderr (the caller exits 1)."""
+    from warehouse.accounting import reconcile
+
+    checked = reconcile(home.warehouse, feeds, keyring.key("database"), inbox.ledger())
+    for problem in checked.problems:
+        typer.echo(f"rapporteur: {problem}", err=True)
+    return checked
+
+
+def _unchecked(checked) -> str:
+    """The end of a command's line when its reconciliation could not run ('' when it did)."""
+    if not checked.unchecked:
+        return ""
+    return f"; not reconciled yet: {', '.join(checked.unchecked)} (run `rapporteur status` later to check the counts)"
 
 
 def _provider_from_name(file: Path, feed: str) -> str:
@@ -418,3 +468,62 @@ def main() -> None:  # pragma: no cover - the console script
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+@app.command()
+@user_errors
+def audit(
+    last: Annotated[int, typer.Option("--last", min=0, help="How many of the latest entries to list (0: all).")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the access log (who opened a repository, escrow, linkage store or keyring, or acted in the portal:
+    when, through which command, and why) and verify its chain; exit 1 when it was tampered with."""
+    from privacy import access_log
+
+    home = installation("never")
+    keyring, _ = home.keyring()
+    path = home.audit / access_log.LOG_FILE
+    problems = access_log.verify(path, keyring.key("access-log"))
+    found = access_log.entries(path) if not any("not an entry" in p for p in problems) else []
+    shown = found[-last:] if last else found
+    if as_json:
+        typer.echo(json.dumps({"entries": shown, "total": len(found), "problems": problems}))
+    else:
+        for e in shown:
+            why = f"  purpose: {e['purpose']}" if e.get("purpose") else ""
+            typer.echo(f"{e['at']}  {e['who']}  {e['via']}:{e['command']}  {e['action']} {e['target']}{why}")
+        typer.echo(f"{len(found)} entries; " + ("chain intact" if not problems else f"{len(problems)} problem(s)"))
+    for p in problems:
+        typer.echo(f"rapporteur: access log: {p}", err=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def purge(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days", min=1, help="Retention in days after the load (default RAPPORTEUR_RETENTION_DAYS or 365)."
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")] = False,
+) -> None:
+    """Remove the raw content (sealed file, staging, validation report) of submissions loaded or rejected more
+    than the retention period ago; the ledger keeps their counts. Says what it removed."""
+    from pipelines.retention import purge as purge_old
+    from pipelines.retention import retention_days
+    from sources.inbox import Inbox
+
+    home = installation("never")
+    keep = days or retention_days()
+    done = purge_old(home, Inbox(home.inbox), keep, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for p in done:
+        typer.echo(f"{p.submission_id} ({p.provider}, {p.status} {p.since[:10]}): {verb} {', '.join(p.removed)}")
+    typer.echo(
+        f"{len(done)} submission(s) past {keep} days: {verb} their raw content"
+        if done
+        else f"nothing is older than {keep} days after its load"
+    )

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from pipelines.cli_support import installation, user_errors
+from sources.agreements import HELD_NO_AGREEMENT
 from sources.inbox import FEEDS, Inbox, check_submission_args
 from sources.periods import ALL_PROVIDERS, operator
 
@@ -33,7 +34,7 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the ledge
 
 def _inbox() -> Inbox:
     """The inbox's ledger: the cycle's decisions need no keyring (they never read a submission)."""
-    return Inbox(installation().inbox)
+    return Inbox(installation("never").inbox)
 
 
 def _scope(provider: str | None, period: str) -> str:
@@ -90,6 +91,7 @@ def approve(period: PeriodArg, provider: ProviderScope = None) -> None:
 
     scope = _scope(provider, period)
     inbox = _inbox()
+    before = period_states(inbox, [period])
     new, held = inbox.approve(period, scope, operator())
     who = "every provider" if scope == ALL_PROVIDERS else scope
     typer.echo(
@@ -97,10 +99,9 @@ def approve(period: PeriodArg, provider: ProviderScope = None) -> None:
     )
     for sub in held:
         typer.echo(f"held {sub.submission_id} ({sub.provider}): received before approval, now a proposed revision")
-    states = period_states(inbox, [period])
-    unsigned = [s for s in states if scope in (ALL_PROVIDERS, s.provider) and s.signed_at is None]
-    for s in unsigned:
-        typer.echo(f"note: {s.provider} ({s.feed}) had not signed off period {period} ({s.state} before approval)")
+    for s in before:
+        if new and scope in (ALL_PROVIDERS, s.provider) and s.state in ("missing", "submitted"):
+            typer.echo(f"note: {s.provider} ({s.feed}) had not signed off period {period} (it was {s.state})")
 
 
 @period_app.command("unlock")
@@ -156,7 +157,7 @@ def make(year: YearOpt) -> None:
     from pipelines.cycle import release_blockers, release_year
     from sources.errors import RapporteurError
 
-    home = installation()
+    home = installation("never")
     inbox = Inbox(home.inbox)
     blockers = release_blockers(home, inbox, year)
     if blockers:
@@ -171,7 +172,7 @@ def list_releases() -> None:
     """Every release: name, when, by whom, code and data-standard versions."""
     from reporting.releases import releases
 
-    found = releases(installation().releases)
+    found = releases(installation("never").releases)
     if not found:
         typer.echo("No releases yet: `rapporteur release make --year YEAR` makes one.")
     for rel in found:
@@ -189,7 +190,7 @@ def verify_release(name: Annotated[str, typer.Argument(help="The release, e.g. 2
     exit 0 when it is intact and reproduces byte for byte, 1 otherwise."""
     from reporting.releases import release, verify
 
-    rel = release(installation().releases, name)
+    rel = release(installation("never").releases, name)
     problems = verify(rel)
     for p in problems:
         typer.echo(f"rapporteur: {rel.name}: {p}", err=True)
@@ -209,7 +210,7 @@ def compare_releases(
     from reporting.releases import compare, figures, release
     from warehouse.research import RESEARCH_FILE
 
-    home = installation()
+    home = installation("never")
     before = figures(release(home.releases, old))
     after = figures(release(home.releases, new) if new else home.warehouse / RESEARCH_FILE)
     _print_changes(compare(before, after), as_json)
@@ -222,7 +223,7 @@ def revisions_since(as_json: Annotated[bool, typer.Option("--json", help="Print 
     the revision table the next report carries."""
     from pipelines.cycle import published_revisions
 
-    home = installation()
+    home = installation("never")
     changes = published_revisions(home, Inbox(home.inbox))
     if changes is None:
         typer.echo("No releases yet: nothing published can have been revised.")
@@ -246,3 +247,65 @@ def _print_changes(changes: list[dict], as_json: bool) -> None:
 
 def _shown(value) -> str:
     return "suppressed" if value is None else str(value)
+
+
+agreements_app = typer.Typer(
+    help="The register of data-sharing agreements: add, list (with those expiring soon).", no_args_is_help=True
+)
+
+
+@agreements_app.command("add")
+@user_errors
+def add_agreement(
+    reference: Annotated[str, typer.Option("--reference", help="The agreement's reference, e.g. DPA-2026-04.")],
+    provider: Annotated[str, typer.Option("--provider", help="The provider id.")],
+    feed: Annotated[list[str], typer.Option("--feed", help="A feed it covers (repeat for both).")],
+    purposes: Annotated[str, typer.Option("--purposes", help="What the data may be used for, as agreed.")],
+    valid_from: Annotated[str, typer.Option("--valid-from", help="First day it applies (YYYY-MM-DD).")],
+    valid_to: Annotated[str, typer.Option("--valid-to", help="Last day it applies (YYYY-MM-DD).")],
+) -> None:
+    """Register an agreement; submissions held for want of it are released to the next run."""
+    import datetime as dt
+
+    from sources.agreements import Agreement
+    from sources.errors import UnusableInput
+
+    for f in feed:
+        check_submission_args(f, provider, "all")
+    try:
+        start, end = dt.date.fromisoformat(valid_from), dt.date.fromisoformat(valid_to)
+    except ValueError:
+        raise UnusableInput("--valid-from and --valid-to are dates written YYYY-MM-DD") from None
+    inbox = _inbox()
+    agreement = Agreement(
+        reference.strip()[:80], provider, tuple(sorted(set(feed))), purposes.strip()[:500], start, end
+    )
+    inbox.agreements.add(agreement, operator())
+    released = inbox.release_agreement_holds(provider, agreement.feeds)
+    typer.echo(f"registered {agreement.reference} for {provider} ({', '.join(agreement.feeds)}), {start} to {end}")
+    for sub in released:
+        typer.echo(f"released {sub.submission_id} ({sub.feed}, period {sub.period}): the next run loads it")
+
+
+@agreements_app.command("list")
+@user_errors
+def list_agreements(
+    expiring: Annotated[int, typer.Option("--expiring", min=0, help="Days ahead that count as 'expires soon'.")] = 60,
+) -> None:
+    """Every agreement, marking those that have ended or end within --expiring days."""
+    import datetime as dt
+
+    inbox = _inbox()
+    found = inbox.agreements.all()
+    if not found:
+        typer.echo("No agreements registered: submissions are not checked against agreements until the first one.")
+    today = dt.date.today()
+    soon = {a.reference for a in inbox.agreements.expiring(expiring, today)}
+    for a in found:
+        mark = "ENDED" if a.valid_to < today else "EXPIRES SOON" if a.reference in soon else "valid"
+        typer.echo(
+            f"{a.reference}  {a.provider}  {','.join(a.feeds)}  {a.valid_from} to {a.valid_to}  {mark}  ({a.purposes})"
+        )
+    held = [r for r in inbox.ledger() if r["status"] == "held" and r["message"] == HELD_NO_AGREEMENT]
+    for r in held:
+        typer.echo(f"held: {r['submission_id']} ({r['provider']}, {r['feed']}, period {r['period']}): no agreement")

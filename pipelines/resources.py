@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.home import Home
+from privacy import access_log
 from privacy.keys import Keyring
 from sources.inbox import Inbox
 
@@ -14,6 +15,12 @@ class RapporteurHome(dg.ConfigurableResource):
 
     root: str
     demo_keyring: bool = True  # the embedded default: create an unprotected demo keyring on first run
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """What this run opens is recorded in the access log as the run's (privacy.access_log)."""
+        run = (context.run_id or "")[:8] or "without id"
+        job = context.dagster_run.job_name if context.dagster_run else "?"
+        access_log.act_as("dagster", f"{job} run {run}")
 
     def home(self) -> Home:
         return Home(Path(self.root).resolve()).ensure()

@@ -24,6 +24,7 @@ from portal.sessions import Session, Sessions
 from portal.signin_limits import SigninLimiter
 from portal.status import visible_submission, visible_submissions
 from portal.uploads import HeldUploads, check_upload
+from privacy import access_log
 from schemas.dictionary import dictionary_html, dictionary_markdown, provider_mapping_markdown
 from schemas.standard import mapping
 from sources.errors import UnusableInput
@@ -97,6 +98,12 @@ def _check_csrf(session: Session | None, token: object) -> None:
         )
 
 
+def _log(org: str, request: Request, action: str, target: str = "-") -> None:
+    """One portal action in the access log: the account, the page, what was done (never a form's content)."""
+    who = org if PROVIDER_ID.fullmatch(org or "") else "unknown id"
+    access_log.record(action, target, access_log.Actor(who, "portal", f"{request.method} {request.url.path[:80]}"))
+
+
 def _page(request: Request, name: str, status: int = 200, **context) -> Response:
     return _portal(request).templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -139,12 +146,14 @@ async def signin(request: Request) -> Response:
     account = await run_in_threadpool(portal.accounts.verify, org, password)
     if account is None:
         portal.limiter.failed(org, address)
+        _log(org, request, "sign-in refused")
         return _page(
             request, "signin.html", 401, csrf=session.csrf, account=None, org=org,
             error="The organisation id or the password is wrong, or the account is disabled.",
         )  # fmt: skip
     portal.sessions.end(request.cookies.get(COOKIE))
     token, _ = portal.sessions.new(account.org)
+    _log(account.org, request, "sign-in")
     response = RedirectResponse("/submissions", 303)
     _set_cookie(request, response, token)
     return response
@@ -152,7 +161,10 @@ async def signin(request: Request) -> Response:
 
 async def signout(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
-    _check_csrf(_session(request), form.get("csrf_token"))
+    session = _session(request)
+    _check_csrf(session, form.get("csrf_token"))
+    if session is not None:
+        _log(session.org, request, "sign-out")
     _portal(request).sessions.end(request.cookies.get(COOKIE))
     response = RedirectResponse("/signin", 303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
@@ -196,6 +208,7 @@ async def upload(request: Request) -> Response:
     except UnusableInput as exc:  # shown to the provider (it may quote their own header); never logged
         return _upload_form(request, account, session, 422, error=str(exc), **values)
     portal.held.put(checked)
+    _log(account.org, request, "upload checked", f"{feed} {period}")
     return RedirectResponse(f"/uploads/{checked.token}", 303)
 
 
@@ -222,7 +235,8 @@ async def upload_result(request: Request) -> Response:
 
 
 async def upload_failures(request: Request) -> Response:
-    _, _, upload = _held(request)
+    account, _, upload = _held(request)
+    _log(account.org, request, "download", "failures.csv")
     return Response(
         upload.failures_csv.encode("utf-8-sig"),
         media_type="text/csv; charset=utf-8",
@@ -243,6 +257,7 @@ async def submit(request: Request) -> Response:
     except UnusableInput as exc:
         return _result_page(request, account, session, upload, 422, error=str(exc))
     portal.held.drop(upload.token)
+    _log(account.org, request, "submit", f"submission {sub.submission_id}")
     return RedirectResponse(f"/submissions/{sub.submission_id}?received={'new' if new else 'again'}", 303)
 
 
@@ -259,6 +274,7 @@ async def signoff(request: Request) -> Response:
     if current is None or current["submission_id"] != row["submission_id"]:
         raise HTTPException(409, "Only the loaded submission in force for its period can be signed off.")
     portal.inbox.periods.sign_off(row["feed"], account.org, row["period"], current, f"portal:{account.org}")
+    _log(account.org, request, "sign off", f"submission {row['submission_id']}")
     return RedirectResponse(f"/submissions/{row['submission_id']}?signed=1", 303)
 
 
@@ -303,9 +319,10 @@ def _download(body: str, media_type: str, filename: str) -> Response:
 
 
 async def dictionary(request: Request) -> Response:
-    _signed_in(request)
+    account, _ = _signed_in(request)
     if request.path_params["fmt"] not in ("html", "md"):
         raise HTTPException(404, NOT_FOUND)
+    _log(account.org, request, "download", "data dictionary")
     if request.path_params["fmt"] == "md":
         return _download(dictionary_markdown(), "text/markdown; charset=utf-8", "data-dictionary.md")
     return _download(dictionary_html(), "text/html; charset=utf-8", "data-dictionary.html")
@@ -316,6 +333,7 @@ async def mapping_file(request: Request) -> Response:
     org, fmt = request.path_params["org"], request.path_params["fmt"]
     if fmt not in ("yaml", "md") or not PROVIDER_ID.match(org) or org not in _mapping_orgs(account):
         raise HTTPException(404, NOT_FOUND)
+    _log(account.org, request, "download", f"mapping {org}")
     if fmt == "md":
         return _download(provider_mapping_markdown(org), "text/markdown; charset=utf-8", f"{org}-mapping.md")
     return _download((MAPPINGS / f"{org}.yaml").read_text(), "application/yaml; charset=utf-8", f"{org}.yaml")

@@ -30,7 +30,16 @@ FORMAT = 2
 ROTATING = ("victim-linkage", "suspect-linkage")
 # Derived from the root, which never rotates: first-level linkage (shared with providers for `prepare`),
 # record ids, and the encryption keys of files at rest.
-STABLE = ("victim-linkage-l1", "suspect-linkage-l1", "record-id", "database", "staging", "inbox", "escrow")
+STABLE = (
+    "victim-linkage-l1",
+    "suspect-linkage-l1",
+    "record-id",
+    "database",
+    "staging",
+    "inbox",
+    "escrow",
+    "access-log",
+)
 PURPOSES = ROTATING + STABLE
 SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 AAD = b"rapporteur-keyring-v2"

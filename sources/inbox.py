@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from sources.agreements import HELD_NO_AGREEMENT, Agreements
 from sources.errors import UnusableInput
 from sources.periods import ALL_PROVIDERS, PeriodLedger, clean_reason, overlaps
 
@@ -46,6 +47,14 @@ CREATE TABLE IF NOT EXISTS submissions (
     rows_quarantined INTEGER,
     message TEXT,
     updated_at TEXT NOT NULL
+)
+"""
+# Raw content removed once the retention period after the load had passed (pipelines.retention).
+PURGES_DDL = """
+CREATE TABLE IF NOT EXISTS purges (
+    submission_id TEXT PRIMARY KEY,
+    purged_at TEXT NOT NULL,
+    removed TEXT NOT NULL
 )
 """
 # Failed pipeline runs, for the bureau: ids, names and error types only, never an error message.
@@ -118,7 +127,9 @@ class Inbox:
         with self._connect() as con:
             con.execute(LEDGER_DDL)
             con.execute(RUN_FAILURES_DDL)
+            con.execute(PURGES_DDL)
         self.periods = PeriodLedger(self.root / "ledger.sqlite")
+        self.agreements = Agreements(self.root / "ledger.sqlite")
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.root / "ledger.sqlite", timeout=30)
@@ -189,8 +200,9 @@ class Inbox:
         if lock is not None:
             self.periods.hold(sid, reason or BY_HAND)
             self.set_status(sid, "held", f"proposed revision to locked period {lock['period']}")
-            sub = self.get(sid) or sub
-        return sub, True
+        if self.agreements.enforced() and self.agreements.valid(provider, feed, dt.date.today()) is None:
+            self.set_status(sid, "held", HELD_NO_AGREEMENT)  # first an agreement; then, if locked, the bureau
+        return self.get(sid) or sub, True
 
     def open(self, sub: Submission) -> BinaryIO:
         """The submission's plaintext as a seekable binary file, decrypted and authenticated as it is read."""
@@ -297,10 +309,29 @@ class Inbox:
                 held.append(_submission(row))
         return new, held
 
+    def release_agreement_holds(self, provider: str, feeds: tuple[str, ...]) -> list[Submission]:
+        """Submissions held for want of an agreement that now has one: they wait to be loaded by the next run."""
+        rows = self._rows(
+            "SELECT * FROM submissions WHERE status = 'held' AND message = ? AND provider = ?",
+            (HELD_NO_AGREEMENT, provider),
+        )
+        released = [_submission(r) for r in rows if r["feed"] in feeds]
+        revisions = {r["submission_id"] for r in self.periods.revisions(waiting_only=True)}
+        for sub in released:
+            if sub.submission_id in revisions:  # to a locked period: now it waits for the bureau's decision
+                self.set_status(sub.submission_id, "held", "proposed revision to a locked period")
+            else:
+                self.set_status(sub.submission_id, "received", "released: a data-sharing agreement was registered")
+        return released
+
     def _held(self, sid: str) -> Submission:
         sub = self.get(sid)
         if sub is None or sub.status != "held":
             raise UnusableInput(f"submission {sid[:16]} is not a proposed revision waiting for a decision")
+        if (self.record(sid) or {}).get("message") == HELD_NO_AGREEMENT:
+            raise UnusableInput(
+                f"submission {sid[:16]} is held for want of a data-sharing agreement: register one first"
+            )
         return sub
 
     def accept_revision(self, sid: str, who: str) -> Submission:
@@ -325,6 +356,14 @@ class Inbox:
             (feed, provider, exclude),
         )
         return [r["rows_in"] for r in rows]
+
+    def record_purge(self, sid: str, removed: str) -> None:
+        """Note that a submission's raw content was removed (what, in our words; when)."""
+        with self._connect() as con:
+            con.execute("INSERT OR REPLACE INTO purges VALUES (?, ?, ?)", (sid, _now(), removed))
+
+    def purges(self) -> list[dict]:
+        return [dict(r) for r in self._rows("SELECT * FROM purges ORDER BY purged_at")]
 
     def record_run_failure(self, run_id: str, job: str, step: str, failed_at: str, error_type: str) -> None:
         """Note a failed pipeline run (idempotent per run and step)."""

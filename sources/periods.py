@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sources.errors import UnusableInput
+from sources.ledger_file import LedgerFile
 
 ALL_PROVIDERS = "*"
 MAX_REASON = 500  # characters of a reason kept in the ledger
@@ -112,18 +113,11 @@ class PeriodState:
     revisions_held: int = 0
 
 
-class PeriodLedger:
+class PeriodLedger(LedgerFile):
     """Sign-offs, approvals (locks) and held revisions, in the ledger file at `path`."""
 
     def __init__(self, path) -> None:
-        self.path = path
-        with self._connect() as con:
-            con.executescript(PERIODS_DDL)
-
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=30)
-        con.row_factory = sqlite3.Row
-        return con
+        super().__init__(path, PERIODS_DDL)
 
     # ----------------------------------------------------------------- sign-off
 
@@ -256,10 +250,6 @@ class PeriodLedger:
             approval["approved_at"] if approval else None,
             waiting,
         )
-
-    def _rows(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-        with self._connect() as con:
-            return con.execute(sql, args).fetchall()
 
     def _one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
         rows = self._rows(sql, args)

@@ -19,6 +19,9 @@ SAMPLE_SEED = 7
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Home:
     """An empty installation in a temporary folder, selected through RAPPORTEUR_HOME."""
+    from privacy import access_log
+
+    access_log.unbind()  # what an earlier test opened was logged in its own installation
     root = tmp_path / "home"
     monkeypatch.setenv("RAPPORTEUR_HOME", str(root))
     monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster"))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from privacy import access_log
 from sources.errors import KeyringError, RepositoryBusy
 
 
@@ -39,6 +40,7 @@ def encrypted(
         options = f"ENCRYPTION_KEY '{key.hex()}'" + (", READ_ONLY" if read_only else "")
         quoted = str(path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
         con.execute(f"ATTACH '{quoted}' AS {alias} ({options})")
+        access_log.record("open read-only" if read_only else "open", Path(path).name)
         if own:
             con.execute(f"USE {alias}")
     except duckdb.Error as exc:

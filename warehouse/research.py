@@ -12,6 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from schemas.research_tables import comment_statements
 from schemas.standard import codelists, coverage
 from sources.errors import DisclosureError
 from warehouse.analysis import STAGES, UNKNOWN, analyse
@@ -67,7 +68,7 @@ def build_research_database(
             overlap_sink(results["provider_overlap"].copy())
         published, record, _ = protect_tables(_raw_tables(con, results), k, log)
         _publish(con, published, results, k, baseline, estimate=overlap_sink is None)
-        con.execute((SQL / "research_comments.sql").read_text())
+        con.execute("\n".join(comment_statements()))
         for alias in repos:
             con.execute(f"DETACH {alias}")
         _, audited = audit_tables(read_published(con), record, k)

@@ -92,3 +92,11 @@ def test_the_disclosure_audit_blocks_the_analysis_job():
     key = dg.AssetCheckKey(dg.AssetKey("research_database"), "disclosure_audit")
     assert [(s.key, s.blocking) for s in disclosure_audit.check_specs] == [(key, True)]
     assert key in defs.resolve_job_def(ANALYSIS_JOB).asset_layer.asset_graph.asset_check_keys
+
+
+def test_period_partitions_say_why_years_show_as_missing():
+    """The UI counts unwritten years of the report and unchecked periods as "missing": their descriptions say why."""
+    graph = build_defs("yearly").resolve_asset_graph()
+    for name in ("annual_report", "provider_submissions"):
+        description = graph.get(dg.AssetKey(name)).description
+        assert "missing" in description and "backfill" in description, name
