@@ -51,7 +51,7 @@ def protect_tables(
     hidden = {n for n, h in zip(model.system.names, result.hidden, strict=True) if h}
     published = {}
     for table, frame in raw.items():
-        if table not in COUNT_TABLES or frame.empty:
+        if table not in COUNT_TABLES:
             published[table] = frame
             continue
         keys, counts = COUNT_TABLES[table]
