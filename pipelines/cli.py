@@ -45,6 +45,14 @@ def sample(
 
     summary = _with_progress(lambda progress: generate(out, rows, providers, seed, progress), 2 * rows, "generating")
     typer.echo(f"wrote {len(summary['files'])} files to {out} (ground truth in {out / 'ground_truth'})")
+    from schemas.providers import providers as registered
+
+    extra = [p for ids in summary["providers"].values() for p in ids if p not in registered()]
+    if extra:
+        typer.echo(
+            f"note: {', '.join(extra)} are not registered providers, so validate and ingest refuse their files "
+            "until each has a file in schemas/mappings/ (see its README)"
+        )
 
 
 @app.command()
@@ -76,10 +84,10 @@ def validate(
     Row rules decide the exit code; dataset-level expectations (completeness, share of unknown) only warn.
     """
     from pipelines.steps import check_dataset, validate_file
-    from sources.inbox import check_submission_args
+    from schemas.providers import check_submission
 
     provider = provider or _provider_from_name(file, feed)
-    check_submission_args(feed, provider, period)
+    check_submission(feed, provider, period)
     result = validate_file(file, feed, provider, period, sheet=sheet, keep_valid=False)
     expectations = check_dataset(result, feed, provider, [], report, file.name, show_values=True)
     warnings = [f"{w.name}: {w.observed} (expected {w.expected})" for w in expectations.warnings]
@@ -150,10 +158,10 @@ def prepare(
     from pipelines.steps import prepare_file
     from privacy.keys import load_provider_keys
     from privacy.pseudonymise import first_level_keys
-    from sources.inbox import check_submission_args
+    from schemas.providers import check_submission
 
     provider = provider or _provider_from_name(file, feed)
-    check_submission_args(feed, provider, period)
+    check_submission(feed, provider, period)
     if out.suffix != ".parquet":
         raise RapporteurError(f"{out.name}: the prepared extract must be a .parquet file")
     keys = load_provider_keys(key_file) if key_file else first_level_keys(Home.from_env().keyring()[0])
@@ -175,9 +183,9 @@ def submit(
     period: PeriodOpt = "all",
 ) -> None:
     """Place a file in the inbox (atomically); the next run picks it up."""
-    from sources.inbox import check_submission_args
+    from schemas.providers import check_submission
 
-    check_submission_args(feed, provider, period)  # before anything is created
+    check_submission(feed, provider, period)  # before anything is created
     home = installation()
     sub, new = home.sealed_inbox(keyring_or_demo(home)).place(file, feed, provider, period)
     if new:
@@ -197,9 +205,9 @@ def ingest(
 ) -> None:
     """Take one submission through validation, pseudonymisation and loading now. Exit 1 if rows were quarantined."""
     from pipelines.steps import ingest_file
-    from sources.inbox import check_submission_args
+    from schemas.providers import check_submission
 
-    check_submission_args(feed, provider, period)
+    check_submission(feed, provider, period)
     home = installation()
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)

@@ -25,6 +25,7 @@ from privacy.pseudonymise import first_level, first_level_keys, pseudonymise, se
 from privacy.sealed import open_batches, open_table, seal_batches, seal_table
 from schemas.expectations import ExpectationReport, run_expectations
 from schemas.memory import release_memory
+from schemas.providers import check_provider
 from schemas.standard import codelist_version, feed
 from schemas.standardise import standardise
 from schemas.validation import BATCH_ROWS, PreparedValidator, Validation, Validator, stored_failures, without_values
@@ -61,6 +62,7 @@ def _start_validation(
 ) -> tuple[Validator, Iterator[pa.Table]]:
     """A validator for an extract and its valid rows, batch by batch as read (raises UnusableInput, up front
     or while iterating)."""
+    check_provider(feed_name, provider)
     stream = open_extract(source, sheet=sheet, name=name, batch_rows=BATCH_ROWS)
     validator = Validator(feed(feed_name), provider, stream.columns, period, filename=name, notes=stream.notes)
     return validator, map(validator.check, stream.batches())
@@ -104,6 +106,7 @@ def start_prepared(
     """A validator for an opened prepared extract and its valid rows, batch by batch as read (raises
     UnusableInput, up front for its layout or while iterating)."""
     try:
+        check_provider(feed_name, provider)
         validator = PreparedValidator(parquet.schema_arrow, prepared_schema(feed_name), feed(feed_name), provider)
     except UnusableInput:
         parquet.close()

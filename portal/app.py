@@ -25,9 +25,9 @@ from portal.signin_limits import SigninLimiter
 from portal.status import visible_submission, visible_submissions
 from portal.uploads import HeldUploads, check_upload
 from schemas.dictionary import dictionary_html, dictionary_markdown, provider_mapping_markdown
-from schemas.standard import mapping
+from schemas.providers import check_submission, providers
 from sources.errors import UnusableInput
-from sources.inbox import FEEDS, PROVIDER_ID, Inbox, check_submission_args
+from sources.inbox import FEEDS, PROVIDER_ID, Inbox
 
 HERE = Path(__file__).parent
 MAPPINGS = HERE.parent / "schemas" / "mappings"
@@ -159,7 +159,7 @@ async def signout(request: Request) -> Response:
 
 
 def _upload_form(request: Request, account: Account, session: Session, status=200, **values) -> Response:
-    default_feed = mapping(account.org).feed or FEEDS[0]  # the feed of the provider's code mapping
+    default_feed = providers().get(account.org) or FEEDS[0]  # the feed the provider is registered for
     return _page(
         request, "upload.html", status, account=account, csrf=session.csrf, feeds=FEEDS,
         max_mb=_portal(request).max_upload_bytes >> 20,
@@ -183,7 +183,7 @@ async def upload(request: Request) -> Response:
     feed, period, file = str(form.get("feed", "")), str(form.get("period", "")).strip(), form.get("file")
     values = {"feed": feed if feed in FEEDS else FEEDS[0], "period": period[:20]}
     try:
-        check_submission_args(feed, account.org, period)
+        check_submission(feed, account.org, period)
         if not isinstance(file, UploadFile) or not file.filename:
             raise UnusableInput("choose a file to upload")
         filename = Path(file.filename.replace("\\", "/")).name[:120] or "upload"
@@ -250,8 +250,8 @@ async def submission(request: Request) -> Response:
 
 def _mapping_orgs(account: Account) -> list[str]:
     if account.is_bureau:
-        return sorted(p.stem for p in MAPPINGS.glob("*.yaml"))
-    return [account.org] if (MAPPINGS / f"{account.org}.yaml").exists() else []
+        return list(providers())
+    return [account.org] if account.org in providers() else []
 
 
 async def documents(request: Request) -> Response:
@@ -277,7 +277,7 @@ async def dictionary(request: Request) -> Response:
 async def mapping_file(request: Request) -> Response:
     account, _ = _signed_in(request)
     org, fmt = request.path_params["org"], request.path_params["fmt"]
-    if fmt not in ("yaml", "md") or not PROVIDER_ID.match(org) or org not in _mapping_orgs(account):
+    if fmt not in ("yaml", "md") or not PROVIDER_ID.fullmatch(org) or org not in _mapping_orgs(account):
         raise HTTPException(404, NOT_FOUND)
     if fmt == "md":
         return _download(provider_mapping_markdown(org), "text/markdown; charset=utf-8", f"{org}-mapping.md")

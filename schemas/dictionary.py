@@ -238,7 +238,7 @@ def _coverage() -> dict | None:
 
 
 def _mapping_files() -> list[Path]:
-    return sorted(p for p in (HERE / "mappings").glob("*.yaml") if PROVIDER_ID.match(p.stem))
+    return sorted(p for p in (HERE / "mappings").glob("*.yaml") if PROVIDER_ID.fullmatch(p.stem))
 
 
 def _codelist_of(column: str, feed_name: str | None = None) -> str | None:
@@ -552,7 +552,7 @@ def write_dictionary(out_dir: Path) -> tuple[Path, Path]:
 def provider_mapping_markdown(provider: str) -> str:
     """One provider's mapping as Markdown: column, local code -> standard code and its definition."""
     path = HERE / "mappings" / f"{provider}.yaml"
-    if not PROVIDER_ID.match(provider) or not path.exists():
+    if not PROVIDER_ID.fullmatch(provider) or not path.exists():
         blocks: list[Block] = [
             Heading(1, ["Provider ", Code(provider)], f"mapping-{provider}"),
             Para(["This provider has no mapping file: it must send the standard codes of the code lists."]),

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -21,8 +22,10 @@ from typing import BinaryIO, Protocol
 from sources.errors import UnusableInput
 
 FEEDS = ("law-enforcement", "victim-assistance")
-PROVIDER_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-PERIOD = re.compile(r"^(?:all|\d{4}|\d{4}-Q[1-4])$")
+# Anchored at the true end (\Z, not $, which also matches before a final newline) and ASCII digits only
+# (\d also matches other scripts' digits): these ids become folder names. Use `.fullmatch`.
+PROVIDER_ID = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
+PERIOD = re.compile(r"\A(?:all|[0-9]{4}|[0-9]{4}-Q[1-4])\Z")
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".parquet")
 SEALED = ".sealed"
 STATUSES = ("received", "validated", "pseudonymised", "loaded", "rejected")
@@ -76,9 +79,9 @@ def check_submission_args(feed: str, provider: str, period: str) -> None:
     """Refuse a feed, provider id or period that is not of the documented form."""
     if feed not in FEEDS:
         raise UnusableInput(f"unknown feed '{feed[:40]}': use one of {', '.join(FEEDS)}")
-    if not PROVIDER_ID.match(provider):
+    if not PROVIDER_ID.fullmatch(provider):
         raise UnusableInput("provider id must be lowercase letters, digits and hyphens (e.g. ngo-harbour)")
-    if not PERIOD.match(period):
+    if not PERIOD.fullmatch(period):
         raise UnusableInput("period must be 'all', a year (2024) or a quarter (2024-Q1)")
 
 
@@ -152,9 +155,7 @@ class Inbox:
             return known, False
         if self.cipher is None:
             raise RuntimeError("an inbox without a cipher cannot take submissions")
-        folder = self.root / feed / provider / period
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{sha[:16]}{SEALED}"
+        target = self._folder(feed, provider, period) / f"{sha[:16]}{SEALED}"
         digest = hashlib.sha256()
         with content() as f, self.cipher.writer(target, sid.encode()) as sink:
             while chunk := f.read(CHUNK):
@@ -191,30 +192,96 @@ class Inbox:
         """Seal and register every plain file dropped into the inbox's layout; return the new submissions.
 
         With `settled_before` (a time stamp), a file modified after it is left for a later scan: a file
-        copied in by hand may still be being written.
+        copied in by hand may still be being written. A symbolic link is never followed: it is moved to
+        `rejected/` (the link itself, never what it points to) and recorded as a rejected entry.
         """
         new = []
-        for path, feed, provider, period in self._files():
-            if path.name.endswith(SEALED) or (settled_before is not None and path.stat().st_mtime > settled_before):
+        for path, feed, provider, period, link in self._entries():
+            if link:
+                self._refuse_link(path, feed, provider, period)
                 continue
-            sub, is_new = self._land(partial(path.open, "rb"), feed, provider, period)
+            if path.name.endswith(SEALED) or (settled_before is not None and path.lstat().st_mtime > settled_before):
+                continue
+            sub, is_new = self._land(partial(_open_no_link, path), feed, provider, period)
             path.unlink()  # its content is now sealed in the inbox (or was already)
             if is_new:
                 new.append(sub)
         return new
 
     def _files(self):
+        """The regular files of the inbox's layout: (path, feed, provider, period)."""
+        return ((path, *where) for path, *where, link in self._entries() if not link)
+
+    def _entries(self):
+        """Every file of the layout `<feed>/<provider>/<period>/<file>` and every symbolic link met on the
+        way, walked without following one: (path, feed, provider, period, is_link); a link stops the walk
+        there, so provider and period are None above it. Dot files (partial writes) are left alone."""
         for feed in FEEDS:
-            for path in sorted((self.root / feed).glob("*/*/*")):
-                provider, period = path.parent.parent.name, path.parent.name
-                if (
-                    path.is_file()
-                    and not path.name.startswith(".")
-                    and (path.suffix.lower() in EXTENSIONS or path.name.endswith(SEALED))
-                    and PROVIDER_ID.match(provider)
-                    and PERIOD.match(period)
-                ):
-                    yield path, feed, provider, period
+            top = self.root / feed
+            if top.is_symlink():
+                yield top, feed, None, None, True
+                continue
+            for folder in _subfolders(top):
+                provider = folder.name
+                if folder.is_symlink():
+                    yield Path(folder), feed, provider, None, True
+                    continue
+                for inner in _subfolders(folder):
+                    period = inner.name
+                    if inner.is_symlink():
+                        yield Path(inner), feed, provider, period, True
+                        continue
+                    for entry in _subfolders(inner, files=True):
+                        path = Path(entry)
+                        if entry.is_symlink():
+                            yield path, feed, provider, period, True
+                        elif (
+                            entry.is_file(follow_symlinks=False)
+                            and (path.suffix.lower() in EXTENSIONS or path.name.endswith(SEALED))
+                            and PROVIDER_ID.fullmatch(provider)
+                            and PERIOD.fullmatch(period)
+                        ):
+                            yield path, feed, provider, period, False
+
+    def _refuse_link(self, link: Path, feed: str, provider: str | None, period: str | None) -> None:
+        """Record a symbolic link found in the inbox as a rejected entry and move the link (only the link) to
+        `rejected/links/`; what it points to is never read, moved or deleted."""
+        where = link.relative_to(self.root).as_posix()
+        provider = provider if provider and PROVIDER_ID.fullmatch(provider) else "-"
+        period = period if period and PERIOD.fullmatch(period) else "-"
+        marker = hashlib.sha256(f"link\0{where}\0{time.time_ns()}".encode()).hexdigest()
+        target = self.root / "rejected" / "links" / f"{marker[:16]}-{link.name[:60]}"
+        try:
+            self._folder("rejected", "links")
+            os.replace(link, target)  # renames the link itself; never follows it
+        except (OSError, UnusableInput):
+            link.unlink(missing_ok=True)  # removes the link only, never its target
+            target = link
+        message = (
+            f"a symbolic link ({where}) was found in the inbox and refused: the inbox never follows links; "
+            "place the file itself (rapporteur submit or the portal)"
+        )
+        sid = submission_id(feed, provider, period, marker)
+        now = _now()
+        with self._connect() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO submissions (submission_id, feed, provider, period, content_sha256, path, "
+                "received_at, status, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected', ?, ?)",
+                (sid, feed, provider, period, "", str(target), now, message, now),
+            )
+
+    def _folder(self, *parts: str) -> Path:
+        """`root/parts...`, created as needed; a symbolic link on the way is refused (never followed)."""
+        path = self.root
+        for part in parts:
+            path = path / part
+            if path.is_symlink():
+                raise UnusableInput(
+                    f"the inbox folder {path.relative_to(self.root).as_posix()} is a symbolic link, which the inbox "
+                    "never follows: the bureau must replace it with a real folder"
+                )
+            path.mkdir(exist_ok=True)
+        return path
 
     def get(self, sid: str) -> Submission | None:
         rows = self._rows("SELECT * FROM submissions WHERE submission_id = ?", (sid,))
@@ -245,9 +312,8 @@ class Inbox:
 
     def reject(self, sub: Submission, message: str) -> Submission:
         """Move an unusable file to `rejected/` (kept, never processed again) and record why."""
-        target = self.root / "rejected" / sub.feed / sub.provider / sub.period / sub.path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if sub.path.exists():
+        target = self._folder("rejected", sub.feed, sub.provider, sub.period) / sub.path.name
+        if sub.path.exists() and not sub.path.is_symlink():
             os.replace(sub.path, target)
         with self._connect() as con:
             con.execute(
@@ -296,6 +362,23 @@ def _submission(row: sqlite3.Row) -> Submission:
         row["status"],
         row["received_at"],
     )
+
+
+def _subfolders(folder: Path, files: bool = False) -> list[os.DirEntry]:
+    """The entries of `folder` in name order, dot names left out: folders (and links), or with `files` all."""
+    try:
+        with os.scandir(folder) as it:
+            entries = [e for e in it if not e.name.startswith(".")]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(
+        (e for e in entries if files or e.is_symlink() or e.is_dir(follow_symlinks=False)), key=lambda e: e.name
+    )
+
+
+def _open_no_link(path: Path) -> BinaryIO:
+    """A file of the inbox opened for reading, refused (OSError) when it is a symbolic link."""
+    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
 
 
 def _now() -> str:
