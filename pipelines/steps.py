@@ -152,7 +152,7 @@ def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring
     unusable, whether that is found up front (raised here) or while reading (raised by the batches)."""
     source = inbox.open(sub)
     try:
-        prepared = open_prepared(source)
+        prepared = open_prepared(source, name)
         if prepared is None:
             validator, batches = _start_validation(source, sub.feed, sub.provider, sub.period, name)
             return Checked(_closing(source, _rejecting(inbox, sub, batches)), validator.result, False)

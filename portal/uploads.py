@@ -49,7 +49,7 @@ _checking = threading.Lock()
 def _validate(data: bytes, feed: str, org: str, period: str, filename: str, key_prints: dict | None) -> Validation:
     """A raw extract as `rapporteur validate` checks it; an extract made by `rapporteur prepare` as the pipeline
     checks it, refused at once when it was made with a key the bureau does not hold."""
-    prepared = open_prepared(data)
+    prepared = open_prepared(data, filename)
     if prepared is None:
         return validate_file(data, feed, org, period, name=filename, keep_valid=False)
     parquet, mark = prepared

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from sources.csv_stream import open_csv
 from sources.errors import UnusableInput
+from sources.expansion import check_parquet
 from sources.extract_stream import BATCH_ROWS, ROW, ExtractStream
 from sources.parquet_stream import open_parquet
 from sources.source import Readable, Source
@@ -80,12 +81,12 @@ def read_extract(source: Readable, sheet: str | None = None, name: str | None = 
     return Extract(table, stream.format, stream.encoding, stream.delimiter, stream.notes)
 
 
-def open_prepared(source: Readable) -> tuple[pq.ParquetFile, dict] | None:
+def open_prepared(source: Readable, name: str | None = None) -> tuple[pq.ParquetFile, dict] | None:
     """A prepared extract (Parquet marked by `rapporteur prepare`), opened, and its mark; None for anything else.
 
     The rows are read in batches by `prepared_batches`, which closes the file.
     """
-    src = Source(source, None)
+    src = Source(source, name)
     with src.open() as f:
         if f.read(4) != b"PAR1":
             return None
@@ -96,9 +97,13 @@ def open_prepared(source: Readable) -> tuple[pq.ParquetFile, dict] | None:
     try:
         mark = (parquet.schema_arrow.metadata or {}).get(PREPARED_MARK)
         if mark:
+            check_parquet(parquet, src.size(), src.name)
             return parquet, json.loads(mark)
     except ValueError:
         pass
+    except UnusableInput:
+        parquet.close()
+        raise
     parquet.close()
     return None
 

@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
 from collections.abc import Generator, Iterator
 
 import pyarrow as pa
 
 from sources.errors import UnusableInput
+from sources.expansion import check_xlsx
 from sources.extract_stream import ExtractStream, normalise_header
 from sources.source import Source
-
-MAX_XLSX_UNPACKED = 512 * 1024 * 1024
 
 
 def open_xlsx(src: Source, sheet: str | None, batch_rows: int) -> ExtractStream:
     """Check the zip's unpacked size, open the workbook and read its header; the rows follow in batches."""
     import openpyxl  # imported here: only XLSX extracts pay for it
 
-    try:
-        with src.open() as f, zipfile.ZipFile(f) as z:
-            unpacked = sum(i.file_size for i in z.infolist())
-    except zipfile.BadZipFile:
-        raise UnusableInput(f"{src.name}: the XLSX file is damaged; export it again") from None
-    if unpacked > MAX_XLSX_UNPACKED:
-        raise UnusableInput(f"{src.name}: the XLSX unpacks to {unpacked >> 20} MB; send it as CSV instead")
+    with src.open() as f:
+        check_xlsx(f, src.name)
     handle = src.open()  # a file object: openpyxl would judge a path by its name
     try:
         book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
