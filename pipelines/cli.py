@@ -24,8 +24,13 @@ app = typer.Typer(
 )
 FeedOpt = Annotated[str, typer.Option("--feed", help="law-enforcement or victim-assistance")]
 PeriodOpt = Annotated[str, typer.Option("--period", help="'all', a year (2024) or a quarter (2024-Q1)")]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", help="XLSX only: the sheet to read (default: the one whose first row is the header)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 DBS = {"victims": "victims.duckdb", "law-enforcement": "law_enforcement.duckdb", "research": "research.duckdb"}
+ROW_NUMBERS = "rows are numbered from 1, the first data row after the header"
 EXAMPLE_SQL = "SELECT * FROM victims_by_year_sex ORDER BY reporting_year, sex"
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
@@ -68,9 +73,7 @@ def validate(
         ),
     ] = None,
     period: PeriodOpt = "all",
-    sheet: Annotated[
-        str | None, typer.Option("--sheet", help="XLSX only: the sheet to read (default: the first).")
-    ] = None,
+    sheet: SheetOpt = None,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -102,6 +105,7 @@ def validate(
                     "rows_in": result.rows_in,
                     "rows_valid": result.rows_valid,
                     "rows_quarantined": result.rows_quarantined,
+                    "row_numbers": ROW_NUMBERS,
                     "failures": failures,
                     "warnings": warnings,
                     "notes": result.notes,
@@ -127,6 +131,8 @@ def _print_failures(result) -> None:
     failures = result.failures.to_pylist()
     for note in result.notes:
         typer.echo(f"note: {note}")
+    if failures:
+        typer.echo(ROW_NUMBERS)
     for f in failures[:50]:
         shown = f" (found '{f['value']}')" if f["value"] is not None else ""
         typer.echo(f"row {f['row_number']}: {f['column_name']}: {f['rule']}: {f['message']}{shown}")
@@ -150,6 +156,7 @@ def prepare(
         str | None, typer.Option("--provider", help="Your provider id (default: from the file name).")
     ] = None,
     period: PeriodOpt = "all",
+    sheet: SheetOpt = None,
 ) -> None:
     """Pseudonymise an extract on your own machine: the output holds tokens and generalised fields only.
 
@@ -165,7 +172,7 @@ def prepare(
     if out.suffix != ".parquet":
         raise RapporteurError(f"{out.name}: the prepared extract must be a .parquet file")
     keys = load_provider_keys(key_file) if key_file else first_level_keys(Home.from_env().keyring()[0])
-    result, rows = prepare_file(file, feed, provider, period, keys, out)
+    result, rows = prepare_file(file, feed, provider, period, keys, out, sheet)
     _print_failures(result)
     typer.echo(
         f"wrote {out} ({rows} rows; {result.rows_quarantined} left out, listed above); "
@@ -181,13 +188,14 @@ def submit(
     feed: FeedOpt,
     provider: Annotated[str, typer.Option("--provider", help="Your provider id, e.g. ngo-harbour.")],
     period: PeriodOpt = "all",
+    sheet: SheetOpt = None,
 ) -> None:
     """Place a file in the inbox (atomically); the next run picks it up."""
     from schemas.providers import check_submission
 
     check_submission(feed, provider, period)  # before anything is created
     home = installation()
-    sub, new = home.sealed_inbox(keyring_or_demo(home)).place(file, feed, provider, period)
+    sub, new = home.sealed_inbox(keyring_or_demo(home)).place(file, feed, provider, period, sheet)
     if new:
         typer.echo(f"submitted {file.name} as {sub.submission_id} ({feed}, {provider}, period {period})")
     else:
@@ -201,6 +209,7 @@ def ingest(
     feed: FeedOpt,
     provider: Annotated[str, typer.Option("--provider", help="The provider id.")],
     period: PeriodOpt = "all",
+    sheet: SheetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Take one submission through validation, pseudonymisation and loading now. Exit 1 if rows were quarantined."""
@@ -211,7 +220,7 @@ def ingest(
     home = installation()
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
-    outcome = ingest_file(home, inbox, file, feed, provider, period, keyring)
+    outcome = ingest_file(home, inbox, file, feed, provider, period, keyring, sheet)
     if as_json:
         typer.echo(json.dumps(outcome.as_dict()))
     else:

@@ -63,8 +63,10 @@ def _start_validation(
     """A validator for an extract and its valid rows, batch by batch as read (raises UnusableInput, up front
     or while iterating)."""
     check_provider(feed_name, provider)
-    stream = open_extract(source, sheet=sheet, name=name, batch_rows=BATCH_ROWS)
-    validator = Validator(feed(feed_name), provider, stream.columns, period, filename=name, notes=stream.notes)
+    spec = feed(feed_name)
+    required = [c.name for c in spec.columns.values() if c.required]
+    stream = open_extract(source, sheet=sheet, name=name, batch_rows=BATCH_ROWS, expected=required)
+    validator = Validator(spec, provider, stream.columns, period, filename=name, notes=stream.notes)
     return validator, map(validator.check, stream.batches())
 
 
@@ -79,8 +81,8 @@ def validate_file(
 ) -> Validation:
     """Read and validate one file (a path, or its bytes) against the feed's rules (raises UnusableInput).
 
-    `name` labels messages; `sheet` names an XLSX sheet (default: the first). Without `keep_valid` the
-    valid rows are only counted, so memory does not grow with the file.
+    `name` labels messages; `sheet` names an XLSX sheet (default: the one whose header is the feed's). Without
+    `keep_valid` the valid rows are only counted, so memory does not grow with the file.
     """
     name = name or (Path(source).name if not isinstance(source, bytes) else "extract")
     validator, batches = _start_validation(source, feed_name, provider, period, name, sheet)
@@ -115,14 +117,20 @@ def start_prepared(
 
 
 def prepare_file(
-    source: Path, feed_name: str, provider: str, period: str, keys: dict[str, bytes], out: Path
+    source: Path,
+    feed_name: str,
+    provider: str,
+    period: str,
+    keys: dict[str, bytes],
+    out: Path,
+    sheet: str | None = None,
 ) -> tuple[Validation, int]:
     """Validate an extract and write its valid rows to `out`, pseudonymised at the first level and marked with
     the key fingerprints, batch by batch; returns the validation and the number of rows written.
 
     The file appears at `out` only when complete (it is written beside it first).
     """
-    validator, batches = _start_validation(source, feed_name, provider, period, Path(source).name)
+    validator, batches = _start_validation(source, feed_name, provider, period, Path(source).name, sheet)
     mark = json.dumps({role: fingerprint(key) for role, key in keys.items()}).encode()
     schema = prepared_schema(feed_name).with_metadata({PREPARED_MARK: mark})
     partial, rows = out.with_name(f".{out.name}.partial"), 0
@@ -154,7 +162,7 @@ def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring
     try:
         prepared = open_prepared(source, name)
         if prepared is None:
-            validator, batches = _start_validation(source, sub.feed, sub.provider, sub.period, name)
+            validator, batches = _start_validation(source, sub.feed, sub.provider, sub.period, name, sub.sheet)
             return Checked(_closing(source, _rejecting(inbox, sub, batches)), validator.result, False)
         parquet, mark = prepared
         held = {role: fingerprint(key) for role, key in first_level_keys(keyring).items()}
@@ -308,12 +316,19 @@ def load_staged(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring) -> 
 
 
 def ingest_file(
-    home: Home, inbox: Inbox, path: Path, feed_name: str, provider: str, period: str, keyring: Keyring
+    home: Home,
+    inbox: Inbox,
+    path: Path,
+    feed_name: str,
+    provider: str,
+    period: str,
+    keyring: Keyring,
+    sheet: str | None = None,
 ) -> Outcome:
     """Place one file in the inbox and take it through every step in one go: each batch is validated and
     pseudonymised as it is read (the identifying rows are never staged), the pseudonymised rows are staged
     encrypted, then loaded."""
-    sub, new = inbox.place(path, feed_name, provider, period)
+    sub, new = inbox.place(path, feed_name, provider, period, sheet)
     if not new and sub.status in ("loaded", "rejected"):
         return _outcome(sub, "duplicate", message=f"already received as submission {sub.submission_id}")
     label = f"submission {sub.submission_id}"

@@ -26,7 +26,7 @@ from portal.status import visible_submission, visible_submissions
 from portal.uploads import HeldUploads, check_upload
 from schemas.dictionary import dictionary_html, dictionary_markdown, provider_mapping_markdown
 from schemas.providers import check_submission, providers
-from sources.errors import UnusableInput
+from sources.errors import SheetChoice, UnusableInput
 from sources.inbox import FEEDS, PROVIDER_ID, Inbox
 
 HERE = Path(__file__).parent
@@ -181,6 +181,7 @@ async def upload(request: Request) -> Response:
         raise HTTPException(400, "The upload was not a valid form submission; choose the file again.") from None
     _check_csrf(session, form.get("csrf_token"))
     feed, period, file = str(form.get("feed", "")), str(form.get("period", "")).strip(), form.get("file")
+    sheet, filename = str(form.get("sheet", "")).strip() or None, "upload"
     values = {"feed": feed if feed in FEEDS else FEEDS[0], "period": period[:20]}
     try:
         check_submission(feed, account.org, period)
@@ -190,8 +191,11 @@ async def upload(request: Request) -> Response:
         data = await file.read()
         previous = portal.inbox.previous_row_counts(feed, account.org, exclude="")
         checked = await run_in_threadpool(
-            check_upload, data, feed, account.org, period, filename, previous, portal.key_prints
+            check_upload, data, feed, account.org, period, filename, previous, portal.key_prints, sheet
         )
+    except SheetChoice as exc:  # the workbook's data sheet cannot be told: the form asks which
+        error = f"{filename}: {exc.reason}. Choose the sheet that holds the extract, then the file again."
+        return _upload_form(request, account, session, 422, error=error, sheets=exc.sheets, **values)
     except UnusableInput as exc:  # shown to the provider (it may quote their own header); never logged
         return _upload_form(request, account, session, 422, error=str(exc), **values)
     portal.held.put(checked)
@@ -225,7 +229,9 @@ async def submit(request: Request) -> Response:
     account, session, upload = _held(request)
     form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
     _check_csrf(session, form.get("csrf_token"))
-    sub, new = await run_in_threadpool(portal.inbox.place_bytes, upload.data, upload.feed, account.org, upload.period)
+    sub, new = await run_in_threadpool(
+        portal.inbox.place_bytes, upload.data, upload.feed, account.org, upload.period, upload.sheet
+    )
     portal.held.drop(upload.token)
     return RedirectResponse(f"/submissions/{sub.submission_id}?received={'new' if new else 'again'}", 303)
 
@@ -271,7 +277,7 @@ async def dictionary(request: Request) -> Response:
         raise HTTPException(404, NOT_FOUND)
     if request.path_params["fmt"] == "md":
         return _download(dictionary_markdown(), "text/markdown; charset=utf-8", "data-dictionary.md")
-    return _download(dictionary_html(), "text/html; charset=utf-8", "data-dictionary.html")
+    return HTMLResponse(dictionary_html())  # shown, not downloaded: the reports link to its code lists
 
 
 async def mapping_file(request: Request) -> Response:

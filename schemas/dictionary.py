@@ -341,7 +341,9 @@ def _feed_section(name: str) -> list[Block]:
     blocks.append(
         Para(
             [
-                "A row failing any rule is rejected with the message shown ({value} and {provider} are filled in). "
+                "A row failing any rule is quarantined with the message shown ({provider} is filled in with the "
+                "provider id; the value found in a coded cell is shown beside it, on the provider's own report only). "
+                "Rows are numbered from 1, the first data row after the header. "
                 "Rules that depend on the submission's period (outside_period) are added when a period is given."
             ]
         )

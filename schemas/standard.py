@@ -87,7 +87,10 @@ def mapping(provider: str) -> Mapping:
     if not PROVIDER_ID.fullmatch(provider) or not path.exists():
         return Mapping(provider, "")
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    codes = {col: {str(k).strip().casefold(): str(v) for k, v in m.items()} for col, m in spec["codes"].items()}
+    codes = {
+        col: {str(k).strip().casefold(): str(v) for k, v in (m or {}).items()}
+        for col, m in (spec.get("codes") or {}).items()
+    }
     return Mapping(spec["provider"], spec["feed"], codes)
 
 

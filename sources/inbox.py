@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     rows_loaded INTEGER,
     rows_quarantined INTEGER,
     message TEXT,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    sheet TEXT
 )
 """
 # Failed pipeline runs, for the bureau: ids, names and error types only, never an error message.
@@ -73,6 +74,7 @@ class Submission:
     path: Path
     status: str = "received"
     received_at: str | None = None
+    sheet: str | None = None  # the workbook's sheet to read, when the provider chose one
 
 
 def check_submission_args(feed: str, provider: str, period: str) -> None:
@@ -85,9 +87,17 @@ def check_submission_args(feed: str, provider: str, period: str) -> None:
         raise UnusableInput("period must be 'all', a year (2024) or a quarter (2024-Q1)")
 
 
-def submission_id(feed: str, provider: str, period: str, content_sha256: str) -> str:
-    """Stable id: the same content from the same provider for the same feed and period is one submission."""
-    return hashlib.sha256(f"{feed}\0{provider}\0{period}\0{content_sha256}".encode()).hexdigest()[:16]
+def check_sheet(sheet: str | None) -> None:
+    """Refuse a sheet name that no workbook can have (blank, over 100 characters, control characters)."""
+    if sheet is not None and (not sheet.strip() or len(sheet) > 100 or any(ord(c) < 32 for c in sheet)):
+        raise UnusableInput("a sheet name must be the name of one of the workbook's sheets, as shown in its tabs")
+
+
+def submission_id(feed: str, provider: str, period: str, content_sha256: str, sheet: str | None = None) -> str:
+    """Stable id: the same content from the same provider for the same feed and period (and sheet, when one
+    was chosen) is one submission."""
+    key = f"{feed}\0{provider}\0{period}\0{content_sha256}" + (f"\0{sheet}" if sheet is not None else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 class Cipher(Protocol):
@@ -118,6 +128,8 @@ class Inbox:
         with self._connect() as con:
             con.execute(LEDGER_DDL)
             con.execute(RUN_FAILURES_DDL)
+            if "sheet" not in {r["name"] for r in con.execute("PRAGMA table_info(submissions)")}:
+                con.execute("ALTER TABLE submissions ADD COLUMN sheet TEXT")  # a ledger of an earlier version
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.root / "ledger.sqlite", timeout=30)
@@ -127,35 +139,44 @@ class Inbox:
     def is_empty(self) -> bool:
         return not any(self._files())
 
-    def place(self, source: Path, feed: str, provider: str, period: str = "all") -> tuple[Submission, bool]:
+    def place(
+        self, source: Path, feed: str, provider: str, period: str = "all", sheet: str | None = None
+    ) -> tuple[Submission, bool]:
         """Seal `source` into the inbox atomically and register it; False when it was already there."""
         check_submission_args(feed, provider, period)
+        check_sheet(sheet)
         source = Path(source)
         if not source.is_file():
             raise UnusableInput(f"{source.name}: no such file")
         if source.suffix.lower() not in EXTENSIONS:
             raise UnusableInput(f"{source.name}: send a .csv, .xlsx or .parquet file")
-        return self._land(partial(source.open, "rb"), feed, provider, period)
+        return self._land(partial(source.open, "rb"), feed, provider, period, sheet)
 
-    def place_bytes(self, data: bytes, feed: str, provider: str, period: str = "all") -> tuple[Submission, bool]:
+    def place_bytes(
+        self, data: bytes, feed: str, provider: str, period: str = "all", sheet: str | None = None
+    ) -> tuple[Submission, bool]:
         """Seal a file's content (an upload, already checked by content) into the inbox, as `place` does."""
         check_submission_args(feed, provider, period)
-        return self._land(partial(io.BytesIO, data), feed, provider, period)
+        check_sheet(sheet)
+        return self._land(partial(io.BytesIO, data), feed, provider, period, sheet)
 
-    def _land(self, content: Callable[[], BinaryIO], feed: str, provider: str, period: str) -> tuple[Submission, bool]:
+    def _land(
+        self, content: Callable[[], BinaryIO], feed: str, provider: str, period: str, sheet: str | None = None
+    ) -> tuple[Submission, bool]:
         """Hash the content, then (unless it is a duplicate) seal it; `content` opens it afresh for each pass.
 
         Two passes because the submission id, sealed into the file as its context, depends on the hash.
         """
         with content() as f:
             sha = hashlib.file_digest(f, "sha256").hexdigest()
-        sid = submission_id(feed, provider, period, sha)
+        sid = submission_id(feed, provider, period, sha, sheet)
         known = self.get(sid)
         if known is not None:
             return known, False
         if self.cipher is None:
             raise RuntimeError("an inbox without a cipher cannot take submissions")
-        target = self._folder(feed, provider, period) / f"{sha[:16]}{SEALED}"
+        # The same content with another sheet chosen is another submission, so another file.
+        target = self._folder(feed, provider, period) / f"{sha[:16] if sheet is None else sid}{SEALED}"
         digest = hashlib.sha256()
         with content() as f, self.cipher.writer(target, sid.encode()) as sink:
             while chunk := f.read(CHUNK):
@@ -163,7 +184,7 @@ class Inbox:
                 sink.write(chunk)
             if digest.hexdigest() != sha:  # raising inside `with` leaves no sealed file behind
                 raise UnusableInput("the file changed while it was being placed in the inbox: place it again")
-        return self.register(target, feed, provider, period, sha), True
+        return self.register(target, feed, provider, period, sha, sheet), True
 
     def open(self, sub: Submission) -> BinaryIO:
         """The submission's plaintext as a seekable binary file, decrypted and authenticated as it is read."""
@@ -176,15 +197,18 @@ class Inbox:
         with self.open(sub) as f:
             return f.read()
 
-    def register(self, path: Path, feed: str, provider: str, period: str, sha: str) -> Submission:
+    def register(
+        self, path: Path, feed: str, provider: str, period: str, sha: str, sheet: str | None = None
+    ) -> Submission:
         """Record a file already in the inbox (idempotent)."""
-        sub = Submission(submission_id(feed, provider, period, sha), feed, provider, period, sha, Path(path))
+        sid = submission_id(feed, provider, period, sha, sheet)
+        sub = Submission(sid, feed, provider, period, sha, Path(path), sheet=sheet)
         now = _now()
         with self._connect() as con:
             con.execute(
                 "INSERT OR IGNORE INTO submissions (submission_id, feed, provider, period, content_sha256, path, "
-                "received_at, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?)",
-                (sub.submission_id, feed, provider, period, sha, str(path), now, now),
+                "received_at, status, updated_at, sheet) VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)",
+                (sub.submission_id, feed, provider, period, sha, str(path), now, now, sheet),
             )
         return self.get(sub.submission_id) or sub
 
@@ -361,6 +385,7 @@ def _submission(row: sqlite3.Row) -> Submission:
         Path(row["path"]),
         row["status"],
         row["received_at"],
+        row["sheet"],
     )
 
 

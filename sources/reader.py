@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -37,13 +37,19 @@ PREPARED_MARK = b"rapporteur.prepared_with"  # Parquet metadata of an extract ma
 
 
 def open_extract(
-    source: Readable, sheet: str | None = None, name: str | None = None, batch_rows: int = BATCH_ROWS
+    source: Readable,
+    sheet: str | None = None,
+    name: str | None = None,
+    batch_rows: int = BATCH_ROWS,
+    expected: Collection[str] | None = None,
 ) -> ExtractStream:
     """Open a file (a path, its bytes, or a binary file object) by its content, not its name.
 
     Raises UnusableInput with one line for what can be found up front (empty, not text, encoding,
     header, unbalanced quotes, an XLSX too large, no data rows...); `ExtractStream.batches()` raises
     the same for what only reading finds. `name` is how messages call the file (default: its file name).
+    In a workbook, `sheet` names the sheet to read; without it the sheet whose first row names the `expected`
+    columns is read (SheetChoice when none or several do).
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
@@ -53,7 +59,7 @@ def open_extract(
     if not head.strip():
         raise UnusableInput(f"{src.name}: the file is empty; export the extract again")
     if head.startswith(b"PK\x03\x04"):
-        return open_xlsx(src, sheet, batch_rows)
+        return open_xlsx(src, sheet, batch_rows, expected)
     if head.startswith(b"PAR1"):
         return open_parquet(src, batch_rows)
     return open_csv(src, head, batch_rows)

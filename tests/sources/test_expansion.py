@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-import zipfile
 
-import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -16,6 +14,7 @@ from sources.errors import UnusableInput
 from sources.expansion import MAX_XLSX_CELLS
 from sources.reader import open_extract, open_prepared
 from tests.pipelines.test_cli import _one_line_error, _run
+from tests.robustness.inputs import shared_strings_bomb, xlsx_bytes
 
 FEED = "victim-assistance"
 HARBOUR = f"{FEED}__ngo-harbour.csv"
@@ -27,43 +26,7 @@ def _rows(sample_dir) -> list[list[str]]:
 
 
 def _workbook(rows: list[list[str]]) -> bytes:
-    book = openpyxl.Workbook()
-    for r in rows:
-        book.active.append(r)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-SST = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
-
-
-def shared_strings_bomb(rows: list[list[str]], megabytes: int = 100) -> bytes:
-    """A real workbook given a shared-strings part of `megabytes` MB of one repeated string (what Excel would
-    read before the first row)."""
-    source = zipfile.ZipFile(io.BytesIO(_workbook(rows)))
-    pad = b"<si><t>" + b"A" * 90 + b"</t></si>"
-    count = megabytes * (1 << 20) // len(pad)
-    strings = f'<sst xmlns="{SST}" count="{count}" uniqueCount="{count}">'.encode() + pad * count + b"</sst>"
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "[Content_Types].xml":
-                data = data.replace(
-                    b"</Types>",
-                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
-                    b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-                )
-            if item.filename == "xl/_rels/workbook.xml.rels":
-                data = data.replace(
-                    b"</Relationships>",
-                    f'<Relationship Id="rIdS" Type="{RELS}" Target="sharedStrings.xml"/></Relationships>'.encode(),
-                )
-            z.writestr(item, data)
-        z.writestr("xl/sharedStrings.xml", strings)
-    return out.getvalue()
+    return xlsx_bytes({"extract": rows})
 
 
 def test_a_shared_strings_bomb_is_refused_at_once(sample_dir, tmp_path):
