@@ -39,7 +39,7 @@ class SheetChoice(UnusableInput):
 
     def __init__(self, name: str, reason: str, sheets: list[str]):
         self.sheets, self.reason = tuple(sheets), reason
-        super().__init__(f"{name}: {reason}: choose one with --sheet NAME", quoted=self.sheets)
+        super().__init__(f"{name}: {reason}: choose one with --sheet NAME", quoted=tuple(f"'{s[:40]}'" for s in sheets))
 
 
 class KeyringError(RapporteurError):

@@ -51,9 +51,12 @@ def _choose_sheet(book, sheet: str | None, expected: Collection[str] | None, nam
     Returns the sheet and a note when it is not the first."""
     sheets = book.worksheets
     titles = [s.title for s in sheets]
+    if not sheets:
+        raise UnusableInput(f"{name}: the workbook has no sheet of cells; export the extract again")
     if sheet is not None:
         if sheet not in titles:
-            raise SheetChoice(name, f"no sheet is named '{sheet[:40]}' (the sheets: {_listed(titles)})", titles)
+            reason = f"no sheet is named '{_shown(sheet)}' (the sheets: {_listed(titles)})"
+            raise SheetChoice(name, reason, titles)
         return book[sheet], None
     if expected is None or len(sheets) == 1:
         return sheets[0], None
@@ -63,11 +66,13 @@ def _choose_sheet(book, sheet: str | None, expected: Collection[str] | None, nam
     if len(full) > 1:
         raise SheetChoice(name, f"the sheets {_listed([s.title for s in full])} all hold an extract", titles)
     chosen = full or half
-    if len(chosen) != 1:
+    if len(chosen) > 1:
+        raise SheetChoice(name, f"the sheets {_listed([s.title for s in chosen])} all look like an extract", titles)
+    if not chosen:
         reason = f"no sheet has the standard's column names in its first row (the sheets: {_listed(titles)})"
-        raise SheetChoice(name, reason if not chosen else f"the sheets {_listed([s.title for s in chosen])} all "
-                          "look like an extract", titles)  # fmt: skip
-    note = None if chosen[0] is sheets[0] else f"read the sheet '{chosen[0].title}', whose first row is the header"
+        raise SheetChoice(name, reason, titles)
+    first = chosen[0] is sheets[0]
+    note = None if first else f"read the sheet '{_shown(chosen[0].title)}', whose first row is the header"
     return chosen[0], note
 
 
@@ -78,8 +83,14 @@ def _score(sheet, expected: Collection[str]) -> int:
     return len(names & set(expected))
 
 
+def _shown(title: str) -> str:
+    """A sheet name as a message shows it: 40 characters at most, on one line."""
+    return "".join(c if c.isprintable() else "?" for c in title[:40])
+
+
 def _listed(titles: list[str]) -> str:
-    return ", ".join(f"'{t[:40]}'" for t in titles[:20]) + (f" and {len(titles) - 20} more" if len(titles) > 20 else "")
+    more = f" and {len(titles) - 20} more" if len(titles) > 20 else ""
+    return ", ".join(f"'{_shown(t)}'" for t in titles[:20]) + more
 
 
 def _batches(rows: Iterator[tuple], header: list[str], size: int, close) -> Generator[pa.RecordBatch]:

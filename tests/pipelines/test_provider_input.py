@@ -210,3 +210,23 @@ def test_row_numbers_are_explained_once(sample_dir):
     assert result.stdout.count("row 1 is the first data row") + result.stdout.count("from 1, the first data row") == 1
     out = json.loads(_run("validate", "--feed", FEED, "--json", sample_dir / HARBOUR).stdout)
     assert "first data row" in out["row_numbers"]
+
+
+def test_a_file_dropped_in_for_an_unknown_provider_is_rejected_with_the_reason(home, sample_dir):
+    from pipelines.steps import stage_validated
+
+    folder = home.inbox / FEED / "ngo-harbur" / "all"
+    folder.mkdir(parents=True)
+    (folder / "extract.csv").write_bytes((sample_dir / HARBOUR).read_bytes())
+    keyring = home.keyring(create_demo=True)[0]
+    inbox = home.sealed_inbox(keyring)
+    (sub,) = inbox.scan()
+    outcome = stage_validated(home, inbox, sub, keyring)
+    assert outcome.status == "rejected" and "unknown provider id 'ngo-harbur'" in outcome.message
+
+
+def test_a_sheet_name_is_shown_on_one_line(sample_dir, tmp_path):
+    path = tmp_path / f"{FEED}__ngo-harbour.xlsx"
+    workbook(path, {"Data": _csv_rows(sample_dir)})
+    line = _one_line_error(_run("validate", "--feed", FEED, "--sheet", "Data\nrow", path))
+    assert "'Data?row'" in line
