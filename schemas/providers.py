@@ -14,7 +14,7 @@ import yaml
 
 from schemas.standard import HERE
 from sources.errors import UnusableInput
-from sources.inbox import PROVIDER_ID, check_submission_args
+from sources.inbox import FEEDS, PROVIDER_ID, check_submission_args
 
 MAPPINGS = HERE / "mappings"
 
@@ -47,9 +47,11 @@ def check_provider(feed_name: str, provider: str) -> None:
     others = feed_providers(feed_name)
     close = difflib.get_close_matches(provider, others, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}? " if close else ""
+    elsewhere = "; ".join(f"of {f}: {', '.join(feed_providers(f))}" for f in FEEDS if f != feed_name)
     raise UnusableInput(
         f"unknown provider id '{provider}' for {feed_name}: {hint}the providers of {feed_name} are "
-        f"{', '.join(others) or 'none yet'} (a new provider needs a file in schemas/mappings/: ask the bureau)"
+        f"{', '.join(others) or 'none yet'} ({elsewhere}; a new provider needs a file in schemas/mappings/: "
+        "ask the bureau)"
     )
 
 

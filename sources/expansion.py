@@ -17,17 +17,20 @@ from sources.errors import UnusableInput
 
 MAX_XLSX_UNPACKED = 512 << 20  # all members together, as the zip's directory states them
 MAX_SHARED_STRINGS = 64 << 20  # openpyxl holds every shared string in memory before the first row
+MAX_SHARED_STRING_COUNT = 2_000_000  # and spends some 30 microseconds on each, however short
 MAX_RATIO = 100  # unpacked / packed of one member (or Parquet column chunk) over SMALL bytes; a real sheet packs ~10:1
 SMALL = 1 << 20
-MAX_XLSX_CELLS = 10_000_000  # openpyxl reads some 100,000 cells a second: more belongs in a CSV
+MAX_XLSX_CELLS = 5_000_000  # some 200,000 rows; openpyxl reads a few hundred thousand cells a second
 MAX_PARQUET_CELLS_PER_BYTE = 16  # rows x columns per byte of file; real extracts hold under 2
 MIN_PARQUET_CELLS = 1_000_000  # a small file may hold this many whatever its size
 CHUNK = 1 << 20
+CELL_TAGS = (b"<c ", b"<c>", b":c ", b":c>")
+STRING_TAGS = (b"<si>", b"<si ", b":si>", b":si ")
 AS_CSV = "export the extract as CSV instead"
 
 
 def check_xlsx(f: BinaryIO, name: str) -> None:
-    """Refuse a workbook whose members unpack past the limits, or whose sheets hold too many cells."""
+    """Refuse a workbook whose members unpack past the limits, or that holds too many cells or shared strings."""
     try:
         with zipfile.ZipFile(f) as z:
             members = z.infolist()
@@ -44,21 +47,26 @@ def check_xlsx(f: BinaryIO, name: str) -> None:
                     raise UnusableInput(
                         f"{name}: the XLSX unpacks to {i.file_size >> 20} MB of text (shared strings); {AS_CSV}"
                     )
-            cells = sum(_cells(z, i) for i in members if i.filename.lower().startswith("xl/worksheets/"))
+            names = [(i, i.filename.lower()) for i in members]
+            strings = sum(_count(z, i, STRING_TAGS) for i, n in names if n.endswith("sharedstrings.xml"))
+            cells = sum(_count(z, i, CELL_TAGS) for i, n in names if n.startswith("xl/worksheets/"))
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
         raise UnusableInput(f"{name}: the XLSX file is damaged; export it again") from None
+    if strings > MAX_SHARED_STRING_COUNT:
+        raise UnusableInput(f"{name}: the XLSX holds over {MAX_SHARED_STRING_COUNT:,} distinct texts; {AS_CSV}")
     if cells > MAX_XLSX_CELLS:
         raise UnusableInput(f"{name}: the XLSX holds over {MAX_XLSX_CELLS:,} cells; {AS_CSV}")
 
 
-def _cells(z: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
-    """Cell elements (`<c ...>`, with or without a namespace prefix) of one sheet, counted as it is inflated."""
+def _count(z: zipfile.ZipFile, member: zipfile.ZipInfo, tags: tuple[bytes, ...]) -> int:
+    """Elements of one XML member (`<c ...>`, or `<si>`, with or without a namespace prefix), counted as it is
+    inflated; stops once past every limit."""
     count, tail = 0, b""
     with z.open(member) as f:
         while chunk := f.read(CHUNK):
-            data = tail + chunk
-            count += data.count(b"<c ") + data.count(b"<c>") + data.count(b":c ") + data.count(b":c>")
-            tail = data[-2:]  # a tag split across chunks is counted once, in the next; 2 bytes hold no whole tag
+            data = tail + chunk  # a tag split across two chunks is whole here; one inside `tail` was counted before
+            count += sum(data.count(t) - tail.count(t) for t in tags)
+            tail = data[-3:]
             if count > MAX_XLSX_CELLS:
                 break
     return count

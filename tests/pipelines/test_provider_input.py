@@ -21,7 +21,8 @@ def test_an_unknown_provider_is_one_line_naming_the_providers(home, sample_dir, 
     args = [command, "--feed", "victim-assistance", "--provider", "ngo-harbur", *extra, sample_dir / HARBOUR]
     line = _one_line_error(_run(*args))
     assert "ngo-harbur" in line and "did you mean ngo-harbour" in line
-    assert "ngo-harbour, ngo-lighthouse, nrm-central" in line and "police-north" not in line
+    assert "the providers of victim-assistance are ngo-harbour, ngo-lighthouse, nrm-central" in line
+    assert "of law-enforcement: police-central, police-north, prosecution-service" in line
     assert not list(home.inbox.rglob("*.sealed"))
 
 

@@ -77,3 +77,12 @@ def test_a_prepared_parquet_bomb_is_refused(sample_dir):
     pq.write_table(table.replace_schema_metadata({b"rapporteur.prepared_with": b"{}"}), out, compression="zstd")
     with pytest.raises(UnusableInput, match="decompression bomb"):
         open_prepared(out.getvalue(), "prepared.parquet")
+
+
+def test_a_workbook_of_too_many_shared_strings_is_refused(sample_dir, monkeypatch):
+    data = shared_strings_bomb(_rows(sample_dir), megabytes=1)
+    monkeypatch.setattr("sources.expansion.MAX_RATIO", 10_000)  # the count, not the ratio, refuses it here
+    assert open_extract(data, name="strings.xlsx").format == "xlsx"  # under the limits, it is read
+    monkeypatch.setattr("sources.expansion.MAX_SHARED_STRING_COUNT", 5_000)
+    with pytest.raises(UnusableInput, match="distinct texts"):
+        open_extract(data, name="strings.xlsx")
