@@ -62,10 +62,14 @@ def _start_validation(
 ) -> tuple[Validator, Iterator[pa.Table]]:
     """A validator for an extract and its valid rows, batch by batch as read (raises UnusableInput, up front
     or while iterating)."""
-    check_provider(feed_name, provider)
     spec = feed(feed_name)
     required = [c.name for c in spec.columns.values() if c.required]
     stream = open_extract(source, sheet=sheet, name=name, batch_rows=BATCH_ROWS, expected=required)
+    try:  # after the file's own problems, which the provider can fix alone
+        check_provider(feed_name, provider)
+    except UnusableInput:
+        stream.close()
+        raise
     validator = Validator(spec, provider, stream.columns, period, filename=name, notes=stream.notes)
     return validator, map(validator.check, stream.batches())
 

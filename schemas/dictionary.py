@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from schemas.providers import MAPPINGS, providers
 from schemas.rules import feed_rules
 from schemas.standard import FEEDS, HERE, PROVIDER_ID, UNKNOWN_COUNTRY, codelist_version, codelists, feed
 
@@ -238,7 +239,8 @@ def _coverage() -> dict | None:
 
 
 def _mapping_files() -> list[Path]:
-    return sorted(p for p in (HERE / "mappings").glob("*.yaml") if PROVIDER_ID.fullmatch(p.stem))
+    """The mapping file of every registered provider (schemas/providers.py)."""
+    return [MAPPINGS / f"{p}.yaml" for p in providers()]
 
 
 def _codelist_of(column: str, feed_name: str | None = None) -> str | None:

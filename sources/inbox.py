@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from sources.errors import UnusableInput
+from sources.inbox_walk import open_no_link, walk
 
 FEEDS = ("law-enforcement", "victim-assistance")
 # Anchored at the true end (\Z, not $, which also matches before a final newline) and ASCII digits only
@@ -226,7 +227,7 @@ class Inbox:
                 continue
             if path.name.endswith(SEALED) or (settled_before is not None and path.lstat().st_mtime > settled_before):
                 continue
-            sub, is_new = self._land(partial(_open_no_link, path), feed, provider, period)
+            sub, is_new = self._land(partial(open_no_link, path), feed, provider, period)
             path.unlink()  # its content is now sealed in the inbox (or was already)
             if is_new:
                 new.append(sub)
@@ -237,44 +238,26 @@ class Inbox:
         return ((path, *where) for path, *where, link in self._entries() if not link)
 
     def _entries(self):
-        """Every file of the layout `<feed>/<provider>/<period>/<file>` and every symbolic link met on the
-        way, walked without following one: (path, feed, provider, period, is_link); a link stops the walk
-        there, so provider and period are None above it. Dot files (partial writes) are left alone."""
-        for feed in FEEDS:
-            top = self.root / feed
-            if top.is_symlink():
-                yield top, feed, None, None, True
-                continue
-            for folder in _subfolders(top):
-                provider = folder.name
-                if folder.is_symlink():
-                    yield Path(folder), feed, provider, None, True
-                    continue
-                for inner in _subfolders(folder):
-                    period = inner.name
-                    if inner.is_symlink():
-                        yield Path(inner), feed, provider, period, True
-                        continue
-                    for entry in _subfolders(inner, files=True):
-                        path = Path(entry)
-                        if entry.is_symlink():
-                            yield path, feed, provider, period, True
-                        elif (
-                            entry.is_file(follow_symlinks=False)
-                            and (path.suffix.lower() in EXTENSIONS or path.name.endswith(SEALED))
-                            and PROVIDER_ID.fullmatch(provider)
-                            and PERIOD.fullmatch(period)
-                        ):
-                            yield path, feed, provider, period, False
+        """Every file of the layout `<feed>/<provider>/<period>/<file>` that may be a submission, and every
+        symbolic link met on the way: (path, feed, provider, period, is_link); no link is ever followed."""
+        for path, feed, provider, period, link in walk(self.root, FEEDS):
+            if link or (
+                (path.suffix.lower() in EXTENSIONS or path.name.endswith(SEALED))
+                and PROVIDER_ID.fullmatch(provider)
+                and PERIOD.fullmatch(period)
+            ):
+                yield path, feed, provider, period, link
 
     def _refuse_link(self, link: Path, feed: str, provider: str | None, period: str | None) -> None:
         """Record a symbolic link found in the inbox as a rejected entry and move the link (only the link) to
         `rejected/links/`; what it points to is never read, moved or deleted."""
-        where = link.relative_to(self.root).as_posix()
         provider = provider if provider and PROVIDER_ID.fullmatch(provider) else "-"
         period = period if period and PERIOD.fullmatch(period) else "-"
-        marker = hashlib.sha256(f"link\0{where}\0{time.time_ns()}".encode()).hexdigest()
-        target = self.root / "rejected" / "links" / f"{marker[:16]}-{link.name[:60]}"
+        # Named by its folders only: a file's own name may name a person.
+        where = "/".join(p for p in (feed, provider, period) if p != "-")
+        what = "file" if len(link.relative_to(self.root).parts) == 4 else "folder"  # <feed>/<provider>/<period>/<file>
+        marker = hashlib.sha256(f"link\0{link}\0{time.time_ns()}".encode()).hexdigest()
+        target = self.root / "rejected" / "links" / f"{marker[:16]}.link"
         try:
             self._folder("rejected", "links")
             os.replace(link, target)  # renames the link itself; never follows it
@@ -282,8 +265,8 @@ class Inbox:
             link.unlink(missing_ok=True)  # removes the link only, never its target
             target = link
         message = (
-            f"a symbolic link ({where}) was found in the inbox and refused: the inbox never follows links; "
-            "place the file itself (rapporteur submit or the portal)"
+            f"a symbolic link ({what} in {where}) was found in the inbox and refused: the inbox never follows "
+            "links; place the file itself (rapporteur submit or the portal)"
         )
         sid = submission_id(feed, provider, period, marker)
         now = _now()
@@ -387,23 +370,6 @@ def _submission(row: sqlite3.Row) -> Submission:
         row["received_at"],
         row["sheet"],
     )
-
-
-def _subfolders(folder: Path, files: bool = False) -> list[os.DirEntry]:
-    """The entries of `folder` in name order, dot names left out: folders (and links), or with `files` all."""
-    try:
-        with os.scandir(folder) as it:
-            entries = [e for e in it if not e.name.startswith(".")]
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(
-        (e for e in entries if files or e.is_symlink() or e.is_dir(follow_symlinks=False)), key=lambda e: e.name
-    )
-
-
-def _open_no_link(path: Path) -> BinaryIO:
-    """A file of the inbox opened for reading, refused (OSError) when it is a symbolic link."""
-    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
 
 
 def _now() -> str:

@@ -57,6 +57,7 @@ def test_a_linked_file_is_never_read(inbox, outside, sample_dir):
     _untouched(outside, sample_dir)
     (row,) = _refused(inbox)
     assert row["period"] == "all" and not list(inbox.root.rglob("*.sealed"))
+    assert "file in victim-assistance/ngo-harbour/all" in row["message"] and "extract" not in row["message"]
     assert not list(folder.iterdir())
 
 
