@@ -73,3 +73,12 @@ def test_a_decompression_bomb_is_refused_at_once(client, harbour_csv):
     answer = upload(client, bomb, name="extract.xlsx")
     assert time.perf_counter() - start < 10  # was 152 s
     assert answer.status_code == 422 and "zip bomb" in answer.text
+
+
+def test_a_renamed_column_is_named_with_its_likely_match(client, harbour_csv):
+    sign_in(client, "ngo-harbour")
+    renamed = harbour_csv.replace(b"citizenship", b"nationality", 1)
+    answer = upload(client, renamed)
+    assert answer.status_code == 422
+    assert "&#39;nationality&#39; (column 9; did you mean citizenship?)" in answer.text
+    assert 'href="/dictionary.html"' in answer.text
