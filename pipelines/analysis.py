@@ -11,7 +11,7 @@ from pipelines.checks import drifted, expected_providers, freshness_result, key_
 from pipelines.partitions import YEARS, period_label
 from pipelines.resources import RapporteurHome
 from privacy.sealed import open_table, seal_table
-from sources.inbox import FEEDS
+from sources.inbox import FEEDS, Inbox
 from warehouse.research import RESEARCH_FILE, build_research_database, hidden_population, publish_hidden_population
 
 
@@ -88,7 +88,13 @@ def hidden_population_asset(context: dg.AssetExecutionContext, rapporteur: Rappo
     kinds={"html"},
 )
 def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
-    """The annual report of one reporting year, as one self-contained HTML file."""
+    """The annual report of one reporting year, as one self-contained HTML file.
+
+    One partition per year since 2015. Only the years asked for are written (the 15 February schedule,
+    `rapporteur run` for the latest complete year with data, or a backfill of the years you choose), so
+    the others show as missing: not written yet, not failed.
+    """
+    from pipelines.cycle import published_revisions
     from reporting import write_annual_report
 
     home = rapporteur.home()
@@ -103,6 +109,7 @@ def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome)
         year,
         home.reports / f"annual-report-{year}.html",
         home.disclosure_k(),
+        published_revisions(home, Inbox(home.inbox)),
     )
     return dg.MaterializeResult(metadata={"year": year, "path": dg.MetadataValue.path(str(path))})
 
@@ -137,7 +144,11 @@ def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         check_specs=checks,
     )
     def _asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
-        """The providers that submitted for a reporting period, per feed, from the inbox ledger."""
+        """The providers that submitted for a reporting period, per feed, from the inbox ledger.
+
+        One partition per reporting period since 2015. The weekly check and `rapporteur run` look at the
+        last complete period only, so earlier periods show as missing until a backfill checks them.
+        """
         label = period_label(context.partition_key)
         ledger = rapporteur.ledger().ledger()
         results, metadata = [], {"period": label}

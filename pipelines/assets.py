@@ -12,7 +12,7 @@ from pipelines.checks import (
     validation_check_results,
     validation_check_specs,
 )
-from pipelines.partitions import submission_partitions
+from pipelines.partitions import submission_id_of, submission_partitions
 from pipelines.resources import RapporteurHome
 from schemas.standard import feed as feed_spec
 from sources.errors import RapporteurError, storage_error
@@ -61,10 +61,15 @@ def guarded_call(label: str, fn, *args):
 
 def _submission(context: dg.AssetExecutionContext, inbox: Inbox) -> Submission:
     """The submission whose partition this run materialises."""
-    sub = inbox.get(context.partition_key)
+    sub = inbox.get(submission_id_of(context.partition_key))
     if sub is None:
         raise dg.Failure(description=f"submission {context.partition_key} is not in the inbox ledger")
     return sub
+
+
+def _described(sub: Submission) -> dict[str, str]:
+    """Whose submission an asset's materialisation is about, for its metadata in the UI."""
+    return {"feed": sub.feed, "provider": sub.provider, "period": sub.period, "submission": sub.submission_id}
 
 
 def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
@@ -85,14 +90,7 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
         sub = _submission(context, rapporteur.ledger())
         if not sub.path.exists():
             raise dg.Failure(description=f"submission {sub.submission_id}: its sealed file is missing from the inbox")
-        return dg.MaterializeResult(
-            metadata={
-                "provider": sub.provider,
-                "period": sub.period,
-                "status": sub.status,
-                "received_at": sub.received_at,
-            }
-        )
+        return dg.MaterializeResult(metadata=_described(sub) | {"status": sub.status, "received_at": sub.received_at})
 
     def make_step(step: str, upstream: str) -> dg.AssetsDefinition:
         waits_in, run_step = STEPS[step]
@@ -132,7 +130,7 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
                 checks = validation_check_results(o)
             elif step == "loaded":
                 checks = [reconciliation_result(inbox.record(sub.submission_id))]
-            metadata = {"provider": o.provider, "status": o.status, "rows_in": o.rows_in}
+            metadata = _described(sub) | {"status": o.status, "rows_in": o.rows_in}
             metadata |= {"rows_loaded": o.rows_loaded, "rows_quarantined": o.rows_quarantined}
             return dg.MaterializeResult(metadata=metadata, check_results=checks)
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from pipelines.cli_cycle import period_app, release_app, revision_app
 from pipelines.cli_keys import keys_app
 from pipelines.cli_portal import portal, users_app
 from pipelines.cli_support import installation, keyring_or_demo, user_errors
@@ -29,11 +30,18 @@ SheetOpt = Annotated[
     typer.Option("--sheet", help="XLSX only: the sheet to read (default: the one whose first row is the header)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+ReasonOpt = Annotated[
+    str | None,
+    typer.Option("--reason", help="Why you resubmit a period the bureau has approved (locked); never a name."),
+]
 DBS = {"victims": "victims.duckdb", "law-enforcement": "law_enforcement.duckdb", "research": "research.duckdb"}
 ROW_NUMBERS = "rows are numbered from 1, the first data row after the header"
 EXAMPLE_SQL = "SELECT * FROM victims_by_year_sex ORDER BY reporting_year, sex"
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+app.add_typer(period_app, name="period")
+app.add_typer(revision_app, name="revision")
+app.add_typer(release_app, name="release")
 app.command()(portal)
 
 
@@ -49,7 +57,14 @@ def sample(
     from synthetic.generator import generate
 
     summary = _with_progress(lambda progress: generate(out, rows, providers, seed, progress), 2 * rows, "generating")
-    typer.echo(f"wrote {len(summary['files'])} files to {out} (ground truth in {out / 'ground_truth'})")
+    written = summary["files"]["written"]
+    truth = [name for name in written if name.startswith("ground_truth/")]
+    typer.echo(
+        f"wrote {len(written)} files to {out}: {len(written) - len(truth)} extracts, "
+        f"and the ground truth ({len(truth)} files) in {out / 'ground_truth'}"
+    )
+    for skipped in summary["files"]["skipped"]:
+        typer.echo(f"skipped {skipped['file']}: {skipped['reason']}")
     from schemas.providers import providers as registered
 
     extra = [p for ids in summary["providers"].values() for p in ids if p not in registered()]
@@ -171,7 +186,7 @@ def prepare(
     check_submission(feed, provider, period)
     if out.suffix != ".parquet":
         raise RapporteurError(f"{out.name}: the prepared extract must be a .parquet file")
-    keys = load_provider_keys(key_file) if key_file else first_level_keys(Home.from_env().keyring()[0])
+    keys = load_provider_keys(key_file) if key_file else first_level_keys(installation("never").keyring()[0])
     result, rows = prepare_file(file, feed, provider, period, keys, out, sheet)
     _print_failures(result)
     typer.echo(
@@ -188,15 +203,22 @@ def submit(
     feed: FeedOpt,
     provider: Annotated[str, typer.Option("--provider", help="Your provider id, e.g. ngo-harbour.")],
     period: PeriodOpt = "all",
+    reason: ReasonOpt = None,
     sheet: SheetOpt = None,
 ) -> None:
-    """Place a file in the inbox (atomically); the next run picks it up."""
+    """Place a file in the inbox (atomically); the next run picks it up. A file for a period the bureau has
+    approved is held as a proposed revision until the bureau accepts it (give --reason)."""
     from schemas.providers import check_submission
 
     check_submission(feed, provider, period)  # before anything is created
     home = installation()
-    sub, new = home.sealed_inbox(keyring_or_demo(home)).place(file, feed, provider, period, sheet)
-    if new:
+    sub, new = home.sealed_inbox(keyring_or_demo(home)).place(file, feed, provider, period, reason, sheet)
+    if new and sub.status == "held":
+        typer.echo(
+            f"submitted {file.name} as {sub.submission_id} ({feed}, {provider}, period {period}): the period is "
+            "approved and locked, so it is held as a proposed revision until the bureau accepts it"
+        )
+    elif new:
         typer.echo(f"submitted {file.name} as {sub.submission_id} ({feed}, {provider}, period {period})")
     else:
         typer.echo(f"{file.name} was already received as {sub.submission_id} (status {sub.status}); nothing to do")
@@ -211,8 +233,11 @@ def ingest(
     period: PeriodOpt = "all",
     sheet: SheetOpt = None,
     as_json: JsonOpt = False,
+    reason: ReasonOpt = None,
 ) -> None:
-    """Take one submission through validation, pseudonymisation and loading now. Exit 1 if rows were quarantined."""
+    """Take one submission through validation, pseudonymisation and loading now. Exit 1 if rows were quarantined.
+
+    A file for a period the bureau has approved is only held as a proposed revision (status `held`)."""
     from pipelines.steps import ingest_file
     from schemas.providers import check_submission
 
@@ -220,17 +245,19 @@ def ingest(
     home = installation()
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
-    outcome = ingest_file(home, inbox, file, feed, provider, period, keyring, sheet)
+    outcome = ingest_file(home, inbox, file, feed, provider, period, keyring, reason, sheet)
+    # What is done is done: a check that cannot run now says so, and never turns a load into a failure.
+    checked = _reconcile(home, inbox, keyring, [feed])
     if as_json:
-        typer.echo(json.dumps(outcome.as_dict()))
+        typer.echo(json.dumps(outcome.as_dict() | {"reconciliation": checked.as_dict()}))
     else:
         typer.echo(
             f"{outcome.submission_id}: {outcome.status}, {outcome.rows_in} rows in, "
             f"{outcome.rows_loaded} loaded, {outcome.rows_quarantined} quarantined"
             + (f" ({outcome.message})" if outcome.message else "")
+            + _unchecked(checked)
         )
-    _fail_unless_reconciled(home, inbox, keyring, [feed])
-    raise typer.Exit(1 if outcome.rows_quarantined else 0)
+    raise typer.Exit(1 if checked.problems or outcome.rows_quarantined else 0)
 
 
 @app.command()
@@ -241,23 +268,27 @@ def run(
     ] = 3000,
 ) -> None:
     """Run the main job: ingest every waiting submission of both feeds and rebuild the research database."""
-    from pipelines.runner import place_demo_submissions, run_main_job, summary_lines
+    from pipelines.runner import place_demo_submissions, run_account, run_main_job, summary_lines
     from schemas.dictionary import write_dictionary
 
-    home = installation()
+    home = installation("here")
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
     if inbox.is_empty():
         placed = place_demo_submissions(home, inbox, demo_rows)
         typer.echo(f"inbox was empty: placed {placed} demo submissions from the sample generator")
+    before = inbox.ledger()
     failures = _with_spinner(lambda: run_main_job(home), "running the main job")
     write_dictionary(home.reports)
+    typer.echo(run_account(before, inbox.ledger()))
     for line in summary_lines(home, inbox, keyring.key("database")):
         typer.echo(line)
     for line in failures:
         typer.echo(f"rapporteur: {line}", err=True)
-    _fail_unless_reconciled(home, inbox, keyring, FEEDS)
-    if failures:
+    checked = _reconcile(home, inbox, keyring, FEEDS)
+    if checked.unchecked:
+        typer.echo(f"reconciliation{_unchecked(checked)}")
+    if failures or checked.problems:
         raise typer.Exit(1)
     typer.echo(f'try:  rapporteur sql --db research -c "{EXAMPLE_SQL}"')
 
@@ -272,15 +303,18 @@ def report(
 ) -> None:
     """Write the annual report for YEAR: trends against baseline, disaggregations, funnel, overlap, hidden
     population, shortfalls and gaps; one self-contained HTML file from the research database."""
+    from pipelines.cycle import published_revisions
     from reporting import write_annual_report
+    from sources.inbox import Inbox
 
-    home = Home.from_env()
+    home = installation("never")
     research = home.warehouse / DBS["research"]
     if not research.exists():
         raise RapporteurError(f"{research} does not exist yet; run `make run` (or `rapporteur run`) first")
     out = out or home.reports / f"annual-report-{year}.html"
     try:
-        path = write_annual_report(research, year, out, k=home.disclosure_k())
+        revised = published_revisions(home, Inbox(home.inbox))
+        path = write_annual_report(research, year, out, k=home.disclosure_k(), revisions=revised)
     except ValueError as exc:
         raise RapporteurError(str(exc)) from None
     typer.echo(f"wrote {path}")
@@ -337,7 +371,7 @@ def sql(
 
     if db not in DBS:
         raise RapporteurError(f"unknown database '{db[:40]}': use one of {', '.join(DBS)}")
-    home = Home.from_env()
+    home = installation("never")
     path = home.warehouse / DBS[db]
     if not path.exists():
         raise RapporteurError(f"{path} does not exist yet; run `make run` (or `rapporteur run`) first")
@@ -355,7 +389,8 @@ def status(
 
     from sources.inbox import Inbox
 
-    inbox = Inbox(Home.from_env().inbox)
+    home = installation("never")
+    inbox = Inbox(home.inbox)
     counts = Counter((r["feed"], r["status"]) for r in inbox.ledger())
     for feed in sorted({f for f, _ in counts}):
         typer.echo(f"{feed}: " + ", ".join(f"{n} {s}" for (f, s), n in sorted(counts.items()) if f == feed))
@@ -365,18 +400,43 @@ def status(
     typer.echo(f"failed runs: {len(recent) or 'none'}")
     for r in recent:
         typer.echo(f"  {r['failed_at']}  {r['job']}  step {r['step']}  {r['error_type']}  run {r['run_id']}")
+    _status_reconciliation(home, inbox)
 
 
-def _fail_unless_reconciled(home: Home, inbox, keyring, feeds) -> None:
-    """Exit 1, loudly, when any submission's rows do not add up (rows_in = loaded + quarantined, as stored)."""
-    from warehouse.accounting import unreconciled
-
-    ledger = inbox.ledger()
-    problems = [p for f in feeds for p in unreconciled(home.warehouse, f, keyring.key("database"), ledger)]
-    for problem in problems:
-        typer.echo(f"rapporteur: {problem}", err=True)
-    if problems:
+def _status_reconciliation(home: Home, inbox) -> None:
+    """Whether the repositories' counts add up, when there are any and the keyring opens (exit 1 if not)."""
+    if not any(home.warehouse.glob("*.duckdb")):
+        return
+    try:
+        keyring = home.keyring()[0]
+    except RapporteurError as exc:
+        typer.echo(f"reconciliation: not checked ({exc})")
+        return
+    checked = _reconcile(home, inbox, keyring, FEEDS)
+    if checked.unchecked:
+        typer.echo(f"reconciliation: not checked: {', '.join(checked.unchecked)}; try again when it has finished")
+    elif not checked.problems:
+        typer.echo("reconciliation: every submission's rows add up")
+    if checked.problems:
         raise typer.Exit(1)
+
+
+def _reconcile(home: Home, inbox, keyring, feeds):
+    """Whether every submission's rows add up (rows_in = loaded + quarantined, as stored); each problem is
+    said on stderr (the caller exits 1)."""
+    from warehouse.accounting import reconcile
+
+    checked = reconcile(home.warehouse, feeds, keyring.key("database"), inbox.ledger())
+    for problem in checked.problems:
+        typer.echo(f"rapporteur: {problem}", err=True)
+    return checked
+
+
+def _unchecked(checked) -> str:
+    """The end of a command's line when its reconciliation could not run ('' when it did)."""
+    if not checked.unchecked:
+        return ""
+    return f"; not reconciled yet: {', '.join(checked.unchecked)} (run `rapporteur status` later to check the counts)"
 
 
 def _provider_from_name(file: Path, feed: str) -> str:

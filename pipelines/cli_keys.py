@@ -33,8 +33,8 @@ def _passphrase() -> str:
 @user_errors
 def init() -> None:
     """Create a keyring protected by the passphrase in RAPPORTEUR_KEY_PASSPHRASE, or protect the demo one."""
-    home = installation()
-    passphrase = _passphrase()
+    passphrase = _passphrase()  # before anything is created
+    home = installation("here")
     path = keyring_path(home.keys)
     if not path.exists():
         home.refuse_new_keyring()
@@ -56,7 +56,7 @@ def init() -> None:
 @user_errors
 def status() -> None:
     """Show the keyring: protection, key versions, the fingerprints providers see, rows per key version."""
-    home = installation()
+    home = installation("never")
     keyring = home.keyring()[0]
     typer.echo(f"keyring: {keyring_path(home.keys)}")
     typer.echo(
@@ -86,7 +86,7 @@ def rotate() -> None:
     """Make a new key version and re-key every stored linkage token from the escrow (linkage is kept)."""
     from pipelines.rotation import rotate as rotate_keys
 
-    home = installation()
+    home = installation("never")
     keyring = home.keyring()[0]
     passphrase = _passphrase() if keyring.protected else None
     new, done = rotate_keys(home.keys, home.warehouse, keyring, passphrase)
@@ -99,7 +99,7 @@ def rotate() -> None:
 @user_errors
 def issue(out: Annotated[Path, typer.Option("--out", help="Where to write the provider key file.")]) -> None:
     """Write the key file providers use with `rapporteur prepare` (first-level linkage keys; keep it secret)."""
-    home = installation()
+    home = installation("never")
     prints = issue_provider_keys(home.keyring()[0], out)
     typer.echo(f"wrote {out}; fingerprints: " + ", ".join(f"{r} {p}" for r, p in prints.items()))
     typer.echo("give it to providers over a secure channel; it never leaves their machine")

@@ -8,7 +8,7 @@ import os
 
 import typer
 
-from pipelines.home import Home
+from pipelines.home import HOME_ENV, Home, is_installation, locate
 from privacy.keys import Keyring
 from sources.errors import RapporteurError, storage_error
 
@@ -53,10 +53,15 @@ def quiet_library_logs() -> None:
             logger.addHandler(logging.NullHandler())
 
 
-def installation() -> Home:
-    """The installation under $RAPPORTEUR_HOME, created if missing, with DAGSTER_HOME inside it."""
-    home = Home.from_env().ensure()
-    os.environ["RAPPORTEUR_HOME"] = str(home.root)
+def installation(create: str = "explicit") -> Home:
+    """The installation (`locate` finds it; `create` as there, a new one said on stderr), with DAGSTER_HOME
+    inside it."""
+    root = locate(create)
+    existed = is_installation(root)
+    home = Home(root) if create == "never" else Home(root).ensure()
+    if not existed and create == "here" and not os.environ.get(HOME_ENV):  # a folder the user did not name
+        typer.echo(f"note: set up a new installation in {home.root}", err=True)
+    os.environ[HOME_ENV] = str(home.root)
     os.environ["DAGSTER_HOME"] = str(home.dagster)
     return home
 

@@ -4,6 +4,7 @@ import dagster as dg
 
 from pipelines.analysis import annual_report, hidden_population_asset, provider_submissions, research_database
 from pipelines.assets import feed_assets
+from pipelines.cycle_assets import cycle_domain
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
 from pipelines.partitions import cadence_from_env, reporting_periods
 from pipelines.resources import RapporteurHome
@@ -63,7 +64,7 @@ def analysis_domain(cadence: str) -> dg.Definitions:
 
 def build_defs(cadence: str = "yearly") -> dg.Definitions:
     """Both feeds and the analysis, with reporting periods of the given cadence (yearly or quarterly)."""
-    return dg.Definitions.merge(*(feed_domain(f) for f in FEEDS), analysis_domain(cadence))
+    return dg.Definitions.merge(*(feed_domain(f) for f in FEEDS), analysis_domain(cadence), cycle_domain())
 
 
 @dg.definitions

@@ -1,4 +1,10 @@
-"""Where the product keeps its state: everything under $RAPPORTEUR_HOME (default ./var)."""
+"""Where the product keeps its state, and how a command finds it: the one place the installation is resolved.
+
+An installation is a folder holding `inbox/` and `warehouse/`. A command uses $RAPPORTEUR_HOME when it is
+set; otherwise the nearest installation found walking up from the working directory (the folder itself or
+its `var/`). Only `run` and `keys init` create one in `./var`; commands that write create one only at a
+$RAPPORTEUR_HOME the user set; commands that only read never create one. Otherwise: one line, exit 2.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,12 @@ from pathlib import Path
 
 from privacy.keys import Keyring, create_demo_keyring, keyring_path, load_keyring
 from privacy.sealed import Sealer
-from sources.errors import KeyringError, RapporteurError
+from sources.errors import KeyringError, NoInstallation, RapporteurError
 from sources.inbox import Inbox
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = "var"
+HOME_ENV = "RAPPORTEUR_HOME"
 DISCLOSURE_K_ENV = "RAPPORTEUR_DISCLOSURE_K"
 BASELINE_ENV = "RAPPORTEUR_BASELINE_YEAR"
 
@@ -25,8 +32,13 @@ class Home:
     root: Path
 
     @classmethod
-    def from_env(cls) -> Home:
-        return cls(Path(os.environ.get("RAPPORTEUR_HOME", DEFAULT_HOME)).resolve())
+    def from_env(cls, create: str = "never") -> Home:
+        """The installation a command works on (see `locate`); its folders are made unless `create` is "never"."""
+        home = cls(locate(create))
+        return home if create == "never" else home.ensure()
+
+    def exists(self) -> bool:
+        return is_installation(self.root)
 
     inbox = property(lambda self: self.root / "inbox")
     warehouse = property(lambda self: self.root / "warehouse")
@@ -35,6 +47,7 @@ class Home:
     keys = property(lambda self: self.root / "keys")
     staging = property(lambda self: self.root / "staging")
     samples = property(lambda self: self.root / "samples")
+    releases = property(lambda self: self.root / "releases")  # what was published, immutable (reporting.releases)
 
     def ensure(self) -> Home:
         """Create the folders and the embedded Dagster instance configuration if missing."""
@@ -87,3 +100,38 @@ class Home:
     def sealed_inbox(self, keyring: Keyring) -> Inbox:
         """The inbox, able to seal and read submissions with the keyring's inbox key."""
         return Inbox(self.inbox, Sealer(keyring.key("inbox")))
+
+
+def is_installation(folder: Path) -> bool:
+    """Whether `folder` holds an installation (what `Home.ensure` creates)."""
+    return (folder / "inbox").is_dir() and (folder / "warehouse").is_dir()
+
+
+def locate(create: str = "never", cwd: Path | None = None) -> Path:
+    """The installation's folder: $RAPPORTEUR_HOME, else the nearest one up from `cwd` (itself or its `var/`).
+
+    `create` says where a folder that holds none yet is acceptable: "never" (commands that only read),
+    "explicit" (commands that write: at a $RAPPORTEUR_HOME the user set) or "here" (commands that set one
+    up: also `./var`). Otherwise a missing installation is a one-line error saying how to point at one.
+    """
+    explicit = os.environ.get(HOME_ENV)
+    if explicit:
+        root = Path(explicit).expanduser().resolve()
+        if create != "never" or is_installation(root):
+            return root
+        raise NoInstallation(
+            f"{HOME_ENV}={root} holds no installation yet: point {HOME_ENV} at an existing one, "
+            "or set one up there with `rapporteur run`"
+        )
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        for candidate in (folder, folder / DEFAULT_HOME):
+            if is_installation(candidate):
+                return candidate
+    if create == "here":
+        return here / DEFAULT_HOME
+    raise NoInstallation(
+        f"no installation found in {here} or above it: set {HOME_ENV} to its folder "
+        "(e.g. export RAPPORTEUR_HOME=/srv/rapporteur/var), run the command from inside it, "
+        "or set one up with `rapporteur run`"
+    )

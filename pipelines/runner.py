@@ -10,9 +10,17 @@ import dagster as dg
 from pipelines.analysis import years_with_data
 from pipelines.definitions import build_defs
 from pipelines.home import Home
-from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
-from pipelines.partitions import YEARS, cadence_from_env, reporting_periods, submission_partitions
+from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, WAITING, ingest_job_name
+from pipelines.partitions import (
+    YEARS,
+    cadence_from_env,
+    reporting_periods,
+    submission_key,
+    submission_partitions,
+    submission_tags,
+)
 from pipelines.sensors import scan_settled, waiting_submissions
+from sources.errors import RepositoryBusy
 from sources.inbox import FEEDS, Inbox
 from warehouse.repository import repository_counts, repository_path
 from warehouse.research import RESEARCH_FILE
@@ -52,11 +60,11 @@ def run_main_job(home: Home) -> list[str]:
             waiting = waiting_submissions(inbox, feed_name)
             if not waiting:
                 continue
-            instance.add_dynamic_partitions(submission_partitions(feed_name).name, [s.submission_id for s in waiting])
+            instance.add_dynamic_partitions(submission_partitions(feed_name).name, [submission_key(s) for s in waiting])
             job = defs.resolve_job_def(ingest_job_name(feed_name))
             for sub in waiting:
                 label = f"submission {sub.submission_id} ({sub.provider})"
-                lines = execute(job, instance, label, sub.submission_id)
+                lines = execute(job, instance, label, submission_key(sub), submission_tags(sub))
                 record = inbox.record(sub.submission_id)
                 if record["status"] == "rejected":  # its blocking check stopped the run: say why, once
                     lines = [f"{label} rejected: {record['message']}"]
@@ -77,12 +85,17 @@ def run_main_job(home: Home) -> list[str]:
 
 
 def execute(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, partition_key: str | None = None
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    label: str,
+    partition_key: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> list[str]:
     """Execute one job in this process on the instance; one line per failed step (or the run)."""
     result = job.execute_in_process(
         instance=instance,
         partition_key=partition_key,
+        tags=tags,
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         raise_on_error=False,
     )
@@ -99,12 +112,42 @@ def execute(
     return failures
 
 
+def run_account(before: list[dict], after: list[dict]) -> str:
+    """What this run did, from the inbox ledger before and after it: new submissions loaded (and the earlier
+    ones of the same provider, feed and period they superseded), rejected, held, left waiting; or nothing to do."""
+    settled = {r["submission_id"] for r in before if r["status"] not in WAITING}
+    mine = [r for r in after if r["submission_id"] not in settled]
+    outcome = Counter("waiting" if r["status"] in WAITING else r["status"] for r in mine)
+    if not mine:
+        return f"this run: nothing new to load ({len(settled)} submissions already done); the analysis was rebuilt"
+    loaded = [r for r in mine if r["status"] == "loaded"]
+    # Per provider, feed and period one submission is current: each new one replaces the one before it.
+    current = {_slot(r) for r in before if r["status"] == "loaded"}
+    new_per_key = Counter(_slot(r) for r in loaded)
+    superseded = sum(n - 1 + (k in current) for k, n in new_per_key.items())
+    parts = [f"{outcome['loaded']} new submission(s) loaded"]
+    parts += [f"superseding {superseded} earlier one(s) of the same provider, feed and period"] if superseded else []
+    parts += [f"{outcome['rejected']} rejected"] if outcome["rejected"] else []
+    parts += [f"{outcome['held']} held as proposed revision(s) of an approved period"] if outcome["held"] else []
+    parts += [f"{outcome['waiting']} not finished (see the errors below)"] if outcome["waiting"] else []
+    return "this run: " + ", ".join(parts)
+
+
+def _slot(record: dict) -> tuple[str, str, str]:
+    return record["feed"], record["provider"], record["period"]
+
+
 def summary_lines(home: Home, inbox: Inbox, db_key: bytes) -> list[str]:
-    """A short account of the inbox and both repositories, for the terminal."""
+    """A short account of the inbox and both repositories, for the terminal (a repository another process is
+    writing is said to be busy, not an error: the run's own work is done)."""
     statuses = Counter(r["status"] for r in inbox.ledger())
-    lines = ["submissions: " + (", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none")]
+    lines = ["all submissions: " + (", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none")]
     for feed, label in (("victim-assistance", "victims"), ("law-enforcement", "law enforcement")):
-        c = repository_counts(home.warehouse, feed, db_key)
+        try:
+            c = repository_counts(home.warehouse, feed, db_key)
+        except RepositoryBusy:
+            lines.append(f"{label} repository: not read, {repository_path(home.warehouse, feed).name} is busy")
+            continue
         lines.append(
             f"{label} repository: {c['rows_loaded']} rows loaded, {c['rows_quarantined']} quarantined "
             f"({c['submissions']} current submissions) in {repository_path(home.warehouse, feed)}"

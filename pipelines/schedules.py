@@ -2,7 +2,13 @@
 
 import dagster as dg
 
-from pipelines.partitions import period_label, reporting_periods, submission_partitions
+from pipelines.partitions import (
+    period_label,
+    reporting_periods,
+    submission_key,
+    submission_partitions,
+    submission_tags,
+)
 from pipelines.resources import RapporteurHome
 from pipelines.sensors import scan_settled, waiting_submissions
 from schemas.standard import feed as feed_spec
@@ -31,9 +37,12 @@ def weekly_ingestion(feed_name: str, job: dg.JobDefinition) -> dg.ScheduleDefini
         waiting = waiting_submissions(inbox, feed_name)
         if not waiting:
             return dg.SkipReason(f"no {feed_name} submission is waiting")
-        context.instance.add_dynamic_partitions(partitions.name, [s.submission_id for s in waiting])
+        context.instance.add_dynamic_partitions(partitions.name, [submission_key(s) for s in waiting])
         week = context.scheduled_execution_time.date().isoformat()
-        return [dg.RunRequest(run_key=f"{s.submission_id}-{week}", partition_key=s.submission_id) for s in waiting]
+        return [
+            dg.RunRequest(run_key=f"{s.submission_id}-{week}", partition_key=submission_key(s), tags=submission_tags(s))
+            for s in waiting
+        ]
 
     return _schedule
 

@@ -6,7 +6,7 @@ import time
 import dagster as dg
 
 from pipelines.jobs import WAITING, ingest_job_name
-from pipelines.partitions import submission_partitions
+from pipelines.partitions import submission_key, submission_partitions, submission_tags
 from pipelines.resources import RapporteurHome
 from schemas.standard import feed as feed_spec
 from sources.inbox import FEEDS, Inbox, Submission
@@ -50,14 +50,10 @@ def inbox_sensor(feed_name: str, job: dg.JobDefinition) -> dg.SensorDefinition:
             return dg.SensorResult(skip_reason="no new submissions", cursor=context.cursor)
         return dg.SensorResult(
             run_requests=[
-                dg.RunRequest(
-                    run_key=s.submission_id,
-                    partition_key=s.submission_id,
-                    tags={"rapporteur/provider": s.provider, "rapporteur/period": s.period},
-                )
+                dg.RunRequest(run_key=s.submission_id, partition_key=submission_key(s), tags=submission_tags(s))
                 for s in new
             ],
-            dynamic_partitions_requests=[partitions.build_add_request([s.submission_id for s in new])],
+            dynamic_partitions_requests=[partitions.build_add_request([submission_key(s) for s in new])],
             cursor=cursor_of(new[-1]),
         )
 

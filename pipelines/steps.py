@@ -32,7 +32,15 @@ from schemas.validation import BATCH_ROWS, PreparedValidator, Validation, Valida
 from schemas.validation_report import write_validation_report
 from sources.errors import UnusableInput
 from sources.inbox import Inbox, Submission
-from sources.reader import PREPARED_MARK, ROW, open_extract, open_prepared, prepared_batches
+from sources.reader import (
+    PREPARED_MARK,
+    PREPARED_PERIOD,
+    ROW,
+    open_extract,
+    open_prepared,
+    prepared_batches,
+    prepared_period,
+)
 from warehouse.repository import LoadResult, load_submission
 
 log = logging.getLogger("rapporteur")
@@ -107,13 +115,29 @@ def prepared_schema(feed_name: str) -> pa.Schema:
 
 
 def start_prepared(
-    parquet: pq.ParquetFile, feed_name: str, provider: str, name: str, batch_rows: int = BATCH_ROWS
+    parquet: pq.ParquetFile,
+    feed_name: str,
+    provider: str,
+    name: str,
+    period: str = "all",
+    batch_rows: int = BATCH_ROWS,
 ) -> tuple[PreparedValidator, Iterator[pa.Table]]:
-    """A validator for an opened prepared extract and its valid rows, batch by batch as read (raises
-    UnusableInput, up front for its layout or while iterating)."""
+    """A validator for an opened prepared extract submitted for `period` and its valid rows, batch by batch as
+    read (raises UnusableInput, up front for its layout or its period, or while iterating).
+
+    The period rule is that of a raw extract: rows outside the submission's period are quarantined. A file
+    prepared for one period (`prepare --period`) and submitted for another is refused whole.
+    """
     try:
         check_provider(feed_name, provider)
-        validator = PreparedValidator(parquet.schema_arrow, prepared_schema(feed_name), feed(feed_name), provider)
+        made_for = prepared_period(parquet)
+        if made_for not in ("all", period):
+            raise UnusableInput(
+                f"{name}: prepared for period {made_for} but submitted for {period}; "
+                f"submit it for {made_for}, or prepare it again with --period {period}"
+            )
+        spec = feed(feed_name)
+        validator = PreparedValidator(parquet.schema_arrow, prepared_schema(feed_name), spec, provider, period)
     except UnusableInput:
         parquet.close()
         raise
@@ -136,7 +160,7 @@ def prepare_file(
     """
     validator, batches = _start_validation(source, feed_name, provider, period, Path(source).name, sheet)
     mark = json.dumps({role: fingerprint(key) for role, key in keys.items()}).encode()
-    schema = prepared_schema(feed_name).with_metadata({PREPARED_MARK: mark})
+    schema = prepared_schema(feed_name).with_metadata({PREPARED_MARK: mark, PREPARED_PERIOD: period.encode()})
     partial, rows = out.with_name(f".{out.name}.partial"), 0
     try:
         with pq.ParquetWriter(partial, schema) as writer:
@@ -176,7 +200,7 @@ def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring
                 f"{name}: prepared with a key the bureau does not hold (fingerprint "
                 f"{str(mark.get('victim', '?'))[:16]}); ask the bureau for its current key file"
             )
-        validator, batches = start_prepared(parquet, sub.feed, sub.provider, name)
+        validator, batches = start_prepared(parquet, sub.feed, sub.provider, name, sub.period)
         return Checked(_closing(source, _rejecting(inbox, sub, batches)), validator.result, True)
     except UnusableInput as exc:
         source.close()
@@ -276,6 +300,16 @@ def stage_validated(home: Home, inbox: Inbox, sub: Submission, keyring: Keyring)
     return _outcome(sub, "validated", result.rows_in, 0, result.rows_quarantined, warnings=warnings)
 
 
+def _at_least_one(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch | pa.Table]:
+    """The staged batches, or one empty table when no row was valid (an Arrow stream keeps no empty batch)."""
+    empty = True
+    for batch in reader:
+        empty = False
+        yield batch
+    if empty:
+        yield reader.schema.empty_table()
+
+
 def _pseudonymised(
     batches: Iterable[pa.Table], prepared: bool, sub: Submission, keyring: Keyring
 ) -> Iterator[pa.Table]:
@@ -294,7 +328,9 @@ def stage_pseudonymised(home: Home, inbox: Inbox, sub: Submission, keyring: Keyr
     prepared = (folder / "prepared.sealed").exists()
     staged = folder / ("prepared.sealed" if prepared else "validated.sealed")
     rows = _seal(
-        _pseudonymised(open_batches(staged, key), prepared, sub, keyring), folder / "pseudonymised.sealed", key
+        _pseudonymised(_at_least_one(open_batches(staged, key)), prepared, sub, keyring),
+        folder / "pseudonymised.sealed",
+        key,
     )
     staged.unlink()
     inbox.set_status(sub.submission_id, "pseudonymised")
@@ -327,12 +363,15 @@ def ingest_file(
     provider: str,
     period: str,
     keyring: Keyring,
+    reason: str | None = None,
     sheet: str | None = None,
 ) -> Outcome:
     """Place one file in the inbox and take it through every step in one go: each batch is validated and
     pseudonymised as it is read (the identifying rows are never staged), the pseudonymised rows are staged
-    encrypted, then loaded."""
-    sub, new = inbox.place(path, feed_name, provider, period, sheet)
+    encrypted, then loaded. A file for a locked period is only held as a proposed revision (with `reason`)."""
+    sub, new = inbox.place(path, feed_name, provider, period, reason, sheet)
+    if sub.status == "held":
+        return _outcome(sub, "held", message="a proposed revision to a locked period: the bureau decides")
     if not new and sub.status in ("loaded", "rejected"):
         return _outcome(sub, "duplicate", message=f"already received as submission {sub.submission_id}")
     label = f"submission {sub.submission_id}"

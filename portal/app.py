@@ -28,6 +28,7 @@ from schemas.dictionary import dictionary_html, dictionary_markdown, provider_ma
 from schemas.providers import check_submission, providers
 from sources.errors import SheetChoice, UnusableInput
 from sources.inbox import FEEDS, PROVIDER_ID, Inbox
+from sources.periods import MAX_REASON, current_loaded
 
 HERE = Path(__file__).parent
 MAPPINGS = HERE.parent / "schemas" / "mappings"
@@ -210,9 +211,18 @@ def _held(request: Request):
     return account, session, upload
 
 
+def _result_page(request: Request, account: Account, session: Session, upload, status=200, **values) -> Response:
+    """The validation result; when the period is approved (locked), the submit form asks for a reason."""
+    lock = _portal(request).inbox.locked(account.org, upload.period)
+    return _page(
+        request, "result.html", status, account=account, csrf=session.csrf, upload=upload,
+        locked=lock["period"] if lock else None, **values,
+    )  # fmt: skip
+
+
 async def upload_result(request: Request) -> Response:
     account, session, upload = _held(request)
-    return _page(request, "result.html", account=account, csrf=session.csrf, upload=upload)
+    return _result_page(request, account, session, upload)
 
 
 async def upload_failures(request: Request) -> Response:
@@ -229,11 +239,31 @@ async def submit(request: Request) -> Response:
     account, session, upload = _held(request)
     form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
     _check_csrf(session, form.get("csrf_token"))
-    sub, new = await run_in_threadpool(
-        portal.inbox.place_bytes, upload.data, upload.feed, account.org, upload.period, upload.sheet
-    )
+    reason = str(form.get("reason", ""))[:MAX_REASON] or None
+    try:
+        sub, new = await run_in_threadpool(
+            portal.inbox.place_bytes, upload.data, upload.feed, account.org, upload.period, reason, upload.sheet
+        )
+    except UnusableInput as exc:
+        return _result_page(request, account, session, upload, 422, error=str(exc))
     portal.held.drop(upload.token)
     return RedirectResponse(f"/submissions/{sub.submission_id}?received={'new' if new else 'again'}", 303)
+
+
+async def signoff(request: Request) -> Response:
+    """The provider marks its loaded submission in force for a period as final (the bureau signs nothing)."""
+    portal = _portal(request)
+    account, session = _provider(request)
+    form = await request.form(max_files=0, max_fields=2, max_part_size=1024)
+    _check_csrf(session, form.get("csrf_token"))
+    row = visible_submission(portal.inbox, account, request.path_params["sid"])
+    if row is None:
+        raise HTTPException(404, NOT_FOUND)
+    current = current_loaded(portal.inbox.ledger()).get((row["feed"], account.org, row["period"]))
+    if current is None or current["submission_id"] != row["submission_id"]:
+        raise HTTPException(409, "Only the loaded submission in force for its period can be signed off.")
+    portal.inbox.periods.sign_off(row["feed"], account.org, row["period"], current, f"portal:{account.org}")
+    return RedirectResponse(f"/submissions/{row['submission_id']}?signed=1", 303)
 
 
 async def submissions(request: Request) -> Response:
@@ -248,9 +278,14 @@ async def submission(request: Request) -> Response:
     if row is None:
         raise HTTPException(404, NOT_FOUND)
     received = request.query_params.get("received")
+    inbox = _portal(request).inbox
+    in_force = current_loaded(inbox.ledger()).get((row["feed"], row["provider"], row["period"]))
     return _page(
         request, "submission.html", account=account, csrf=session.csrf, row=row,
         received=received if received in ("new", "again") else None,
+        signed_at=inbox.periods.signed(row["submission_id"]),
+        can_sign=not account.is_bureau and in_force is not None and in_force["submission_id"] == row["submission_id"],
+        signed_now=request.query_params.get("signed") == "1",
     )  # fmt: skip
 
 
@@ -329,6 +364,7 @@ ROUTES = [
     Route("/uploads/{token}/submit", submit, methods=["POST"]),
     Route("/submissions", submissions),
     Route("/submissions/{sid}", submission),
+    Route("/submissions/{sid}/signoff", signoff, methods=["POST"]),
     Route("/documents", documents),
     Route("/dictionary.{fmt:str}", dictionary),
     Route("/mappings/{org}.{fmt:str}", mapping_file),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from portal.accounts import Account
 from sources.inbox import Inbox
+from sources.periods import current_loaded
 
 SHOWN = ("submission_id", "feed", "provider", "period", "received_at", "status", "updated_at")
 COUNTS = ("rows_in", "rows_loaded", "rows_quarantined")
@@ -32,11 +33,5 @@ def visible_submission(inbox: Inbox, account: Account, submission_id: str) -> di
 
 def _superseded(rows: list[dict]) -> set[str]:
     """Loaded submissions followed by a later load of the same provider, feed and period (the repository's rule)."""
-    latest: dict[tuple, dict] = {}
-    superseded = set()
-    for row in sorted((r for r in rows if r["status"] == "loaded"), key=lambda r: r["updated_at"]):
-        key = (row["provider"], row["feed"], row["period"])
-        if key in latest:
-            superseded.add(latest[key]["submission_id"])
-        latest[key] = row
-    return superseded
+    current = {r["submission_id"] for r in current_loaded(rows).values()}
+    return {r["submission_id"] for r in rows if r["status"] == "loaded" and r["submission_id"] not in current}

@@ -62,7 +62,7 @@ def _validate(
         raise UnusableInput(
             f"{filename}: prepared with a key the bureau does not hold; ask the bureau for its current key file"
         )
-    validator, batches = start_prepared(parquet, feed, org, filename)
+    validator, batches = start_prepared(parquet, feed, org, filename, period)
     for _ in batches:  # counted by the validator, then dropped
         pass
     return validator.result()

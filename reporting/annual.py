@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from reporting import gaps
+from reporting import gaps, revised
 from reporting.markup import NA, NC, SUPP, bar_chart, figure, interval_chart, line_chart, num, pct, span, table
 
 DIMENSIONS = {
@@ -59,17 +59,23 @@ svg.chart{max-width:100%;height:auto;font-size:12px}svg .lbl{fill:#222}svg .smal
 """
 
 
-def render_annual_report(research_db: Path, year: int, k: int = 5) -> str:
-    """The whole annual report for `year` as one HTML document (`k`: the disclosure threshold applied)."""
+def render_annual_report(research_db: Path, year: int, k: int = 5, revisions: list[dict] | None = None) -> str:
+    """The whole annual report for `year` as one HTML document (`k`: the disclosure threshold applied).
+
+    With `revisions` (once anything has been released: see reporting.releases), a section lists the figures
+    of earlier releases that have changed since.
+    """
     data = _load(Path(research_db))
     if not _has_year(data, year):
         raise ValueError(f"no data for {year} in the research database")
-    return _Report(data, year, k).document(Path(research_db).name)
+    return _Report(data, year, k, revisions).document(Path(research_db).name)
 
 
-def write_annual_report(research_db: Path, year: int, out: Path, k: int = 5) -> Path:
+def write_annual_report(
+    research_db: Path, year: int, out: Path, k: int = 5, revisions: list[dict] | None = None
+) -> Path:
     """Render the report for `year` and write it (UTF-8) to `out`; return `out`."""
-    html = render_annual_report(research_db, year, k)
+    html = render_annual_report(research_db, year, k, revisions)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
@@ -105,8 +111,9 @@ def _bar(r: dict | None) -> tuple[float | None, str]:
 
 
 class _Report:
-    def __init__(self, data: dict, year: int, k: int):
+    def __init__(self, data: dict, year: int, k: int, revisions: list[dict] | None = None):
         self.d, self.year, self.k, self._n = data, year, k, 0
+        self.revisions = revisions
         self.ind = data["indicators"] or []
         self.countries = {r["code"]: r["definition"] for r in data["code_lists"] or () if r["codelist"] == "country"}
 
@@ -137,6 +144,8 @@ class _Report:
             ("hidden", "Hidden population", self.hidden()),
             ("gaps", "Shortfalls and gaps", gaps.section(self)),
         ]
+        if self.revisions is not None:
+            sections.append(("revisions", "Revisions of earlier figures", revised.section(self.revisions)))
         toc = "".join(f'<li><a href="#{i}">{e(t)}</a></li>' for i, t, _ in sections)
         body = "".join(f'<section id="{i}"><h2>{e(t)}</h2>{b}</section>' for i, t, b in sections)
         return (

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from schemas.providers import MAPPINGS, providers
+from schemas.research_tables import research_tables
 from schemas.rules import feed_rules
 from schemas.standard import FEEDS, HERE, PROVIDER_ID, UNKNOWN_COUNTRY, codelist_version, codelists, feed
 
@@ -496,6 +497,39 @@ def _mappings_section() -> list[Block]:
     return blocks
 
 
+def _research_section() -> list[Block]:
+    """The research database's tables, from schemas/research_tables.yaml (the source of its comments too)."""
+    suppression, tables = research_tables()
+    blocks: list[Block] = [
+        Heading(2, ["Research database"], "research"),
+        Para(
+            [
+                "The aggregate tables researchers query in ",
+                Code("research.duckdb"),
+                " (",
+                Code("rapporteur sql --db research"),
+                "). The same text is in the database's comments (",
+                Code("duckdb_columns().comment"),
+                ").",
+            ]
+        ),
+        Para(["How suppression shows: ", suppression]),
+        Bullets([[Link(Code(t.name), f"#research-{t.name}"), f": {t.counts}"] for t in tables]),
+    ]
+    for t in tables:
+        blocks += [
+            Heading(3, ["Table ", Code(t.name)], f"research-{t.name}"),
+            Para([t.description]),
+            Bullets([["Counts: ", t.counts], ["Suppression: ", t.suppression]]),
+            Table(
+                f"Columns of {t.name}",
+                ["Column", "Unit", "Description"],
+                [[Code(c.name), c.unit or "", c.description] for c in t.columns],
+            ),
+        ]
+    return blocks
+
+
 def _document() -> tuple[str, list[Block]]:
     version = codelist_version()
     title = f"{TITLE} (code lists version {version})"
@@ -506,13 +540,14 @@ def _document() -> tuple[str, list[Block]]:
     toc += [[Link("Code lists", "#codelists")]]
     toc += [[Link("National-law coverage", "#coverage")]] if coverage is not None else []
     toc += [[Link("Provider mappings", "#mappings")]]
+    toc += [[Link("Research database", "#research")]]
     blocks: list[Block] = [
         Heading(1, [title], "top"),
         Para(
             [
                 "Generated from ",
                 Code("schemas/"),
-                " (feeds, code lists, rules, coverage and mappings); do not edit by hand. "
+                " (feeds, code lists, rules, coverage, mappings and research tables); do not edit by hand. "
                 f"Code lists version {version}.",
             ]
         ),
@@ -525,6 +560,7 @@ def _document() -> tuple[str, list[Block]]:
     if coverage is not None:
         blocks += _coverage_section(coverage)
     blocks += _mappings_section()
+    blocks += _research_section()
     return title, blocks
 
 

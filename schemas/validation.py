@@ -16,7 +16,7 @@ from schemas.expectations import compact_frame, concat_compact
 from schemas.layout import conform_layout
 from schemas.rules import all_codes, feed_rules, future_flags, pandera_schema
 from schemas.standard import Feed, codelists
-from schemas.standardise import standardise
+from schemas.standardise import EVENT_DATES, standardise
 from sources.errors import UnusableInput, redact
 from sources.reader import ROW, Extract
 
@@ -263,6 +263,7 @@ PREPARED_MESSAGES = {
     "duplicate_record_id": "provider_record_id repeats an earlier row of this file",
     "unmapped_code": "not a standard code (a prepared extract carries standard codes only)",
     "required": "blank; it is required",
+    "outside_period": "the row's reporting date falls outside the submission's period",
 }
 
 
@@ -270,11 +271,14 @@ class PreparedValidator:
     """Checks an extract a provider prepared (validated and pseudonymised on their machine), batch by batch.
 
     Its layout must be exactly what this version's `prepare` writes (checked up front: UnusableInput); its
-    codes must be standard codes and its record ids unique across the file. Rows that fail are quarantined
-    like any others. Call `check` for each batch in file order, then `result`.
+    codes must be standard codes, its record ids unique across the file, and its rows inside the submission's
+    period (the rule raw extracts follow, from the event months it carries). Rows that fail are quarantined like
+    any others. Call `check` for each batch in file order, then `result`.
     """
 
-    def __init__(self, schema: pa_arrow.Schema, expected: pa_arrow.Schema, feed: Feed, provider: str):
+    def __init__(
+        self, schema: pa_arrow.Schema, expected: pa_arrow.Schema, feed: Feed, provider: str, period: str = "all"
+    ):
         for name in expected.names:
             if name not in schema.names:
                 raise UnusableInput(f"prepared extract: column {name} is missing; prepare it again with this version")
@@ -282,6 +286,8 @@ class PreparedValidator:
                 raise UnusableInput(f"prepared extract: column {name} has the wrong type; prepare it again")
         self.feed, self.provider, self.expected = feed, provider, expected
         self._checks, self._params = self._code_checks()
+        if period != "all":
+            self._checks.append(self._period_check(period))
         self._seen = SeenIds()
         self.rows_in = self.rows_valid = 0
         self._failures: list[pa_arrow.Table] = []
@@ -310,6 +316,21 @@ class PreparedValidator:
             if col.required:
                 checks.append(f"SELECT row_number, '{col.name}', 'required' FROM prepared WHERE {name} IS NULL")
         return checks, params
+
+    def _period_check(self, period: str) -> str:
+        """SQL: rows whose reporting date falls outside `period` (a year or a quarter), as `outside_period` does
+        for a raw extract; the quarter is that of the event month (the latest stage's, as for raw rows)."""
+        year, _, quarter = period.partition("-Q")
+        self._params["period_year"] = int(year)
+        inside = "reporting_year = $period_year"
+        if quarter:
+            months = ", ".join(d.removesuffix("_date") + "_month" for d in EVENT_DATES[self.feed.name])
+            self._params["period_quarter"] = int(quarter)
+            inside += f" AND quarter(coalesce({months})) IS NOT DISTINCT FROM $period_quarter"
+        return (
+            "SELECT row_number, 'reporting_year', 'outside_period' FROM prepared "
+            f"WHERE reporting_year IS NOT NULL AND NOT ({inside})"
+        )
 
     def check(self, batch: pa_arrow.Table | pa_arrow.RecordBatch) -> pa_arrow.Table:
         """The valid rows of one batch, in the expected layout."""

@@ -46,6 +46,10 @@ class KeyringError(RapporteurError):
     """The keyring is missing, damaged or cannot be opened (exit 2)."""
 
 
+class NoInstallation(RapporteurError):
+    """No installation where the command looked, and the command does not create one (exit 2)."""
+
+
 class RepositoryBusy(RapporteurError):
     """Another process holds a repository open for writing (exit 2)."""
 

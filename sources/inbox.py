@@ -21,6 +21,7 @@ from typing import BinaryIO, Protocol
 
 from sources.errors import UnusableInput
 from sources.inbox_walk import open_no_link, walk
+from sources.periods import ALL_PROVIDERS, PeriodLedger, clean_reason, overlaps
 
 FEEDS = ("law-enforcement", "victim-assistance")
 # Anchored at the true end (\Z, not $, which also matches before a final newline) and ASCII digits only
@@ -29,7 +30,9 @@ PROVIDER_ID = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
 PERIOD = re.compile(r"\A(?:all|[0-9]{4}|[0-9]{4}-Q[1-4])\Z")
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".parquet")
 SEALED = ".sealed"
-STATUSES = ("received", "validated", "pseudonymised", "loaded", "rejected")
+# `held`: a proposed revision to a locked (approved) period, waiting for the bureau (sources.periods).
+STATUSES = ("received", "validated", "pseudonymised", "loaded", "rejected", "held")
+BY_HAND = "copied into the inbox folder by hand, with no reason given"
 CHUNK = 1 << 20  # what placing a file holds in memory at a time, besides one sealed segment
 
 LEDGER_DDL = """
@@ -131,6 +134,7 @@ class Inbox:
             con.execute(RUN_FAILURES_DDL)
             if "sheet" not in {r["name"] for r in con.execute("PRAGMA table_info(submissions)")}:
                 con.execute("ALTER TABLE submissions ADD COLUMN sheet TEXT")  # a ledger of an earlier version
+        self.periods = PeriodLedger(self.root / "ledger.sqlite")
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.root / "ledger.sqlite", timeout=30)
@@ -141,9 +145,18 @@ class Inbox:
         return not any(self._files())
 
     def place(
-        self, source: Path, feed: str, provider: str, period: str = "all", sheet: str | None = None
+        self,
+        source: Path,
+        feed: str,
+        provider: str,
+        period: str = "all",
+        reason: str | None = None,
+        sheet: str | None = None,
     ) -> tuple[Submission, bool]:
-        """Seal `source` into the inbox atomically and register it; False when it was already there."""
+        """Seal `source` into the inbox atomically and register it; False when it was already there.
+
+        A submission to a locked period is held as a proposed revision and needs a `reason`.
+        """
         check_submission_args(feed, provider, period)
         check_sheet(sheet)
         source = Path(source)
@@ -151,18 +164,34 @@ class Inbox:
             raise UnusableInput(f"{source.name}: no such file")
         if source.suffix.lower() not in EXTENSIONS:
             raise UnusableInput(f"{source.name}: send a .csv, .xlsx or .parquet file")
-        return self._land(partial(source.open, "rb"), feed, provider, period, sheet)
+        return self._land(partial(source.open, "rb"), feed, provider, period, reason, sheet)
 
     def place_bytes(
-        self, data: bytes, feed: str, provider: str, period: str = "all", sheet: str | None = None
+        self,
+        data: bytes,
+        feed: str,
+        provider: str,
+        period: str = "all",
+        reason: str | None = None,
+        sheet: str | None = None,
     ) -> tuple[Submission, bool]:
         """Seal a file's content (an upload, already checked by content) into the inbox, as `place` does."""
         check_submission_args(feed, provider, period)
         check_sheet(sheet)
-        return self._land(partial(io.BytesIO, data), feed, provider, period, sheet)
+        return self._land(partial(io.BytesIO, data), feed, provider, period, reason, sheet)
+
+    def locked(self, provider: str, period: str) -> dict | None:
+        """The bureau's approval that locks this provider's `period`, if one stands."""
+        return self.periods.approval(period, provider)
 
     def _land(
-        self, content: Callable[[], BinaryIO], feed: str, provider: str, period: str, sheet: str | None = None
+        self,
+        content: Callable[[], BinaryIO],
+        feed: str,
+        provider: str,
+        period: str,
+        reason: str | None = None,
+        sheet: str | None = None,
     ) -> tuple[Submission, bool]:
         """Hash the content, then (unless it is a duplicate) seal it; `content` opens it afresh for each pass.
 
@@ -174,6 +203,12 @@ class Inbox:
         known = self.get(sid)
         if known is not None:
             return known, False
+        lock = self.locked(provider, period)
+        if lock is not None and not (reason or "").strip():
+            raise UnusableInput(
+                f"period {lock['period']} is approved and locked for {provider}: a new submission is held as a "
+                "proposed revision and needs a reason (--reason)"
+            )
         if self.cipher is None:
             raise RuntimeError("an inbox without a cipher cannot take submissions")
         # The same content with another sheet chosen is another submission, so another file.
@@ -185,7 +220,12 @@ class Inbox:
                 sink.write(chunk)
             if digest.hexdigest() != sha:  # raising inside `with` leaves no sealed file behind
                 raise UnusableInput("the file changed while it was being placed in the inbox: place it again")
-        return self.register(target, feed, provider, period, sha, sheet), True
+        sub = self.register(target, feed, provider, period, sha, sheet)
+        if lock is not None:
+            self.periods.hold(sid, reason or BY_HAND)
+            self.set_status(sid, "held", f"proposed revision to locked period {lock['period']}")
+            sub = self.get(sid) or sub
+        return sub, True
 
     def open(self, sub: Submission) -> BinaryIO:
         """The submission's plaintext as a seekable binary file, decrypted and authenticated as it is read."""
@@ -227,7 +267,7 @@ class Inbox:
                 continue
             if path.name.endswith(SEALED) or (settled_before is not None and path.lstat().st_mtime > settled_before):
                 continue
-            sub, is_new = self._land(partial(open_no_link, path), feed, provider, period)
+            sub, is_new = self._land(partial(open_no_link, path), feed, provider, period, BY_HAND)
             path.unlink()  # its content is now sealed in the inbox (or was already)
             if is_new:
                 new.append(sub)
@@ -329,6 +369,38 @@ class Inbox:
                 (message, str(target), _now(), sub.submission_id),
             )
         return self.get(sub.submission_id) or sub
+
+    def approve(self, period: str, provider: str, who: str) -> tuple[bool, list[Submission]]:
+        """Approve (lock) a period for one provider or all; submissions to it still waiting to be loaded are held
+        as proposed revisions. Returns whether the approval is new, and the submissions held."""
+        new = self.periods.approve(period, provider, who)
+        held = []
+        for row in self._rows("SELECT * FROM submissions WHERE status = 'received' ORDER BY received_at"):
+            if overlaps(row["period"], period) and provider in (ALL_PROVIDERS, row["provider"]):
+                self.periods.hold(row["submission_id"], "received before the period was approved, not yet loaded")
+                self.set_status(row["submission_id"], "held", f"proposed revision to locked period {period}")
+                held.append(_submission(row))
+        return new, held
+
+    def _held(self, sid: str) -> Submission:
+        sub = self.get(sid)
+        if sub is None or sub.status != "held":
+            raise UnusableInput(f"submission {sid[:16]} is not a proposed revision waiting for a decision")
+        return sub
+
+    def accept_revision(self, sid: str, who: str) -> Submission:
+        """Accept a held revision: it waits to be loaded by the next run like any new submission."""
+        self._held(sid)
+        self.periods.decide(sid, "accepted", who)
+        self.set_status(sid, "received", "revision accepted by the bureau")
+        return self.get(sid)
+
+    def reject_revision(self, sid: str, who: str, reason: str) -> Submission:
+        """Reject a held revision: its file goes to `rejected/` with the bureau's reason; nothing is loaded."""
+        sub = self._held(sid)
+        reason = clean_reason(reason)
+        self.periods.decide(sid, "rejected", who, reason)
+        return self.reject(sub, f"revision rejected by the bureau: {reason}")
 
     def previous_row_counts(self, feed: str, provider: str, exclude: str) -> list[int]:
         """Rows in each earlier loaded submission of this provider and feed (for plausibility checks)."""

@@ -30,10 +30,13 @@ __all__ = [
     "open_prepared",
     "prepared_batches",
     "PREPARED_MARK",
+    "PREPARED_PERIOD",
+    "prepared_period",
 ]
 
 SAMPLE_BYTES = 256 * 1024  # what the format, the encoding and the delimiter are judged from
 PREPARED_MARK = b"rapporteur.prepared_with"  # Parquet metadata of an extract made by `rapporteur prepare`
+PREPARED_PERIOD = b"rapporteur.prepared_for"  # the period it was prepared for (absent before this was recorded)
 
 
 def open_extract(
@@ -112,6 +115,11 @@ def open_prepared(source: Readable, name: str | None = None) -> tuple[pq.Parquet
         raise
     parquet.close()
     return None
+
+
+def prepared_period(parquet: pq.ParquetFile) -> str:
+    """The period an opened prepared extract was made for; `all` when it does not say (made by an older version)."""
+    return (parquet.schema_arrow.metadata or {}).get(PREPARED_PERIOD, b"all").decode("ascii", "replace")
 
 
 def prepared_batches(parquet: pq.ParquetFile, name: str, batch_rows: int = BATCH_ROWS) -> Iterator[pa.Table]:

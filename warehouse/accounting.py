@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from sources.errors import RepositoryBusy
 from warehouse.repository import REPOSITORIES, connect, repository_path
 
 # Per submission: the ledger's counts against the rows and quarantined rows the repository really holds.
@@ -42,3 +44,31 @@ def unreconciled(warehouse_dir: Path, feed: str, db_key: bytes, ledger: list[dic
             problems.append(f"submission {sid}: the inbox ledger's counts differ from the repository's")
     problems += [f"submission {sid} is marked loaded but the repository does not hold it" for sid in inbox]
     return problems
+
+
+@dataclass
+class Reconciliation:
+    """What the check after a command found: problems (rows that do not add up) and what it could not
+    check (a repository another process is writing). Its `state` goes into a command's --json."""
+
+    problems: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        return "failed" if self.problems else "not checked" if self.unchecked else "ok"
+
+    def as_dict(self) -> dict:
+        return {"status": self.state, "problems": self.problems, "not_checked": self.unchecked}
+
+
+def reconcile(warehouse_dir: Path, feeds, db_key: bytes, ledger: list[dict]) -> Reconciliation:
+    """`unreconciled` for each feed; a repository open in another process is noted as not checked, since
+    what the command itself did is already done and stored."""
+    result = Reconciliation()
+    for feed in feeds:
+        try:
+            result.problems += unreconciled(warehouse_dir, feed, db_key, ledger)
+        except RepositoryBusy:
+            result.unchecked.append(f"{repository_path(warehouse_dir, feed).name} is open in another process")
+    return result

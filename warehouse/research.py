@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from privacy.disclosure import margin_totals, recoverable_cells, suppress_counts
+from schemas.research_tables import comment_statements
 from schemas.standard import codelists, coverage
 from warehouse.analysis import STAGES, UNKNOWN, analyse
 from warehouse.duck import encrypted
@@ -62,7 +63,7 @@ def build_research_database(
         if overlap_sink is not None:
             overlap_sink(results["provider_overlap"].copy())
         _publish_analysis(con, results, k, baseline, estimate=overlap_sink is None)
-        con.execute((SQL / "research_comments.sql").read_text())
+        con.execute("\n".join(comment_statements()))
         for alias in repos:
             con.execute(f"DETACH {alias}")
         tables = [

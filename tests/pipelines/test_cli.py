@@ -158,3 +158,12 @@ def test_header_text_reaches_the_user_but_not_the_bureau(home, tmp_path):
     (row,) = home.sealed_inbox(home.keyring()[0]).ledger()
     assert row["status"] == "rejected" and "canaryname" not in row["message"].lower() and "twice" in row["message"]
     assert b"canaryname" not in (home.inbox / "ledger.sqlite").read_bytes().lower()
+
+
+def test_sample_counts_the_files_it_wrote(tmp_path):
+    out = tmp_path / "out"
+    result = _run("sample", "--out", out, "--rows", 60, "--providers", 2)
+    assert result.exit_code == 0, result.output
+    written = [p for p in out.rglob("*") if p.is_file()]
+    extracts = [p for p in out.iterdir() if p.is_file()]
+    assert f"wrote {len(written)} files to {out}: {len(extracts)} extracts" in result.output, result.output

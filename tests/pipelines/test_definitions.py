@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.cycle_assets import APPROVE_JOB, RELEASE_JOB
 from pipelines.definitions import build_defs
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
 
@@ -21,11 +22,14 @@ def test_definitions_load_with_groups_and_descriptions():
         "law_enforcement": {f"law_enforcement_{s}" for s in ("landed", "validated", "pseudonymised", "loaded")},
         "victim_assistance": {f"victim_assistance_{s}" for s in ("landed", "validated", "pseudonymised", "loaded")},
         "analysis": {"research_database", "hidden_population", "annual_report", "provider_submissions"},
+        "reporting_cycle": {"period_status", "annual_release"},
     }
     for job in (
         ANALYSIS_JOB,
         ANNUAL_REPORT_JOB,
         FRESHNESS_JOB,
+        APPROVE_JOB,
+        RELEASE_JOB,
         *map(ingest_job_name, ("law-enforcement", "victim-assistance")),
     ):
         assert defs.resolve_job_def(job) is not None
@@ -80,3 +84,11 @@ def test_validation_checks_block_on_rejection_and_warn_on_expectations():
     readable, expectations = validation_check_results(warned)
     assert readable.passed and not expectations.passed and expectations.severity == dg.AssetCheckSeverity.WARN
     assert "unknown_share:sex" in expectations.metadata["missed"].value
+
+
+def test_period_partitions_say_why_years_show_as_missing():
+    """The UI counts unwritten years of the report and unchecked periods as "missing": their descriptions say why."""
+    graph = build_defs("yearly").resolve_asset_graph()
+    for name in ("annual_report", "provider_submissions"):
+        description = graph.get(dg.AssetKey(name)).description
+        assert "missing" in description and "backfill" in description, name

@@ -245,3 +245,35 @@ def test_suspects_per_stage_match_ground_truth(ran, sample_dir, truth_records):
             assert abs(n - truth) <= 0.1 * truth, (year, stage, n, truth)
             compared += 1
     assert compared >= 10
+
+
+def test_data_dictionary_covers_every_research_table_and_column(ran):
+    """Every table and column the main job builds is in the dictionary (with unit and suppression), and the
+    database's comments say the same: both are generated from schemas/research_tables.yaml."""
+    from schemas.dictionary import dictionary_html, dictionary_markdown
+    from schemas.research_tables import research_tables
+
+    research = ran.warehouse / "research.duckdb"
+    columns = _query(
+        research,
+        "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE database_name = current_database()",
+    )
+    tables = dict(_query(research, "SELECT table_name, comment FROM duckdb_tables()"))
+    documented = {t.name: t for t in research_tables()[1]}
+    assert set(tables) == set(documented)
+    md, page = dictionary_markdown(), dictionary_html()
+    sections = md[md.index('<a id="research"></a>') :].split('<a id="research-')[1:]
+    by_table = {s.split('"', 1)[0]: s for s in sections}
+    assert set(by_table) == set(tables)
+    for table, comment in tables.items():
+        spec = documented[table]
+        assert spec.description in comment and spec.suppression in comment and spec.counts in comment
+        assert f"Counts: {spec.counts}" in by_table[table] and f"Suppression: {spec.suppression}" in by_table[table]
+        assert f'id="research-{table}"' in page
+    for table, column, comment in columns:
+        spec = next(c for c in documented[table].columns if c.name == column)
+        assert comment and comment.startswith(spec.description), (table, column)
+        row = next(line for line in by_table[table].splitlines() if line.startswith(f"| `{column}` |"))
+        assert spec.description in row and (spec.unit or "") in row
+    counts = [c.name for t in documented.values() for c in t.columns if c.unit in ("persons", "records")]
+    assert counts  # the counts say whether they count persons or records

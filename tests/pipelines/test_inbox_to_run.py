@@ -91,3 +91,36 @@ def test_submitted_files_run_per_partition_then_the_analysis(home, sample_dir, t
             "SELECT rows_in FROM submissions WHERE provider = ? AND superseded_by IS NULL", [provider]
         ).fetchall()
     assert current == [(len(rows) - 11,)]  # the header is not a row
+
+
+def test_the_ui_shows_whose_submission_a_partition_and_run_is(home, sample_dir):
+    """Partition keys, run tags and every step's metadata name the feed, provider and period."""
+    defs, resources = build_defs("yearly"), {"rapporteur": RapporteurHome(root=str(home.root))}
+    path, _, provider = next(p for p in sample_files(sample_dir) if p[1] == VA)
+    sub, _ = home.sealed_inbox(home.keyring(create_demo=True)[0]).place(path, VA, provider, "2024")
+    with dg.DagsterInstance.get() as instance:
+        (request,) = _tick(defs, "victim_assistance_inbox", instance, resources, None).run_requests
+        key = f"{provider}_2024_{sub.submission_id}"
+        assert request.partition_key == key
+        assert instance.get_dynamic_partitions("victim_assistance_submissions") == [key]
+        run = _launch(defs, instance, request, "victim_assistance_ingest")
+        tags = instance.get_run_by_id(run.run_id).tags
+        assert tags["rapporteur/feed"] == VA and tags["rapporteur/provider"] == provider
+        assert tags["rapporteur/period"] == "2024" and tags["dagster/partition"] == key
+        for step in ("landed", "validated", "pseudonymised", "loaded"):
+            (record,) = instance.fetch_materializations(dg.AssetKey(f"victim_assistance_{step}"), limit=1).records
+            meta = record.asset_materialization.metadata
+            assert record.partition_key == key
+            assert (meta["feed"].value, meta["provider"].value, meta["period"].value) == (VA, provider, "2024"), step
+
+
+def test_partitions_of_installations_from_before_readable_keys_still_run(home, sample_dir):
+    """A partition keyed by the bare submission id (how earlier versions registered them) runs as before."""
+    defs = build_defs("yearly")
+    path, _, provider = next(p for p in sample_files(sample_dir) if p[1] == VA)
+    sub, _ = home.sealed_inbox(home.keyring(create_demo=True)[0]).place(path, VA, provider, "all")
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions("victim_assistance_submissions", [sub.submission_id])
+        run = _launch(defs, instance, dg.RunRequest(partition_key=sub.submission_id), "victim_assistance_ingest")
+        assert run.success
+    assert home.sealed_inbox(home.keyring()[0]).get(sub.submission_id).status == "loaded"

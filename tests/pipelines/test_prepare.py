@@ -52,7 +52,9 @@ def test_prepared_and_raw_extracts_are_stored_alike(home, sample_dir, tmp_path):
     out = tmp_path / "prepared.parquet"
     _run("prepare", "--feed", VA, "--key-file", tmp_path / "key.json", "--out", out, path)
     raw = json.loads(_run("ingest", "--feed", VA, "--provider", provider, "--json", path).stdout)
-    prepared = json.loads(_run("ingest", "--feed", VA, "--provider", provider, "--json", out).stdout)
+    result = _run("ingest", "--feed", VA, "--provider", provider, "--json", out)
+    assert result.exit_code in (0, 1), result.output
+    prepared = json.loads(result.stdout)
     assert prepared["status"] == "loaded" and prepared["rows_loaded"] == raw["rows_loaded"]
     columns = "record_token, document_token, name_dob_token, skeleton_token, event_token, birth_year, region, sex"
     with connect(repository_path(home.warehouse, VA), read_only=True, key=keyring.key("database")) as con:
@@ -94,7 +96,7 @@ def _prepared(home, sample_dir, tmp_path) -> Path:
 
 def _checked(path: Path, batch_rows: int) -> tuple[int, list, list, pd.DataFrame]:
     parquet, _ = open_prepared(path)
-    validator, batches = start_prepared(parquet, VA, "ngo-harbour", "prepared.parquet", batch_rows)
+    validator, batches = start_prepared(parquet, VA, "ngo-harbour", "prepared.parquet", batch_rows=batch_rows)
     valid = [row for batch in batches for row in batch["row_number"].to_pylist()]
     result = validator.result()
     return result.rows_in, valid, sorted(result.failures.to_pylist(), key=str), result.frame
@@ -125,3 +127,62 @@ def test_a_prepared_extract_without_rows_loads_nothing(home, sample_dir, tmp_pat
     assert result.exit_code == 0, result.stdout
     outcome = json.loads(result.stdout)
     assert (outcome["status"], outcome["rows_in"], outcome["rows_loaded"]) == ("loaded", 0, 0)
+
+
+LE = "law-enforcement"
+
+
+def _stored_years(home, feed: str, submission_id: str) -> set[int]:
+    keyring, _ = home.keyring()
+    table = feed.replace("-", "_")
+    with connect(repository_path(home.warehouse, feed), read_only=True, key=keyring.key("database")) as con:
+        rows = con.execute(f"SELECT DISTINCT reporting_year FROM {table} WHERE submission_id = ?", [submission_id])
+        return {r[0] for r in rows.fetchall()}
+
+
+def _ingested(feed: str, provider: str, period: str, path: Path) -> dict:
+    result = _run("ingest", "--feed", feed, "--provider", provider, "--period", period, "--json", path)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def _busiest_year(path: Path, feed: str) -> int:
+    """The year with most rows of a sample extract, by the date that places a row in a period."""
+    frame = pd.read_csv(path, dtype=str)
+    columns = ["identification_date"] if feed == VA else ["conviction_date", "prosecution_date", "investigation_date"]
+    dates = frame[columns].bfill(axis=1).iloc[:, 0]
+    return int(pd.to_datetime(dates, errors="coerce", dayfirst=False, format="mixed").dt.year.mode()[0])
+
+
+def test_a_prepared_extract_loads_only_its_submissions_period_as_a_raw_one_does(home, sample_dir, tmp_path):
+    """The period rule is the same for every format: a file prepared for every period and submitted for one
+    year (or quarter) loads that year's rows and quarantines the others, exactly as its CSV does."""
+    home.keyring(create_demo=True)
+    for path, feed, provider in sample_files(sample_dir):
+        if feed != LE and feed != VA:
+            continue
+        out = tmp_path / f"{feed}.parquet"
+        _run("prepare", "--feed", feed, "--provider", provider, "--out", out, path)
+        year = _busiest_year(path, feed)
+        for period in (str(year), f"{year}-Q2"):
+            raw = _ingested(feed, provider, period, path)
+            prepared = _ingested(feed, provider, period, out)
+            assert prepared["status"] == "loaded", prepared
+            assert 0 < prepared["rows_loaded"] == raw["rows_loaded"] < prepared["rows_in"], (period, raw, prepared)
+            assert _stored_years(home, feed, prepared["submission_id"]) == {year}
+        whole = _ingested(feed, provider, "all", out)
+        assert whole["rows_loaded"] == whole["rows_in"] > prepared["rows_in"] - prepared["rows_quarantined"]
+
+
+def test_a_prepared_extract_submitted_for_another_period_is_refused_with_one_line(home, sample_dir, tmp_path):
+    path, provider = _sample(sample_dir)
+    home.keyring(create_demo=True)
+    out = tmp_path / "prepared.parquet"
+    year = _busiest_year(path, VA)
+    _run("prepare", "--feed", VA, "--provider", provider, "--period", year, "--out", out, path)
+    line = _one_line_error(_run("ingest", "--feed", VA, "--provider", provider, "--period", year - 1, out))
+    assert f"prepared for period {year} but submitted for {year - 1}" in line
+    line = _one_line_error(_run("ingest", "--feed", VA, "--provider", provider, out))
+    assert f"prepared for period {year} but submitted for all" in line
+    loaded = _ingested(VA, provider, str(year), out)
+    assert loaded["rows_quarantined"] == 0 and _stored_years(home, VA, loaded["submission_id"]) == {year}

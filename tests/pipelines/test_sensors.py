@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.definitions import build_defs
-from pipelines.partitions import submission_partitions
+from pipelines.partitions import submission_key, submission_partitions
 from pipelines.resources import RapporteurHome
 from pipelines.sensors import SETTLE_SECONDS
 from tests.conftest import sample_files
@@ -57,16 +57,22 @@ def test_inbox_sensor_registers_partitions_and_requests_one_run_each(defs, insta
     (a, pa), (b, pb), *_ = _va_files(sample_dir)
     first, _ = inbox.place(a, VA, pa, "all")
     result = _evaluate(defs, "victim_assistance_inbox", instance, resources)
-    assert [r.partition_key for r in result.run_requests] == [first.submission_id]
+    # The partition key says whose submission it is: provider, period and id; the run's tags say it too.
+    assert [r.partition_key for r in result.run_requests] == [f"{pa}_all_{first.submission_id}"]
     assert result.run_requests[0].run_key == first.submission_id
-    assert result.run_requests[0].tags["rapporteur/provider"] == pa
+    assert result.run_requests[0].tags == {
+        "rapporteur/feed": VA,
+        "rapporteur/provider": pa,
+        "rapporteur/period": "all",
+        "rapporteur/submission": first.submission_id,
+    }
     (added,) = result.dynamic_partitions_requests
     assert added.partitions_def_name == submission_partitions(VA).name
-    assert list(added.partition_keys) == [first.submission_id]
+    assert list(added.partition_keys) == [submission_key(first)]
     # The cursor remembers it: the next tick requests only the newer submission.
     second, _ = inbox.place(b, VA, pb, "all")
     again = _evaluate(defs, "victim_assistance_inbox", instance, resources, cursor=result.cursor)
-    assert [r.partition_key for r in again.run_requests] == [second.submission_id]
+    assert [r.partition_key for r in again.run_requests] == [submission_key(second)]
     idle = _evaluate(defs, "victim_assistance_inbox", instance, resources, cursor=again.cursor)
     assert not idle.run_requests and idle.cursor == again.cursor
     # The other feed's sensor sees none of them.
@@ -98,9 +104,10 @@ def test_weekly_ingestion_schedule_retries_every_waiting_submission(defs, instan
     requests = schedule(
         dg.build_schedule_context(instance=instance, scheduled_execution_time=when, resources=resources)
     )
-    assert sorted(r.partition_key for r in requests) == sorted(s.submission_id for s in subs[1:])
+    assert sorted(r.partition_key for r in requests) == sorted(submission_key(s) for s in subs[1:])
     assert all(r.run_key.endswith("2027-03-01") for r in requests)
-    assert set(instance.get_dynamic_partitions(submission_partitions(VA).name)) >= {s.submission_id for s in subs[1:]}
+    assert all(r.tags["rapporteur/provider"] in r.partition_key for r in requests)
+    assert set(instance.get_dynamic_partitions(submission_partitions(VA).name)) >= {submission_key(s) for s in subs[1:]}
 
 
 def test_annual_report_schedule_runs_in_the_first_quarter_for_the_previous_year(defs, instance):

@@ -122,3 +122,42 @@ def test_provider_uploads_submits_and_cannot_see_another_provider(server, tmp_pa
     logged = log.read_text()
     assert "GET /uploads/{token} 200" in logged and "Traceback" not in logged
     assert CANARY_NAME not in logged and sid not in logged.replace(f"/submissions/{sid}", "")
+
+
+def test_provider_signs_off_and_a_resubmission_to_an_approved_period_asks_for_a_reason(server, tmp_path, harbour_csv):
+    from tests.pipelines.test_cli import _run
+
+    sync_playwright = _playwright()
+    url, log = server
+    first, late = tmp_path / "harbour-2024.csv", tmp_path / "harbour-late.csv"
+    first.write_bytes(harbour_csv)
+    late.write_bytes(with_failures(harbour_csv, code="W"))
+    ingested = _run("ingest", "--feed", "victim-assistance", "--provider", "ngo-harbour", "--json", first)
+    sid = ingested.stdout.split('"submission_id": "')[1][:16]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_context(java_script_enabled=False).new_page()
+            _sign_in(page, url, "ngo-harbour")
+            page.goto(f"{url}/submissions/{sid}")
+            page.get_by_role("button", name="Sign off as final").click()
+            page.get_by_text("Signed off: the bureau sees this submission as final").wait_for()
+            assert "Sign off as final" not in page.content()
+            assert _run("period", "status", "--json", "all").stdout.count('"signed_off"') == 1
+
+            assert _run("period", "approve", "--period", "2024").exit_code == 0
+            _upload(page, url, late)
+            assert "held as a proposed revision" in page.locator("main").inner_text()
+            page.get_by_label("Why do you resubmit this period?").fill("   ")
+            page.get_by_role("button", name="Submit this file").click()
+            page.get_by_role("alert").wait_for()
+            assert "needs a reason" in page.get_by_role("alert").inner_text()
+            page.get_by_label("Why do you resubmit this period?").fill("two records corrected")
+            page.get_by_role("button", name="Submit this file").click()
+            page.get_by_text("Submitted: the file is encrypted in the inbox").wait_for()
+            assert "held" in page.locator("dl.summary").inner_text()
+        finally:
+            browser.close()
+    listed = _run("revision", "list").stdout
+    assert "two records corrected" in listed and "ngo-harbour" in listed
+    assert "two records corrected" not in log.read_text()
