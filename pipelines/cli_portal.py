@@ -50,6 +50,11 @@ def add(
     password = _password(password_stdin)
     account = _accounts().add(org, role, password)
     typer.echo(f"added the {account.role} account {account.org}")
+    if account.role == "provider":
+        from schemas.providers import providers
+
+        if account.org not in providers():
+            typer.echo(f"note: {account.org} is not a registered provider (schemas/mappings/): its uploads are refused")
     if not password_stdin:
         _show_password(password)
 

@@ -26,9 +26,9 @@ from portal.status import visible_submission, visible_submissions
 from portal.uploads import HeldUploads, check_upload
 from privacy import access_log
 from schemas.dictionary import dictionary_html, dictionary_markdown, provider_mapping_markdown
-from schemas.standard import mapping
-from sources.errors import UnusableInput
-from sources.inbox import FEEDS, PROVIDER_ID, Inbox, check_submission_args
+from schemas.providers import check_submission, providers
+from sources.errors import SheetChoice, UnusableInput
+from sources.inbox import FEEDS, PROVIDER_ID, Inbox
 from sources.periods import MAX_REASON, current_loaded
 
 HERE = Path(__file__).parent
@@ -172,7 +172,7 @@ async def signout(request: Request) -> Response:
 
 
 def _upload_form(request: Request, account: Account, session: Session, status=200, **values) -> Response:
-    default_feed = mapping(account.org).feed or FEEDS[0]  # the feed of the provider's code mapping
+    default_feed = providers().get(account.org) or FEEDS[0]  # the feed the provider is registered for
     return _page(
         request, "upload.html", status, account=account, csrf=session.csrf, feeds=FEEDS,
         max_mb=_portal(request).max_upload_bytes >> 20,
@@ -194,17 +194,21 @@ async def upload(request: Request) -> Response:
         raise HTTPException(400, "The upload was not a valid form submission; choose the file again.") from None
     _check_csrf(session, form.get("csrf_token"))
     feed, period, file = str(form.get("feed", "")), str(form.get("period", "")).strip(), form.get("file")
+    sheet, filename = str(form.get("sheet", "")).strip() or None, "upload"
     values = {"feed": feed if feed in FEEDS else FEEDS[0], "period": period[:20]}
     try:
-        check_submission_args(feed, account.org, period)
+        check_submission(feed, account.org, period)
         if not isinstance(file, UploadFile) or not file.filename:
             raise UnusableInput("choose a file to upload")
         filename = Path(file.filename.replace("\\", "/")).name[:120] or "upload"
         data = await file.read()
         previous = portal.inbox.previous_row_counts(feed, account.org, exclude="")
         checked = await run_in_threadpool(
-            check_upload, data, feed, account.org, period, filename, previous, portal.key_prints
+            check_upload, data, feed, account.org, period, filename, previous, portal.key_prints, sheet
         )
+    except SheetChoice as exc:  # the workbook's data sheet cannot be told: the form asks which
+        error = f"{filename}: {exc.reason}. Choose the sheet that holds the extract, then the file again."
+        return _upload_form(request, account, session, 422, error=error, sheets=exc.sheets, **values)
     except UnusableInput as exc:  # shown to the provider (it may quote their own header); never logged
         return _upload_form(request, account, session, 422, error=str(exc), **values)
     portal.held.put(checked)
@@ -252,7 +256,7 @@ async def submit(request: Request) -> Response:
     reason = str(form.get("reason", ""))[:MAX_REASON] or None
     try:
         sub, new = await run_in_threadpool(
-            portal.inbox.place_bytes, upload.data, upload.feed, account.org, upload.period, reason
+            portal.inbox.place_bytes, upload.data, upload.feed, account.org, upload.period, reason, upload.sheet
         )
     except UnusableInput as exc:
         return _result_page(request, account, session, upload, 422, error=str(exc))
@@ -303,8 +307,8 @@ async def submission(request: Request) -> Response:
 
 def _mapping_orgs(account: Account) -> list[str]:
     if account.is_bureau:
-        return sorted(p.stem for p in MAPPINGS.glob("*.yaml"))
-    return [account.org] if (MAPPINGS / f"{account.org}.yaml").exists() else []
+        return list(providers())
+    return [account.org] if account.org in providers() else []
 
 
 async def documents(request: Request) -> Response:
@@ -325,13 +329,13 @@ async def dictionary(request: Request) -> Response:
     _log(account.org, request, "download", "data dictionary")
     if request.path_params["fmt"] == "md":
         return _download(dictionary_markdown(), "text/markdown; charset=utf-8", "data-dictionary.md")
-    return _download(dictionary_html(), "text/html; charset=utf-8", "data-dictionary.html")
+    return HTMLResponse(dictionary_html())  # shown, not downloaded: the reports link to its code lists
 
 
 async def mapping_file(request: Request) -> Response:
     account, _ = _signed_in(request)
     org, fmt = request.path_params["org"], request.path_params["fmt"]
-    if fmt not in ("yaml", "md") or not PROVIDER_ID.match(org) or org not in _mapping_orgs(account):
+    if fmt not in ("yaml", "md") or not PROVIDER_ID.fullmatch(org) or org not in _mapping_orgs(account):
         raise HTTPException(404, NOT_FOUND)
     _log(account.org, request, "download", f"mapping {org}")
     if fmt == "md":

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from pipelines.steps import check_dataset, start_prepared, validate_file
 from schemas.validation import Validation
-from schemas.validation_report import failures_csv, report_sections
+from schemas.validation_report import allowed_codes, failures_csv, report_sections
 from sources.errors import UnusableInput
 from sources.reader import open_prepared
 
@@ -27,6 +27,7 @@ class CheckedUpload:
     feed: str
     period: str
     filename: str
+    sheet: str | None  # the workbook's sheet the provider chose (None: the one whose header is the standard's)
     data: bytes
     rows_in: int
     rows_valid: int
@@ -36,6 +37,7 @@ class CheckedUpload:
     report_html: str
     failures_csv: str
     created: float
+    allowed_codes: tuple[tuple[str, str], ...] = ()  # (column, code list) where a code was not allowed
 
     @property
     def valid(self) -> bool:
@@ -46,12 +48,14 @@ class CheckedUpload:
 _checking = threading.Lock()
 
 
-def _validate(data: bytes, feed: str, org: str, period: str, filename: str, key_prints: dict | None) -> Validation:
+def _validate(
+    data: bytes, feed: str, org: str, period: str, filename: str, key_prints: dict | None, sheet: str | None
+) -> Validation:
     """A raw extract as `rapporteur validate` checks it; an extract made by `rapporteur prepare` as the pipeline
     checks it, refused at once when it was made with a key the bureau does not hold."""
-    prepared = open_prepared(data)
+    prepared = open_prepared(data, filename)
     if prepared is None:
-        return validate_file(data, feed, org, period, name=filename, keep_valid=False)
+        return validate_file(data, feed, org, period, name=filename, sheet=sheet, keep_valid=False)
     parquet, mark = prepared
     if key_prints is not None and mark != key_prints:
         parquet.close()
@@ -72,12 +76,13 @@ def check_upload(
     filename: str,
     previous_row_counts: list[int],
     key_prints: dict[str, str] | None = None,
+    sheet: str | None = None,
 ) -> CheckedUpload:
     """Validate an upload's bytes (raises UnusableInput for an unusable file). `key_prints` are the
     fingerprints of the bureau's first-level keys, which a prepared extract must carry."""
     token = secrets.token_urlsafe(18)
     with _checking:
-        result = _validate(data, feed, org, period, filename, key_prints)
+        result = _validate(data, feed, org, period, filename, key_prints, sheet)
         report = check_dataset(result, feed, org, previous_row_counts, None, filename, show_values=True)
     failures = result.failures.to_pylist()
     return CheckedUpload(
@@ -86,6 +91,7 @@ def check_upload(
         feed=feed,
         period=period,
         filename=filename,
+        sheet=sheet,
         data=data,
         rows_in=result.rows_in,
         rows_valid=result.rows_valid,
@@ -93,6 +99,7 @@ def check_upload(
         failures=len(failures),
         warnings=tuple(f"{w.name}: {w.observed} (expected {w.expected})" for w in report.warnings),
         report_html=report_sections(filename, feed, org, result, report, f"/uploads/{token}/failures.csv"),
+        allowed_codes=tuple(allowed_codes(feed, failures)),
         failures_csv=failures_csv(failures),
         created=time.time(),
     )

@@ -13,10 +13,11 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
 from schemas.expectations import compact_frame, concat_compact
+from schemas.layout import conform_layout
 from schemas.rules import all_codes, feed_rules, future_flags, pandera_schema
 from schemas.standard import Feed, codelists
 from schemas.standardise import EVENT_DATES, standardise
-from sources.errors import UnusableInput
+from sources.errors import UnusableInput, redact
 from sources.reader import ROW, Extract
 
 BATCH_ROWS = 100_000  # rows validated at a time: memory grows with this, never with the file
@@ -50,34 +51,17 @@ class Validation:
     # Every row, standardised, compact, without identifiers (`compact_frame`): what dataset-level expectations see.
     frame: pd.DataFrame | None = field(default=None, repr=False)
     valid: pa_arrow.Table | None = field(default=None, repr=False)
+    quoted: tuple[str, ...] = ()  # header names the notes quote from the file: the bureau's copies leave them out
 
     @property
     def rows_quarantined(self) -> int:
         return self.rows_in - self.rows_valid
 
 
-def conform_layout(columns: list[str], feed: Feed, filename: str) -> list[str]:
-    """Check an extract's header against the feed (required columns present); return notes on dropped columns."""
-    present = set(columns)
-    missing = [c.name for c in feed.columns.values() if c.required and c.name not in present]
-    if missing:
-        raise UnusableInput(
-            f"{filename}: required column(s) missing for feed {feed.name}: {', '.join(missing)}; "
-            "see the data dictionary"
-        )
-    extra = sorted(present - set(feed.columns) - {ROW})
-    if not extra:
-        return []
-    # Unknown columns may be free text about a person: they are dropped, never stored.
-    # Listed by position, not name: in a file without a header the names are a row of data.
-    positions = ", ".join(str(i) for i, n in enumerate(columns, start=1) if n in extra)
-    return [f"dropped {len(extra)} column(s) not in the standard (column {positions})"]
-
-
 def conform_columns(extract: Extract, feed: Feed, filename: str) -> tuple[pa_arrow.Table, list[str]]:
     """The extract's columns in the feed's order; missing optional columns blank, extra ones dropped."""
-    notes = conform_layout(extract.table.column_names, feed, filename)
-    return _in_feed_order(extract.table, feed), notes
+    layout = conform_layout(extract.table.column_names, feed, filename)
+    return _in_feed_order(extract.table, feed), layout.notes
 
 
 def _in_feed_order(table: pa_arrow.Table, feed: Feed) -> pa_arrow.Table:
@@ -137,7 +121,8 @@ class Validator:
         notes: list[str] | None = None,
     ):
         self.feed, self.provider = feed, provider
-        self.notes = list(notes or []) + conform_layout(columns, feed, filename)
+        layout = conform_layout(columns, feed, filename)
+        self.notes, self.quoted = list(notes or []) + layout.notes, layout.quoted
         self.today = today or dt.date.today()
         self.rules = feed_rules(feed, period, self.today)
         self._schema = pandera_schema(feed, self.rules)
@@ -194,7 +179,7 @@ class Validator:
             message, value = rule.message, None
             if rule.name == "unmapped_code":
                 value = _unmapped_part(str(frame.at[index, rule.column]), self.feed, rule.column)[:100]
-                message = message.format(value="the value", provider=self.provider)
+                message = message.format(provider=self.provider)
             records.append((int(frame.at[index, ROW]), rule.column, rule.name, message, value))
         return records
 
@@ -206,7 +191,8 @@ class Validator:
         if self._result is None:
             self._seen.close()
             failures = pa_arrow.concat_tables(self._failures) if self._failures else FAILURE_SCHEMA.empty_table()
-            self._result = Validation(self.rows_in, self.rows_valid, failures, self.notes, concat_compact(self._frames))
+            frame = concat_compact(self._frames)
+            self._result = Validation(self.rows_in, self.rows_valid, failures, self.notes, frame, quoted=self.quoted)
             self._failures, self._frames = [], []
         return replace(self._result, valid=valid)
 
@@ -255,7 +241,8 @@ def without_values(validation: Validation, feed: Feed) -> Validation:
                 shown = _codes_only(frame[col.name], set(lists[col.codelist]))
                 if shown is not None:
                     frame[col.name] = shown
-    return replace(validation, failures=failures, frame=frame)
+    notes = [redact(n, validation.quoted) for n in validation.notes]
+    return replace(validation, failures=failures, frame=frame, notes=notes, quoted=())
 
 
 def _codes_only(column: pd.Series, codes: set[str]) -> pd.Categorical | None:

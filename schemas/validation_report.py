@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 
 from schemas.expectations import ExpectationReport
+from schemas.standard import feed
 from schemas.validation import Validation
 from sources.spreadsheet import safe_csv_text
 
@@ -104,6 +105,13 @@ def write_validation_report(
     return report
 
 
+def allowed_codes(feed_name: str, failures: list[dict]) -> list[tuple[str, str]]:
+    """(column, its code list) of each column where a code was not allowed, in the order of the failures."""
+    spec = feed(feed_name)
+    columns = dict.fromkeys(f["column_name"] for f in failures if f["rule"] == "unmapped_code")
+    return [(c, spec.columns[c].codelist) for c in columns if c in spec.columns]
+
+
 def report_sections(
     filename: str,
     feed: str,
@@ -143,6 +151,9 @@ def report_sections(
             messages.setdefault((f["rule"], f["column_name"]), f["message"])
         rows = [[rule, column, n, messages[(rule, column)]] for (rule, column), n in counts.most_common()]
         parts.append(_table("Failures grouped by rule and column", ["Rule", "Column", "Rows", "Message"], rows, {2}))
+        listed = ", ".join(f"{c} (code list {cl})" for c, cl in allowed_codes(feed, failures))
+        if listed:
+            parts.append(f"<p>The allowed codes of {_e(listed)} are in the data dictionary, under Code lists.</p>")
     else:
         parts.append("<p>No row failed a rule.</p>")
     parts.append("</section>")
