@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import FormData, MultiPartException, MultiPartParser
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -19,6 +19,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from portal.accounts import Account, Accounts
+from portal.forwarded import ClientAddress, Network
+from portal.logs import silence_parsers
 from portal.middleware import PLAIN_500, BodyLimit, Guard, SecurityHeaders
 from portal.sessions import Session, Sessions
 from portal.signin_limits import SigninLimiter
@@ -49,6 +51,22 @@ class _InMemoryParser(MultiPartParser):
 
 class _SignInRequired(Exception):
     pass
+
+
+BAD_FORM = "The form was not a valid form submission: reload the page and try again."
+
+
+async def _form(request: Request, parser: type[MultiPartParser] | None = None, **limits) -> FormData:
+    """The request's form (`parser`: a multipart parser class for uploads). A body that cannot be parsed is one
+    plain message: the parser's own words can quote the body, so they are never shown or logged."""
+    try:
+        if parser is not None:
+            return await parser(request.headers, request.stream(), **limits).parse()
+        return await request.form(**limits)
+    except (MultiPartException, HTTPException, ValueError, LookupError) as exc:
+        if isinstance(exc, HTTPException) and exc.status_code != 400:
+            raise
+        raise HTTPException(400, BAD_FORM) from None
 
 
 @dataclass
@@ -126,7 +144,7 @@ async def signin_form(request: Request) -> Response:
 
 async def signin(request: Request) -> Response:
     portal, session = _portal(request), _session(request)
-    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    form = await _form(request, max_files=0, max_fields=5, max_part_size=4096)
     _check_csrf(session, form.get("csrf_token"))
     org, password = str(form.get("org", "")).strip().lower()[:64], str(form.get("password", ""))
     address = request.client.host if request.client else "unknown"
@@ -150,7 +168,7 @@ async def signin(request: Request) -> Response:
 
 
 async def signout(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    form = await _form(request, max_files=0, max_fields=5, max_part_size=4096)
     _check_csrf(_session(request), form.get("csrf_token"))
     _portal(request).sessions.end(request.cookies.get(COOKIE))
     response = RedirectResponse("/signin", 303)
@@ -175,10 +193,7 @@ async def upload_form(request: Request) -> Response:
 async def upload(request: Request) -> Response:
     portal = _portal(request)
     account, session = _provider(request)
-    try:
-        form = await _InMemoryParser(request.headers, request.stream(), max_files=1, max_fields=5).parse()
-    except MultiPartException:
-        raise HTTPException(400, "The upload was not a valid form submission; choose the file again.") from None
+    form = await _form(request, _InMemoryParser, max_files=1, max_fields=5)
     _check_csrf(session, form.get("csrf_token"))
     feed, period, file = str(form.get("feed", "")), str(form.get("period", "")).strip(), form.get("file")
     values = {"feed": feed if feed in FEEDS else FEEDS[0], "period": period[:20]}
@@ -223,7 +238,7 @@ async def upload_failures(request: Request) -> Response:
 async def submit(request: Request) -> Response:
     portal = _portal(request)
     account, session, upload = _held(request)
-    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    form = await _form(request, max_files=0, max_fields=5, max_part_size=4096)
     _check_csrf(session, form.get("csrf_token"))
     sub, new = await run_in_threadpool(portal.inbox.place_bytes, upload.data, upload.feed, account.org, upload.period)
     portal.held.drop(upload.token)
@@ -336,16 +351,23 @@ def create_app(
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
     limiter: SigninLimiter | None = None,
     key_prints: dict[str, str] | None = None,
+    trusted_proxies: tuple[Network, ...] = (),
 ):
     """The portal as an ASGI application over one installation's inbox and the portal's accounts.
 
     `key_prints` (public fingerprints, no key) let it refuse at once an extract prepared with a key the
-    bureau does not hold; without them such an extract is refused later, by the pipeline."""
+    bureau does not hold; without them such an extract is refused later, by the pipeline. Forwarded headers
+    are read only from a peer in `trusted_proxies` (portal.forwarded)."""
+    silence_parsers()
     database = portal_database(home_root)
     app = Starlette(
         routes=ROUTES,
         exception_handlers={HTTPException: _http_error, _SignInRequired: _to_signin, Exception: _server_error},
-        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=max_upload_mb << 20)],
+        middleware=[
+            Middleware(ClientAddress, trusted_proxies=trusted_proxies),
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, max_bytes=max_upload_mb << 20),
+        ],
     )
     app.state.portal = Portal(
         accounts=Accounts(database),
