@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from sys import maxsize
@@ -13,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import FormData, MultiPartException, MultiPartParser
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -36,6 +37,7 @@ MAPPINGS = HERE.parent / "schemas" / "mappings"
 COOKIE = "rapporteur_session"
 DEFAULT_MAX_UPLOAD_MB = 50
 NOT_FOUND = "There is no such page, or it is not yours to see."
+GONE = "This upload is not held any more (or is not yours): upload the file again."
 
 
 def portal_database(home_root: Path) -> Path:
@@ -205,7 +207,7 @@ async def upload(request: Request) -> Response:
         data = await file.read()
         previous = portal.inbox.previous_row_counts(feed, account.org, exclude="")
         checked = await run_in_threadpool(
-            check_upload, data, feed, account.org, period, filename, previous, portal.key_prints
+            check_upload, data, feed, account.org, period, filename, previous, portal.held.folder, portal.key_prints
         )
     except UnusableInput as exc:  # shown to the provider (it may quote their own header); never logged
         return _upload_form(request, account, session, 422, error=str(exc), **values)
@@ -217,7 +219,7 @@ def _held(request: Request):
     account, session = _provider(request)
     upload = _portal(request).held.get(request.path_params["token"], account.org)
     if upload is None:
-        raise HTTPException(404, "This upload is not held any more (or is not yours): upload the file again.")
+        raise HTTPException(404, GONE)
     return account, session, upload
 
 
@@ -228,11 +230,21 @@ async def upload_result(request: Request) -> Response:
 
 async def upload_failures(request: Request) -> Response:
     _, _, upload = _held(request)
-    return Response(
-        upload.failures_csv.encode("utf-8-sig"),
+    try:
+        source = upload.failures_csv()
+    except FileNotFoundError:  # dropped or expired since it was looked up
+        raise HTTPException(404, GONE) from None
+    return StreamingResponse(
+        _chunks(source),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": 'attachment; filename="failures.csv"'},
     )
+
+
+def _chunks(source) -> Iterator[bytes]:
+    with source:
+        while chunk := source.read(1 << 16):
+            yield chunk
 
 
 async def submit(request: Request) -> Response:
@@ -374,7 +386,7 @@ def create_app(
         sessions=Sessions(database),
         inbox=inbox,
         limiter=limiter or SigninLimiter(),
-        held=HeldUploads(),
+        held=HeldUploads(Path(home_root) / "portal" / "held"),
         max_upload_bytes=max_upload_mb << 20,
         templates=Jinja2Templates(directory=HERE / "templates"),
         key_prints=key_prints,
