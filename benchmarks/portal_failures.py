@@ -67,7 +67,8 @@ def main() -> None:
         ).stdout
         print(
             json.dumps(
-                {"megabytes": round(path.stat().st_size / 2**20, 1), "rows": rows} | json.loads(out.splitlines()[-1])
+                {"megabytes": round(path.stat().st_size / 2**20, 1), "rows": rows}
+                | json.loads(next(line for line in out.splitlines() if line.startswith("{")))
             )
         )
 

@@ -9,6 +9,8 @@ can quote a request, a traceback its locals' lines) and an argument that is an e
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # python_multipart, and `multipart`, the name it also answers to.
@@ -45,18 +47,27 @@ def _safe(arg: object) -> object:
 
 class _TypeOnly(logging.Formatter):
     def formatException(self, ei) -> str:
-        return f"({ei[0].__name__ if ei and ei[0] else 'exception'}; its message and traceback are not logged)"
+        """The exception's type and innermost place, as portal.middleware.Guard logs a bug."""
+        _, exc, tb = ei
+        frames = traceback.extract_tb(tb) if tb else []
+        place = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
+        return f"({type(exc).__name__}{place}; its message and traceback are not logged)"
 
     def formatStack(self, stack_info: str) -> str:
         return ""
 
 
-def configure_server_logging() -> None:
-    """The portal server's log: one line per record on stderr, through the filter and formatter above."""
-    silence_parsers()
-    handler = logging.StreamHandler()
+def server_handler(stream=None) -> logging.Handler:
+    """One line per record on `stream` (default stderr), through the filter and formatter above."""
+    handler = logging.StreamHandler(stream)
     handler.addFilter(_Shown())
     handler.setFormatter(_TypeOnly(LOG_FORMAT))
+    return handler
+
+
+def configure_server_logging() -> None:
+    """The portal server's log: the root logger's only handler is `server_handler`."""
+    silence_parsers()
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [server_handler()]
     root.setLevel(logging.INFO)

@@ -35,7 +35,9 @@ class FailureLog:
 
     def add(self, failures: pa.Table) -> None:
         self.total += failures.num_rows
-        kept = failures if self._room is None else failures.slice(0, self._room)
+        # take, not slice: a slice would keep the whole batch's buffers alive
+        room = failures.num_rows if self._room is None else min(self._room, failures.num_rows)
+        kept = failures if room == failures.num_rows else failures.take(pa.array(range(room), pa.int64()))
         if kept.num_rows:
             self._held.append(kept)
         if self._room is not None:

@@ -82,3 +82,28 @@ def test_the_server_logs_no_byte_of_a_malformed_body(tmp_path, home):
     assert any("POST /upload 400" in line for line in lines)
     messages = [line[24:] for line in lines]  # after the time stamp, whose milliseconds may be any number
     assert traces("\n".join(messages)) == [] and "Traceback" not in "\n".join(lines)
+
+
+def test_the_server_log_shows_exceptions_and_bytes_by_their_type_only():
+    import io
+
+    from portal.logs import server_handler
+
+    out = io.StringIO()
+    handler = server_handler(out)
+    secret = CANARY.decode("latin-1")
+    try:
+        raise ValueError(secret)
+    except ValueError as exc:
+        records = [
+            logging.LogRecord(
+                "uvicorn.error", logging.ERROR, "h11_impl.py", 1, "Exception in app", None, (0, exc, exc.__traceback__)
+            ),
+            logging.LogRecord("uvicorn.error", logging.WARNING, "x.py", 1, "Invalid frame: %s %s", (exc, CANARY), None),
+            logging.LogRecord("some.library", logging.WARNING, "x.py", 1, "got %r", (CANARY,), None),
+        ]
+    for record in records:
+        handler.handle(record)
+    text = out.getvalue()
+    assert "ValueError at test_request_bodies.py" in text and "Invalid frame: (ValueError) (bytes)" in text
+    assert "some.library" not in text and traces("\n".join(line[24:] for line in text.splitlines())) == []

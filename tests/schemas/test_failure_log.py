@@ -67,3 +67,10 @@ def test_validate_report_lists_every_failure_and_holds_the_first(tmp_path, home)
         "report.html",
     ]
     assert f"Only the first {MAX_HELD:,} of {2 * MAX_HELD:,} failures" in (report / "report.html").read_text()
+
+
+def test_the_held_failures_do_not_keep_their_batch_alive():
+    everything = _validate(_rows(40), FailureLog(), batch_rows=40)
+    bounded = _validate(_rows(40), FailureLog(held=5), batch_rows=40)
+    assert bounded.failures.num_rows == 5
+    assert bounded.failures.get_total_buffer_size() * 4 < everything.failures.get_total_buffer_size()
