@@ -102,12 +102,12 @@ def validate(
 
     Row rules decide the exit code; dataset-level expectations (completeness, share of unknown) only warn.
     """
-    from pipelines.steps import check_dataset, validate_file
+    from pipelines.steps import check_dataset
     from schemas.providers import check_submission
 
     provider = provider or _provider_from_name(file, feed)
     check_submission(feed, provider, period)
-    result = validate_file(file, feed, provider, period, sheet=sheet, keep_valid=False)
+    result = _validate_bounded(file, feed, provider, period, sheet, report)
     expectations = check_dataset(result, feed, provider, [], report, file.name, show_values=True)
     warnings = [f"{w.name}: {w.observed} (expected {w.expected})" for w in expectations.warnings]
     failures = result.failures.to_pylist()
@@ -122,7 +122,8 @@ def validate(
                     "rows_valid": result.rows_valid,
                     "rows_quarantined": result.rows_quarantined,
                     "row_numbers": ROW_NUMBERS,
-                    "failures": failures,
+                    "failure_count": result.failure_count,
+                    "failures": failures,  # the first MAX_HELD; every one is in the report's failures.csv
                     "warnings": warnings,
                     "notes": result.notes,
                     "report": str(report / "report.html") if report else None,
@@ -139,21 +140,44 @@ def validate(
         )
         if report:
             typer.echo(f"report: {report / 'report.html'}")
-    raise typer.Exit(1 if failures else 0)
+    raise typer.Exit(1 if result.failure_count else 0)
+
+
+def _validate_bounded(file: Path, feed: str, provider: str, period: str, sheet: str | None, report: Path | None):
+    """Validate holding the first MAX_HELD failures only; with `report`, every failure is written to its
+    `failures.csv` as found (it appears there only when the file could be read to its end)."""
+    from pipelines.steps import validate_file
+    from schemas.failure_log import MAX_HELD, FailureLog
+
+    if report is None:
+        return validate_file(file, feed, provider, period, sheet=sheet, keep_valid=False, failures=FailureLog(MAX_HELD))
+    report.mkdir(parents=True, exist_ok=True)
+    partial = report / ".failures.csv.partial"
+    try:
+        with partial.open("wb") as out:
+            failures = FailureLog(MAX_HELD, out)
+            result = validate_file(file, feed, provider, period, sheet=sheet, keep_valid=False, failures=failures)
+        partial.replace(report / "failures.csv")
+    finally:
+        partial.unlink(missing_ok=True)
+    return result
 
 
 def _print_failures(result) -> None:
     """Notes and the first 50 failures by row, column and rule (the provider's own machine: values shown)."""
-    failures = result.failures.to_pylist()
+    failures = result.failures.slice(0, 50).to_pylist()
     for note in result.notes:
         typer.echo(f"note: {note}")
     if failures:
         typer.echo(ROW_NUMBERS)
-    for f in failures[:50]:
+    for f in failures:
         shown = f" (found '{f['value']}')" if f["value"] is not None else ""
         typer.echo(f"row {f['row_number']}: {f['column_name']}: {f['rule']}: {f['message']}{shown}")
-    if len(failures) > 50:
-        typer.echo(f"... and {len(failures) - 50} more failures (use validate --json for all)")
+    if result.failure_count > len(failures):
+        typer.echo(
+            f"... and {result.failure_count - len(failures)} more failures (validate --report DIR lists them all "
+            "in DIR/failures.csv)"
+        )
 
 
 @app.command()

@@ -24,6 +24,7 @@ from privacy.keys import Keyring, fingerprint
 from privacy.pseudonymise import first_level, first_level_keys, pseudonymise, second_level
 from privacy.sealed import open_batches, open_table, seal_batches, seal_table
 from schemas.expectations import ExpectationReport, run_expectations
+from schemas.failure_log import FailureLog
 from schemas.memory import release_memory
 from schemas.providers import check_provider
 from schemas.standard import codelist_version, feed
@@ -66,10 +67,16 @@ class Outcome:
 
 
 def _start_validation(
-    source: Path | bytes | BinaryIO, feed_name: str, provider: str, period: str, name: str, sheet: str | None = None
+    source: Path | bytes | BinaryIO,
+    feed_name: str,
+    provider: str,
+    period: str,
+    name: str,
+    sheet: str | None = None,
+    failures: FailureLog | None = None,
 ) -> tuple[Validator, Iterator[pa.Table]]:
     """A validator for an extract and its valid rows, batch by batch as read (raises UnusableInput, up front
-    or while iterating)."""
+    or while iterating); `failures` receives the failures (default: held, every one)."""
     spec = feed(feed_name)
     required = [c.name for c in spec.columns.values() if c.required]
     stream = open_extract(source, sheet=sheet, name=name, batch_rows=BATCH_ROWS, expected=required)
@@ -78,7 +85,7 @@ def _start_validation(
     except UnusableInput:
         stream.close()
         raise
-    validator = Validator(spec, provider, stream.columns, period, filename=name, notes=stream.notes)
+    validator = Validator(spec, provider, stream.columns, period, filename=name, notes=stream.notes, failures=failures)
     return validator, map(validator.check, stream.batches())
 
 
@@ -90,14 +97,16 @@ def validate_file(
     name: str | None = None,
     sheet: str | None = None,
     keep_valid: bool = True,
+    failures: FailureLog | None = None,
 ) -> Validation:
     """Read and validate one file (a path, or its bytes) against the feed's rules (raises UnusableInput).
 
     `name` labels messages; `sheet` names an XLSX sheet (default: the one whose header is the feed's). Without
-    `keep_valid` the valid rows are only counted, so memory does not grow with the file.
+    `keep_valid` the valid rows are only counted, so memory does not grow with the file; with a bounded
+    `failures` log neither do the failures.
     """
     name = name or (Path(source).name if not isinstance(source, bytes) else "extract")
-    validator, batches = _start_validation(source, feed_name, provider, period, name, sheet)
+    validator, batches = _start_validation(source, feed_name, provider, period, name, sheet, failures)
     if keep_valid:
         return validator.result(pa.concat_tables(batches))
     for _ in batches:  # counted by the validator, then dropped
@@ -121,6 +130,7 @@ def start_prepared(
     name: str,
     period: str = "all",
     batch_rows: int = BATCH_ROWS,
+    failures: FailureLog | None = None,
 ) -> tuple[PreparedValidator, Iterator[pa.Table]]:
     """A validator for an opened prepared extract submitted for `period` and its valid rows, batch by batch as
     read (raises UnusableInput, up front for its layout or its period, or while iterating).
@@ -137,7 +147,8 @@ def start_prepared(
                 f"submit it for {made_for}, or prepare it again with --period {period}"
             )
         spec = feed(feed_name)
-        validator = PreparedValidator(parquet.schema_arrow, prepared_schema(feed_name), spec, provider, period)
+        expected = prepared_schema(feed_name)
+        validator = PreparedValidator(parquet.schema_arrow, expected, spec, provider, period, failures)
     except UnusableInput:
         parquet.close()
         raise
