@@ -10,12 +10,11 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import yaml
 
 from pipelines.partitions import covers
 from pipelines.steps import Outcome
+from schemas.providers import feed_providers
 
-MAPPINGS = Path(__file__).resolve().parent.parent / "schemas" / "mappings"
 DRIFT_POINTS = 10.0  # a key share that moves more than this many percentage points from the baseline drifts
 CHILD_AGE_GROUPS = ("0-11", "12-17")
 
@@ -77,13 +76,8 @@ def reconciliation_result(row: dict) -> dg.AssetCheckResult:
 
 
 def expected_providers(feed_name: str) -> list[str]:
-    """The providers the bureau expects on a feed: those with a code mapping under schemas/mappings/."""
-    found = []
-    for path in sorted(MAPPINGS.glob("*.yaml")):
-        spec = yaml.safe_load(path.read_text())
-        if isinstance(spec, dict) and spec.get("feed") == feed_name:
-            found.append(spec["provider"])
-    return found
+    """The providers the bureau expects on a feed: those registered under schemas/mappings/."""
+    return feed_providers(feed_name)
 
 
 def missing_providers(ledger: list[dict], feed_name: str, label: str, expected: list[str]) -> list[str]:

@@ -26,12 +26,17 @@ app = typer.Typer(
 )
 FeedOpt = Annotated[str, typer.Option("--feed", help="law-enforcement or victim-assistance")]
 PeriodOpt = Annotated[str, typer.Option("--period", help="'all', a year (2024) or a quarter (2024-Q1)")]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", help="XLSX only: the sheet to read (default: the one whose first row is the header)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 ReasonOpt = Annotated[
     str | None,
     typer.Option("--reason", help="Why you resubmit a period the bureau has approved (locked); never a name."),
 ]
 DBS = {"victims": "victims.duckdb", "law-enforcement": "law_enforcement.duckdb", "research": "research.duckdb"}
+ROW_NUMBERS = "rows are numbered from 1, the first data row after the header"
 EXAMPLE_SQL = "SELECT * FROM victims_by_year_sex ORDER BY reporting_year, sex"
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
@@ -63,6 +68,14 @@ def sample(
     )
     for skipped in summary["files"]["skipped"]:
         typer.echo(f"skipped {skipped['file']}: {skipped['reason']}")
+    from schemas.providers import providers as registered
+
+    extra = [p for ids in summary["providers"].values() for p in ids if p not in registered()]
+    if extra:
+        typer.echo(
+            f"note: {', '.join(extra)} are not registered providers, so validate and ingest refuse their files "
+            "until each has a file in schemas/mappings/ (see its README)"
+        )
 
 
 @app.command()
@@ -78,9 +91,7 @@ def validate(
         ),
     ] = None,
     period: PeriodOpt = "all",
-    sheet: Annotated[
-        str | None, typer.Option("--sheet", help="XLSX only: the sheet to read (default: the first).")
-    ] = None,
+    sheet: SheetOpt = None,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -93,12 +104,12 @@ def validate(
 
     Row rules decide the exit code; dataset-level expectations (completeness, share of unknown) only warn.
     """
-    from pipelines.steps import check_dataset, validate_file
-    from sources.inbox import check_submission_args
+    from pipelines.steps import check_dataset
+    from schemas.providers import check_submission
 
     provider = provider or _provider_from_name(file, feed)
-    check_submission_args(feed, provider, period)
-    result = validate_file(file, feed, provider, period, sheet=sheet, keep_valid=False)
+    check_submission(feed, provider, period)
+    result = _validate_bounded(file, feed, provider, period, sheet, report)
     expectations = check_dataset(result, feed, provider, [], report, file.name, show_values=True)
     warnings = [f"{w.name}: {w.observed} (expected {w.expected})" for w in expectations.warnings]
     failures = result.failures.to_pylist()
@@ -112,7 +123,9 @@ def validate(
                     "rows_in": result.rows_in,
                     "rows_valid": result.rows_valid,
                     "rows_quarantined": result.rows_quarantined,
-                    "failures": failures,
+                    "row_numbers": ROW_NUMBERS,
+                    "failure_count": result.failure_count,
+                    "failures": failures,  # the first MAX_HELD; every one is in the report's failures.csv
                     "warnings": warnings,
                     "notes": result.notes,
                     "report": str(report / "report.html") if report else None,
@@ -129,19 +142,44 @@ def validate(
         )
         if report:
             typer.echo(f"report: {report / 'report.html'}")
-    raise typer.Exit(1 if failures else 0)
+    raise typer.Exit(1 if result.failure_count else 0)
+
+
+def _validate_bounded(file: Path, feed: str, provider: str, period: str, sheet: str | None, report: Path | None):
+    """Validate holding the first MAX_HELD failures only; with `report`, every failure is written to its
+    `failures.csv` as found (it appears there only when the file could be read to its end)."""
+    from pipelines.steps import validate_file
+    from schemas.failure_log import MAX_HELD, FailureLog
+
+    if report is None:
+        return validate_file(file, feed, provider, period, sheet=sheet, keep_valid=False, failures=FailureLog(MAX_HELD))
+    report.mkdir(parents=True, exist_ok=True)
+    partial = report / ".failures.csv.partial"
+    try:
+        with partial.open("wb") as out:
+            failures = FailureLog(MAX_HELD, out)
+            result = validate_file(file, feed, provider, period, sheet=sheet, keep_valid=False, failures=failures)
+        partial.replace(report / "failures.csv")
+    finally:
+        partial.unlink(missing_ok=True)
+    return result
 
 
 def _print_failures(result) -> None:
     """Notes and the first 50 failures by row, column and rule (the provider's own machine: values shown)."""
-    failures = result.failures.to_pylist()
+    failures = result.failures.slice(0, 50).to_pylist()
     for note in result.notes:
         typer.echo(f"note: {note}")
-    for f in failures[:50]:
+    if failures:
+        typer.echo(ROW_NUMBERS)
+    for f in failures:
         shown = f" (found '{f['value']}')" if f["value"] is not None else ""
         typer.echo(f"row {f['row_number']}: {f['column_name']}: {f['rule']}: {f['message']}{shown}")
-    if len(failures) > 50:
-        typer.echo(f"... and {len(failures) - 50} more failures (use validate --json for all)")
+    if result.failure_count > len(failures):
+        typer.echo(
+            f"... and {result.failure_count - len(failures)} more failures (validate --report DIR lists them all "
+            "in DIR/failures.csv)"
+        )
 
 
 @app.command()
@@ -160,6 +198,7 @@ def prepare(
         str | None, typer.Option("--provider", help="Your provider id (default: from the file name).")
     ] = None,
     period: PeriodOpt = "all",
+    sheet: SheetOpt = None,
 ) -> None:
     """Pseudonymise an extract on your own machine: the output holds tokens and generalised fields only.
 
@@ -168,14 +207,14 @@ def prepare(
     from pipelines.steps import prepare_file
     from privacy.keys import load_provider_keys
     from privacy.pseudonymise import first_level_keys
-    from sources.inbox import check_submission_args
+    from schemas.providers import check_submission
 
     provider = provider or _provider_from_name(file, feed)
-    check_submission_args(feed, provider, period)
+    check_submission(feed, provider, period)
     if out.suffix != ".parquet":
         raise RapporteurError(f"{out.name}: the prepared extract must be a .parquet file")
     keys = load_provider_keys(key_file) if key_file else first_level_keys(installation("never").keyring()[0])
-    result, rows = prepare_file(file, feed, provider, period, keys, out)
+    result, rows = prepare_file(file, feed, provider, period, keys, out, sheet)
     _print_failures(result)
     typer.echo(
         f"wrote {out} ({rows} rows; {result.rows_quarantined} left out, listed above); "
@@ -192,14 +231,15 @@ def submit(
     provider: Annotated[str, typer.Option("--provider", help="Your provider id, e.g. ngo-harbour.")],
     period: PeriodOpt = "all",
     reason: ReasonOpt = None,
+    sheet: SheetOpt = None,
 ) -> None:
     """Place a file in the inbox (atomically); the next run picks it up. A file for a period the bureau has
     approved is held as a proposed revision until the bureau accepts it (give --reason)."""
-    from sources.inbox import check_submission_args
+    from schemas.providers import check_submission
 
-    check_submission_args(feed, provider, period)  # before anything is created
+    check_submission(feed, provider, period)  # before anything is created
     home = installation()
-    sub, new = home.sealed_inbox(keyring_or_demo(home)).place(file, feed, provider, period, reason)
+    sub, new = home.sealed_inbox(keyring_or_demo(home)).place(file, feed, provider, period, reason, sheet)
     if new and sub.status == "held":
         typer.echo(
             f"submitted {file.name} as {sub.submission_id} ({feed}, {provider}, period {period}): the period is "
@@ -218,6 +258,7 @@ def ingest(
     feed: FeedOpt,
     provider: Annotated[str, typer.Option("--provider", help="The provider id.")],
     period: PeriodOpt = "all",
+    sheet: SheetOpt = None,
     as_json: JsonOpt = False,
     reason: ReasonOpt = None,
 ) -> None:
@@ -225,13 +266,13 @@ def ingest(
 
     A file for a period the bureau has approved is only held as a proposed revision (status `held`)."""
     from pipelines.steps import ingest_file
-    from sources.inbox import check_submission_args
+    from schemas.providers import check_submission
 
-    check_submission_args(feed, provider, period)
+    check_submission(feed, provider, period)
     home = installation()
     keyring = keyring_or_demo(home)
     inbox = home.sealed_inbox(keyring)
-    outcome = ingest_file(home, inbox, file, feed, provider, period, keyring, reason)
+    outcome = ingest_file(home, inbox, file, feed, provider, period, keyring, reason, sheet)
     # What is done is done: a check that cannot run now says so, and never turns a load into a failure.
     checked = _reconcile(home, inbox, keyring, [feed])
     if as_json:

@@ -25,7 +25,7 @@ from sources.inbox import FEEDS, Inbox
 from warehouse.repository import repository_counts, repository_path
 from warehouse.research import RESEARCH_FILE
 
-SAMPLE_NAME = re.compile(r"^(?P<feed>law-enforcement|victim-assistance)__(?P<provider>[a-z0-9-]+)\.csv$")
+SAMPLE_NAME = re.compile(r"(?P<feed>law-enforcement|victim-assistance)__(?P<provider>[a-z0-9-]+)\.csv\Z")
 
 
 def place_demo_submissions(home: Home, inbox: Inbox, rows: int, seed: int = 0) -> int:

@@ -24,7 +24,9 @@ from privacy.keys import Keyring, fingerprint
 from privacy.pseudonymise import first_level, first_level_keys, pseudonymise, second_level
 from privacy.sealed import open_batches, open_table, seal_batches, seal_table
 from schemas.expectations import ExpectationReport, run_expectations
+from schemas.failure_log import FailureLog
 from schemas.memory import release_memory
+from schemas.providers import check_provider
 from schemas.standard import codelist_version, feed
 from schemas.standardise import standardise
 from schemas.validation import BATCH_ROWS, PreparedValidator, Validation, Validator, stored_failures, without_values
@@ -65,12 +67,25 @@ class Outcome:
 
 
 def _start_validation(
-    source: Path | bytes | BinaryIO, feed_name: str, provider: str, period: str, name: str, sheet: str | None = None
+    source: Path | bytes | BinaryIO,
+    feed_name: str,
+    provider: str,
+    period: str,
+    name: str,
+    sheet: str | None = None,
+    failures: FailureLog | None = None,
 ) -> tuple[Validator, Iterator[pa.Table]]:
     """A validator for an extract and its valid rows, batch by batch as read (raises UnusableInput, up front
-    or while iterating)."""
-    stream = open_extract(source, sheet=sheet, name=name, batch_rows=BATCH_ROWS)
-    validator = Validator(feed(feed_name), provider, stream.columns, period, filename=name, notes=stream.notes)
+    or while iterating); `failures` receives the failures (default: held, every one)."""
+    spec = feed(feed_name)
+    required = [c.name for c in spec.columns.values() if c.required]
+    stream = open_extract(source, sheet=sheet, name=name, batch_rows=BATCH_ROWS, expected=required)
+    try:  # after the file's own problems, which the provider can fix alone
+        check_provider(feed_name, provider)
+    except UnusableInput:
+        stream.close()
+        raise
+    validator = Validator(spec, provider, stream.columns, period, filename=name, notes=stream.notes, failures=failures)
     return validator, map(validator.check, stream.batches())
 
 
@@ -82,14 +97,16 @@ def validate_file(
     name: str | None = None,
     sheet: str | None = None,
     keep_valid: bool = True,
+    failures: FailureLog | None = None,
 ) -> Validation:
     """Read and validate one file (a path, or its bytes) against the feed's rules (raises UnusableInput).
 
-    `name` labels messages; `sheet` names an XLSX sheet (default: the first). Without `keep_valid` the
-    valid rows are only counted, so memory does not grow with the file.
+    `name` labels messages; `sheet` names an XLSX sheet (default: the one whose header is the feed's). Without
+    `keep_valid` the valid rows are only counted, so memory does not grow with the file; with a bounded
+    `failures` log neither do the failures.
     """
     name = name or (Path(source).name if not isinstance(source, bytes) else "extract")
-    validator, batches = _start_validation(source, feed_name, provider, period, name, sheet)
+    validator, batches = _start_validation(source, feed_name, provider, period, name, sheet, failures)
     if keep_valid:
         return validator.result(pa.concat_tables(batches))
     for _ in batches:  # counted by the validator, then dropped
@@ -113,6 +130,7 @@ def start_prepared(
     name: str,
     period: str = "all",
     batch_rows: int = BATCH_ROWS,
+    failures: FailureLog | None = None,
 ) -> tuple[PreparedValidator, Iterator[pa.Table]]:
     """A validator for an opened prepared extract submitted for `period` and its valid rows, batch by batch as
     read (raises UnusableInput, up front for its layout or its period, or while iterating).
@@ -121,6 +139,7 @@ def start_prepared(
     prepared for one period (`prepare --period`) and submitted for another is refused whole.
     """
     try:
+        check_provider(feed_name, provider)
         made_for = prepared_period(parquet)
         if made_for not in ("all", period):
             raise UnusableInput(
@@ -128,7 +147,8 @@ def start_prepared(
                 f"submit it for {made_for}, or prepare it again with --period {period}"
             )
         spec = feed(feed_name)
-        validator = PreparedValidator(parquet.schema_arrow, prepared_schema(feed_name), spec, provider, period)
+        expected = prepared_schema(feed_name)
+        validator = PreparedValidator(parquet.schema_arrow, expected, spec, provider, period, failures)
     except UnusableInput:
         parquet.close()
         raise
@@ -136,14 +156,20 @@ def start_prepared(
 
 
 def prepare_file(
-    source: Path, feed_name: str, provider: str, period: str, keys: dict[str, bytes], out: Path
+    source: Path,
+    feed_name: str,
+    provider: str,
+    period: str,
+    keys: dict[str, bytes],
+    out: Path,
+    sheet: str | None = None,
 ) -> tuple[Validation, int]:
     """Validate an extract and write its valid rows to `out`, pseudonymised at the first level and marked with
     the key fingerprints, batch by batch; returns the validation and the number of rows written.
 
     The file appears at `out` only when complete (it is written beside it first).
     """
-    validator, batches = _start_validation(source, feed_name, provider, period, Path(source).name)
+    validator, batches = _start_validation(source, feed_name, provider, period, Path(source).name, sheet)
     mark = json.dumps({role: fingerprint(key) for role, key in keys.items()}).encode()
     schema = prepared_schema(feed_name).with_metadata({PREPARED_MARK: mark, PREPARED_PERIOD: period.encode()})
     partial, rows = out.with_name(f".{out.name}.partial"), 0
@@ -173,9 +199,9 @@ def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring
     unusable, whether that is found up front (raised here) or while reading (raised by the batches)."""
     source = inbox.open(sub)
     try:
-        prepared = open_prepared(source)
+        prepared = open_prepared(source, name)
         if prepared is None:
-            validator, batches = _start_validation(source, sub.feed, sub.provider, sub.period, name)
+            validator, batches = _start_validation(source, sub.feed, sub.provider, sub.period, name, sub.sheet)
             return Checked(_closing(source, _rejecting(inbox, sub, batches)), validator.result, False)
         parquet, mark = prepared
         held = {role: fingerprint(key) for role, key in first_level_keys(keyring).items()}
@@ -349,11 +375,12 @@ def ingest_file(
     period: str,
     keyring: Keyring,
     reason: str | None = None,
+    sheet: str | None = None,
 ) -> Outcome:
     """Place one file in the inbox and take it through every step in one go: each batch is validated and
     pseudonymised as it is read (the identifying rows are never staged), the pseudonymised rows are staged
     encrypted, then loaded. A file for a locked period is only held as a proposed revision (with `reason`)."""
-    sub, new = inbox.place(path, feed_name, provider, period, reason)
+    sub, new = inbox.place(path, feed_name, provider, period, reason, sheet)
     if sub.status == "held":
         return _outcome(sub, "held", message="a proposed revision to a locked period: the bureau decides")
     if not new and sub.status in ("loaded", "rejected"):

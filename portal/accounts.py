@@ -81,7 +81,7 @@ class Accounts:
         return connect(self.path)
 
     def add(self, org: str, role: str, password: str) -> Account:
-        if not PROVIDER_ID.match(org):
+        if not PROVIDER_ID.fullmatch(org):
             raise UnusableInput("an account id must be lowercase letters, digits and hyphens (e.g. ngo-harbour)")
         if role not in ROLES:
             raise UnusableInput(f"role must be one of {', '.join(ROLES)}")

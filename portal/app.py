@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from sys import maxsize
@@ -10,15 +11,17 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import FormData, MultiPartException, MultiPartParser
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from portal.accounts import Account, Accounts
+from portal.forwarded import ClientAddress, Network
+from portal.logs import silence_parsers
 from portal.middleware import PLAIN_500, BodyLimit, Guard, SecurityHeaders
 from portal.sessions import Session, Sessions
 from portal.signin_limits import SigninLimiter
@@ -26,9 +29,9 @@ from portal.status import visible_submission, visible_submissions
 from portal.uploads import HeldUploads, check_upload
 from privacy import access_log
 from schemas.dictionary import dictionary_html, dictionary_markdown, provider_mapping_markdown
-from schemas.standard import mapping
-from sources.errors import UnusableInput
-from sources.inbox import FEEDS, PROVIDER_ID, Inbox, check_submission_args
+from schemas.providers import check_submission, providers
+from sources.errors import SheetChoice, UnusableInput
+from sources.inbox import FEEDS, PROVIDER_ID, Inbox
 from sources.periods import MAX_REASON, current_loaded
 
 HERE = Path(__file__).parent
@@ -36,6 +39,7 @@ MAPPINGS = HERE.parent / "schemas" / "mappings"
 COOKIE = "rapporteur_session"
 DEFAULT_MAX_UPLOAD_MB = 50
 NOT_FOUND = "There is no such page, or it is not yours to see."
+GONE = "This upload is not held any more (or is not yours): upload the file again."
 
 
 def portal_database(home_root: Path) -> Path:
@@ -51,6 +55,22 @@ class _InMemoryParser(MultiPartParser):
 
 class _SignInRequired(Exception):
     pass
+
+
+BAD_FORM = "The form was not a valid form submission: reload the page and try again."
+
+
+async def _form(request: Request, parser: type[MultiPartParser] | None = None, **limits) -> FormData:
+    """The request's form (`parser`: a multipart parser class for uploads). A body that cannot be parsed is one
+    plain message: the parser's own words can quote the body, so they are never shown or logged."""
+    try:
+        if parser is not None:
+            return await parser(request.headers, request.stream(), **limits).parse()
+        return await request.form(**limits)
+    except (MultiPartException, HTTPException, ValueError, LookupError) as exc:
+        if isinstance(exc, HTTPException) and exc.status_code != 400:
+            raise
+        raise HTTPException(400, BAD_FORM) from None
 
 
 @dataclass
@@ -134,7 +154,7 @@ async def signin_form(request: Request) -> Response:
 
 async def signin(request: Request) -> Response:
     portal, session = _portal(request), _session(request)
-    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    form = await _form(request, max_files=0, max_fields=5, max_part_size=4096)
     _check_csrf(session, form.get("csrf_token"))
     org, password = str(form.get("org", "")).strip().lower()[:64], str(form.get("password", ""))
     address = request.client.host if request.client else "unknown"
@@ -160,7 +180,7 @@ async def signin(request: Request) -> Response:
 
 
 async def signout(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    form = await _form(request, max_files=0, max_fields=5, max_part_size=4096)
     session = _session(request)
     _check_csrf(session, form.get("csrf_token"))
     if session is not None:
@@ -172,7 +192,7 @@ async def signout(request: Request) -> Response:
 
 
 def _upload_form(request: Request, account: Account, session: Session, status=200, **values) -> Response:
-    default_feed = mapping(account.org).feed or FEEDS[0]  # the feed of the provider's code mapping
+    default_feed = providers().get(account.org) or FEEDS[0]  # the feed the provider is registered for
     return _page(
         request, "upload.html", status, account=account, csrf=session.csrf, feeds=FEEDS,
         max_mb=_portal(request).max_upload_bytes >> 20,
@@ -188,23 +208,33 @@ async def upload_form(request: Request) -> Response:
 async def upload(request: Request) -> Response:
     portal = _portal(request)
     account, session = _provider(request)
-    try:
-        form = await _InMemoryParser(request.headers, request.stream(), max_files=1, max_fields=5).parse()
-    except MultiPartException:
-        raise HTTPException(400, "The upload was not a valid form submission; choose the file again.") from None
+    form = await _form(request, _InMemoryParser, max_files=1, max_fields=5)
     _check_csrf(session, form.get("csrf_token"))
     feed, period, file = str(form.get("feed", "")), str(form.get("period", "")).strip(), form.get("file")
+    sheet, filename = str(form.get("sheet", "")).strip() or None, "upload"
     values = {"feed": feed if feed in FEEDS else FEEDS[0], "period": period[:20]}
     try:
-        check_submission_args(feed, account.org, period)
+        check_submission(feed, account.org, period)
         if not isinstance(file, UploadFile) or not file.filename:
             raise UnusableInput("choose a file to upload")
         filename = Path(file.filename.replace("\\", "/")).name[:120] or "upload"
         data = await file.read()
         previous = portal.inbox.previous_row_counts(feed, account.org, exclude="")
         checked = await run_in_threadpool(
-            check_upload, data, feed, account.org, period, filename, previous, portal.key_prints
+            check_upload,
+            data,
+            feed,
+            account.org,
+            period,
+            filename,
+            previous,
+            portal.held.folder,
+            portal.key_prints,
+            sheet,
         )
+    except SheetChoice as exc:  # the workbook's data sheet cannot be told: the form asks which
+        error = f"{filename}: {exc.reason}. Choose the sheet that holds the extract, then the file again."
+        return _upload_form(request, account, session, 422, error=error, sheets=exc.sheets, **values)
     except UnusableInput as exc:  # shown to the provider (it may quote their own header); never logged
         return _upload_form(request, account, session, 422, error=str(exc), **values)
     portal.held.put(checked)
@@ -216,7 +246,7 @@ def _held(request: Request):
     account, session = _provider(request)
     upload = _portal(request).held.get(request.path_params["token"], account.org)
     if upload is None:
-        raise HTTPException(404, "This upload is not held any more (or is not yours): upload the file again.")
+        raise HTTPException(404, GONE)
     return account, session, upload
 
 
@@ -237,22 +267,32 @@ async def upload_result(request: Request) -> Response:
 async def upload_failures(request: Request) -> Response:
     account, _, upload = _held(request)
     _log(account.org, request, "download", "failures.csv")
-    return Response(
-        upload.failures_csv.encode("utf-8-sig"),
+    try:
+        source = upload.failures_csv()
+    except FileNotFoundError:  # dropped or expired since it was looked up
+        raise HTTPException(404, GONE) from None
+    return StreamingResponse(
+        _chunks(source),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": 'attachment; filename="failures.csv"'},
     )
 
 
+def _chunks(source) -> Iterator[bytes]:
+    with source:
+        while chunk := source.read(1 << 16):
+            yield chunk
+
+
 async def submit(request: Request) -> Response:
     portal = _portal(request)
     account, session, upload = _held(request)
-    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    form = await _form(request, max_files=0, max_fields=5, max_part_size=4096)
     _check_csrf(session, form.get("csrf_token"))
     reason = str(form.get("reason", ""))[:MAX_REASON] or None
     try:
         sub, new = await run_in_threadpool(
-            portal.inbox.place_bytes, upload.data, upload.feed, account.org, upload.period, reason
+            portal.inbox.place_bytes, upload.data, upload.feed, account.org, upload.period, reason, upload.sheet
         )
     except UnusableInput as exc:
         return _result_page(request, account, session, upload, 422, error=str(exc))
@@ -265,7 +305,7 @@ async def signoff(request: Request) -> Response:
     """The provider marks its loaded submission in force for a period as final (the bureau signs nothing)."""
     portal = _portal(request)
     account, session = _provider(request)
-    form = await request.form(max_files=0, max_fields=2, max_part_size=1024)
+    form = await _form(request, max_files=0, max_fields=2, max_part_size=1024)
     _check_csrf(session, form.get("csrf_token"))
     row = visible_submission(portal.inbox, account, request.path_params["sid"])
     if row is None:
@@ -303,8 +343,8 @@ async def submission(request: Request) -> Response:
 
 def _mapping_orgs(account: Account) -> list[str]:
     if account.is_bureau:
-        return sorted(p.stem for p in MAPPINGS.glob("*.yaml"))
-    return [account.org] if (MAPPINGS / f"{account.org}.yaml").exists() else []
+        return list(providers())
+    return [account.org] if account.org in providers() else []
 
 
 async def documents(request: Request) -> Response:
@@ -325,13 +365,13 @@ async def dictionary(request: Request) -> Response:
     _log(account.org, request, "download", "data dictionary")
     if request.path_params["fmt"] == "md":
         return _download(dictionary_markdown(), "text/markdown; charset=utf-8", "data-dictionary.md")
-    return _download(dictionary_html(), "text/html; charset=utf-8", "data-dictionary.html")
+    return HTMLResponse(dictionary_html())  # shown, not downloaded: the reports link to its code lists
 
 
 async def mapping_file(request: Request) -> Response:
     account, _ = _signed_in(request)
     org, fmt = request.path_params["org"], request.path_params["fmt"]
-    if fmt not in ("yaml", "md") or not PROVIDER_ID.match(org) or org not in _mapping_orgs(account):
+    if fmt not in ("yaml", "md") or not PROVIDER_ID.fullmatch(org) or org not in _mapping_orgs(account):
         raise HTTPException(404, NOT_FOUND)
     _log(account.org, request, "download", f"mapping {org}")
     if fmt == "md":
@@ -392,23 +432,30 @@ def create_app(
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
     limiter: SigninLimiter | None = None,
     key_prints: dict[str, str] | None = None,
+    trusted_proxies: tuple[Network, ...] = (),
 ):
     """The portal as an ASGI application over one installation's inbox and the portal's accounts.
 
     `key_prints` (public fingerprints, no key) let it refuse at once an extract prepared with a key the
-    bureau does not hold; without them such an extract is refused later, by the pipeline."""
+    bureau does not hold; without them such an extract is refused later, by the pipeline. Forwarded headers
+    are read only from a peer in `trusted_proxies` (portal.forwarded)."""
+    silence_parsers()
     database = portal_database(home_root)
     app = Starlette(
         routes=ROUTES,
         exception_handlers={HTTPException: _http_error, _SignInRequired: _to_signin, Exception: _server_error},
-        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=max_upload_mb << 20)],
+        middleware=[
+            Middleware(ClientAddress, trusted_proxies=trusted_proxies),
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, max_bytes=max_upload_mb << 20),
+        ],
     )
     app.state.portal = Portal(
         accounts=Accounts(database),
         sessions=Sessions(database),
         inbox=inbox,
         limiter=limiter or SigninLimiter(),
-        held=HeldUploads(),
+        held=HeldUploads(Path(home_root) / "portal" / "held"),
         max_upload_bytes=max_upload_mb << 20,
         templates=Jinja2Templates(directory=HERE / "templates"),
         key_prints=key_prints,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 
+from portal.logs import configure_server_logging
 from sources.errors import RapporteurError
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -21,19 +19,20 @@ def check_port_free(host: str, port: int) -> None:
         raise RapporteurError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
-def serve(app, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1") -> None:
-    """Run the portal until interrupted. Behind a TLS reverse proxy on the same machine, the proxy's
-    X-Forwarded-Proto makes cookies Secure and turns HSTS on; `forwarded_allow_ips` names the proxies trusted."""
+def serve(app, host: str, port: int) -> None:
+    """Run the portal until interrupted. uvicorn reads no forwarded header: the portal's `ClientAddress`
+    trusts them from the configured proxies only."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    configure_server_logging()
     uvicorn.run(
         app,
         host=host,
         port=port,
         access_log=False,  # its lines carry query strings and client addresses; portal.middleware.Guard logs instead
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_headers=False,
+        log_config=None,  # uvicorn's records go through the portal's handler (portal.logs)
         server_header=False,
         log_level="info",
+        ws="none",  # the portal has no websocket
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from schemas.providers import MAPPINGS, providers
 from schemas.research_tables import research_tables
 from schemas.rules import feed_rules
 from schemas.standard import FEEDS, HERE, PROVIDER_ID, UNKNOWN_COUNTRY, codelist_version, codelists, feed
@@ -239,7 +240,8 @@ def _coverage() -> dict | None:
 
 
 def _mapping_files() -> list[Path]:
-    return sorted(p for p in (HERE / "mappings").glob("*.yaml") if PROVIDER_ID.match(p.stem))
+    """The mapping file of every registered provider (schemas/providers.py)."""
+    return [MAPPINGS / f"{p}.yaml" for p in providers()]
 
 
 def _codelist_of(column: str, feed_name: str | None = None) -> str | None:
@@ -342,7 +344,9 @@ def _feed_section(name: str) -> list[Block]:
     blocks.append(
         Para(
             [
-                "A row failing any rule is rejected with the message shown ({value} and {provider} are filled in). "
+                "A row failing any rule is quarantined with the message shown ({provider} is filled in with the "
+                "provider id; the value found in a coded cell is shown beside it, on the provider's own report only). "
+                "Rows are numbered from 1, the first data row after the header. "
                 "Rules that depend on the submission's period (outside_period) are added when a period is given."
             ]
         )
@@ -588,7 +592,7 @@ def write_dictionary(out_dir: Path) -> tuple[Path, Path]:
 def provider_mapping_markdown(provider: str) -> str:
     """One provider's mapping as Markdown: column, local code -> standard code and its definition."""
     path = HERE / "mappings" / f"{provider}.yaml"
-    if not PROVIDER_ID.match(provider) or not path.exists():
+    if not PROVIDER_ID.fullmatch(provider) or not path.exists():
         blocks: list[Block] = [
             Heading(1, ["Provider ", Code(provider)], f"mapping-{provider}"),
             Para(["This provider has no mapping file: it must send the standard codes of the code lists."]),

@@ -95,7 +95,8 @@ def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) ->
                     "unmapped_code",
                     name,
                     (lambda d, n=name, c=set(lists[col.codelist]), m=col.type == "codes": _isin_codes(c, m)(d[n])),
-                    f"{name}: {{value}} is not a {col.codelist} code nor in the mapping of provider {{provider}}",
+                    f"{name}: the value found is not one of the allowed codes of {name} (the data dictionary, "
+                    f"code list {col.codelist}) nor a local code of {{provider}}'s mapping",
                 )
             )
         if col.type == "services":

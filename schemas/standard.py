@@ -84,10 +84,13 @@ def feed(name: str) -> Feed:
 def mapping(provider: str) -> Mapping:
     """The provider's code mapping; an empty one when the provider sends standard codes."""
     path = HERE / "mappings" / f"{provider}.yaml"
-    if not PROVIDER_ID.match(provider) or not path.exists():
+    if not PROVIDER_ID.fullmatch(provider) or not path.exists():
         return Mapping(provider, "")
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    codes = {col: {str(k).strip().casefold(): str(v) for k, v in m.items()} for col, m in spec["codes"].items()}
+    codes = {
+        col: {str(k).strip().casefold(): str(v) for k, v in (m or {}).items()}
+        for col, m in (spec.get("codes") or {}).items()
+    }
     return Mapping(spec["provider"], spec["feed"], codes)
 
 

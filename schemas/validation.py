@@ -13,13 +13,16 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
 from schemas.expectations import compact_frame, concat_compact
+from schemas.failure_log import FailureLog
+from schemas.layout import conform_layout
 from schemas.rules import all_codes, feed_rules, future_flags, pandera_schema
 from schemas.standard import Feed, codelists
 from schemas.standardise import EVENT_DATES, standardise
-from sources.errors import UnusableInput
+from sources.errors import UnusableInput, redact
 from sources.reader import ROW, Extract
 
 BATCH_ROWS = 100_000  # rows validated at a time: memory grows with this, never with the file
+PANDERA_ROWS = 25_000  # rows of a batch given to pandera at a time (as fast as a whole batch, far less memory)
 
 FAILURE_SCHEMA = pa_arrow.schema(
     [
@@ -39,6 +42,8 @@ FAILURE_SCHEMA = pa_arrow.schema(
 class Validation:
     """The outcome of validating one extract: counts, one record per failure, and what expectations see.
 
+    `failures` holds every failure, or only the first ones when the validator was given a bound (`FailureLog`):
+    `failure_count` and `failures_by_rule` (rule, column, count, first message) always cover them all.
     `valid` holds the valid standardised rows when the caller asked for them as one table (`validate`);
     a streaming caller (`Validator`) has taken them batch by batch instead.
     """
@@ -50,34 +55,29 @@ class Validation:
     # Every row, standardised, compact, without identifiers (`compact_frame`): what dataset-level expectations see.
     frame: pd.DataFrame | None = field(default=None, repr=False)
     valid: pa_arrow.Table | None = field(default=None, repr=False)
+    quoted: tuple[str, ...] = ()  # header names the notes quote from the file: the bureau's copies leave them out
+    failure_count: int | None = None
+    failures_by_rule: list[tuple[str, str, int, str]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.failure_count is None or self.failures_by_rule is None:  # built from a table of every failure
+            log = FailureLog()
+            log.add(self.failures)
+            self.failure_count, self.failures_by_rule = log.total, log.by_rule()
+
+    @property
+    def failures_all_held(self) -> bool:
+        return self.failures.num_rows == self.failure_count
 
     @property
     def rows_quarantined(self) -> int:
         return self.rows_in - self.rows_valid
 
 
-def conform_layout(columns: list[str], feed: Feed, filename: str) -> list[str]:
-    """Check an extract's header against the feed (required columns present); return notes on dropped columns."""
-    present = set(columns)
-    missing = [c.name for c in feed.columns.values() if c.required and c.name not in present]
-    if missing:
-        raise UnusableInput(
-            f"{filename}: required column(s) missing for feed {feed.name}: {', '.join(missing)}; "
-            "see the data dictionary"
-        )
-    extra = sorted(present - set(feed.columns) - {ROW})
-    if not extra:
-        return []
-    # Unknown columns may be free text about a person: they are dropped, never stored.
-    # Listed by position, not name: in a file without a header the names are a row of data.
-    positions = ", ".join(str(i) for i, n in enumerate(columns, start=1) if n in extra)
-    return [f"dropped {len(extra)} column(s) not in the standard (column {positions})"]
-
-
 def conform_columns(extract: Extract, feed: Feed, filename: str) -> tuple[pa_arrow.Table, list[str]]:
     """The extract's columns in the feed's order; missing optional columns blank, extra ones dropped."""
-    notes = conform_layout(extract.table.column_names, feed, filename)
-    return _in_feed_order(extract.table, feed), notes
+    layout = conform_layout(extract.table.column_names, feed, filename)
+    return _in_feed_order(extract.table, feed), layout.notes
 
 
 def _in_feed_order(table: pa_arrow.Table, feed: Feed) -> pa_arrow.Table:
@@ -135,16 +135,19 @@ class Validator:
         filename: str = "extract",
         today: dt.date | None = None,
         notes: list[str] | None = None,
+        failures: FailureLog | None = None,
     ):
+        """`failures` receives the failures as found (default: a log that holds them all)."""
         self.feed, self.provider = feed, provider
-        self.notes = list(notes or []) + conform_layout(columns, feed, filename)
+        layout = conform_layout(columns, feed, filename)
+        self.notes, self.quoted = list(notes or []) + layout.notes, layout.quoted
         self.today = today or dt.date.today()
         self.rules = feed_rules(feed, period, self.today)
         self._schema = pandera_schema(feed, self.rules)
         self._by_check = {r.check_name: r for r in self.rules}
         self._seen = SeenIds()
         self.rows_in = self.rows_valid = 0
-        self._failures: list[pa_arrow.Table] = []
+        self._failures = failures or FailureLog()
         self._frames: list[pd.DataFrame] = []
         self._result: Validation | None = None
 
@@ -157,11 +160,8 @@ class Validator:
         records = self._failed(frame)
         bad_rows = pa_arrow.array(sorted({r[0] for r in records}), pa_arrow.int64())
         valid = standard.filter(pc.invert(pc.is_in(standard[ROW], value_set=bad_rows)))
-        self._failures.append(
-            pa_arrow.Table.from_pylist(
-                [dict(zip(FAILURE_SCHEMA.names, r, strict=True)) for r in records], schema=FAILURE_SCHEMA
-            )
-        )
+        columns = zip(*records, strict=True) if records else [[]] * len(FAILURE_SCHEMA)
+        self._failures.add(pa_arrow.table([list(c) for c in columns], schema=FAILURE_SCHEMA))
         self._frames.append(compact_frame(frame, self.feed, frame.pop("_first_row")))
         self.rows_in += table.num_rows
         self.rows_valid += valid.num_rows
@@ -178,8 +178,24 @@ class Validator:
     def _failed(self, frame: pd.DataFrame) -> list[tuple]:
         """One record per failed rule and row: (row number, column, rule, message, offending code)."""
         failed: list[tuple[int, str]] = []
+        checked = frame.drop(columns=["_first_row"])
+        # pandera lists each failing row of a check cell by cell: a part of PANDERA_ROWS bounds that list.
+        for start in range(0, len(checked), PANDERA_ROWS):
+            failed += self._failing_checks(checked.iloc[start : start + PANDERA_ROWS])
+        records = []
+        for index, check in sorted(failed):
+            rule = self._by_check[check]
+            message, value = rule.message, None
+            if rule.name == "unmapped_code":
+                value = _unmapped_part(str(frame.at[index, rule.column]), self.feed, rule.column)[:100]
+                message = message.format(provider=self.provider)
+            records.append((int(frame.at[index, ROW]), rule.column, rule.name, message, value))
+        return records
+
+    def _failing_checks(self, frame: pd.DataFrame) -> list[tuple[int, str]]:
+        """(row index, check name) of every failure in `frame`."""
         try:
-            self._schema.validate(frame.drop(columns=["_first_row"]), lazy=True)
+            self._schema.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as exc:
             # Only the check name and row index are read: failure_case may hold cell values.
             cases = exc.failure_cases[["check", "index"]].drop_duplicates()
@@ -187,16 +203,8 @@ class Validator:
                 # A check that raised is reported without a row (its text, which may quote a cell, is not
                 # shown): a bug of ours, never to be skipped as if its rows had passed.
                 raise RuntimeError(f"a rule of {self.feed.name} raised an error instead of checking its rows") from None
-            failed = [(int(i), str(c)) for c, i in zip(cases["check"], cases["index"], strict=True)]
-        records = []
-        for index, check in sorted(failed):
-            rule = self._by_check[check]
-            message, value = rule.message, None
-            if rule.name == "unmapped_code":
-                value = _unmapped_part(str(frame.at[index, rule.column]), self.feed, rule.column)[:100]
-                message = message.format(value="the value", provider=self.provider)
-            records.append((int(frame.at[index, ROW]), rule.column, rule.name, message, value))
-        return records
+            return [(int(i), str(c)) for c, i in zip(cases["check"], cases["index"], strict=True)]
+        return []
 
     def result(self, valid: pa_arrow.Table | None = None) -> Validation:
         """Counts, failures and the expectations' frame of every batch checked (`valid`: kept by the caller).
@@ -205,9 +213,10 @@ class Validator:
         """
         if self._result is None:
             self._seen.close()
-            failures = pa_arrow.concat_tables(self._failures) if self._failures else FAILURE_SCHEMA.empty_table()
-            self._result = Validation(self.rows_in, self.rows_valid, failures, self.notes, concat_compact(self._frames))
-            self._failures, self._frames = [], []
+            self._result = _outcome(
+                self.rows_in, self.rows_valid, self._failures, self.notes, self._frames, quoted=self.quoted
+            )
+            self._frames = []
         return replace(self._result, valid=valid)
 
 
@@ -255,7 +264,8 @@ def without_values(validation: Validation, feed: Feed) -> Validation:
                 shown = _codes_only(frame[col.name], set(lists[col.codelist]))
                 if shown is not None:
                     frame[col.name] = shown
-    return replace(validation, failures=failures, frame=frame)
+    notes = [redact(n, validation.quoted) for n in validation.notes]
+    return replace(validation, failures=failures, frame=frame, notes=notes, quoted=())
 
 
 def _codes_only(column: pd.Series, codes: set[str]) -> pd.Categorical | None:
@@ -290,7 +300,13 @@ class PreparedValidator:
     """
 
     def __init__(
-        self, schema: pa_arrow.Schema, expected: pa_arrow.Schema, feed: Feed, provider: str, period: str = "all"
+        self,
+        schema: pa_arrow.Schema,
+        expected: pa_arrow.Schema,
+        feed: Feed,
+        provider: str,
+        period: str = "all",
+        failures: FailureLog | None = None,
     ):
         for name in expected.names:
             if name not in schema.names:
@@ -303,7 +319,7 @@ class PreparedValidator:
             self._checks.append(self._period_check(period))
         self._seen = SeenIds()
         self.rows_in = self.rows_valid = 0
-        self._failures: list[pa_arrow.Table] = []
+        self._failures = failures or FailureLog()
         self._frames: list[pd.DataFrame] = []
         self._result: Validation | None = None
 
@@ -361,7 +377,7 @@ class PreparedValidator:
             failed = failed.fetchall()
         finally:
             con.close()
-        self._failures.append(
+        self._failures.add(
             pa_arrow.Table.from_pylist(
                 [
                     {"row_number": r, "column_name": c, "rule": rule, "message": f"{c}: {PREPARED_MESSAGES[rule]}"}
@@ -388,8 +404,28 @@ class PreparedValidator:
         """
         if self._result is None:
             self._seen.close()
-            failures = pa_arrow.concat_tables(self._failures) if self._failures else FAILURE_SCHEMA.empty_table()
             notes = [f"prepared extract from {self.provider}"]
-            self._result = Validation(self.rows_in, self.rows_valid, failures, notes, concat_compact(self._frames))
-            self._failures, self._frames = [], []
+            self._result = _outcome(self.rows_in, self.rows_valid, self._failures, notes, self._frames)
+            self._frames = []
         return self._result
+
+
+def _outcome(
+    rows_in: int,
+    rows_valid: int,
+    failures: FailureLog,
+    notes: list[str],
+    frames: list,
+    quoted: tuple[str, ...] = (),
+) -> Validation:
+    failures.finish()
+    return Validation(
+        rows_in,
+        rows_valid,
+        failures.held(FAILURE_SCHEMA),
+        notes,
+        concat_compact(frames),
+        quoted=quoted,
+        failure_count=failures.total,
+        failures_by_rule=failures.by_rule(),
+    )

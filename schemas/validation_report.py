@@ -8,16 +8,15 @@ has no JavaScript and no external assets.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from html import escape
 from pathlib import Path
 
 from schemas.expectations import ExpectationReport
+from schemas.failure_log import MAX_HELD, FailureLog
+from schemas.standard import feed
 from schemas.validation import Validation
-from sources.spreadsheet import safe_csv_text
 
-MAX_ROWS_SHOWN = 10_000
-CSV_COLUMNS = ["row_number", "column_name", "rule", "message", "value"]
+MAX_ROWS_SHOWN = MAX_HELD
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1a1a1a; background: #fff; line-height: 1.4; }
@@ -52,14 +51,16 @@ def _table(caption: str, headers: list[str], rows: list[list[object]], numeric: 
     )
 
 
-def failures_csv(failures: list[dict]) -> str:
-    """Every failure as CSV text, cells neutralised against spreadsheet formulas."""
-    return safe_csv_text(CSV_COLUMNS, ([record.get(c) for c in CSV_COLUMNS] for record in failures))
-
-
-def _write_csv(path: Path, failures: list[dict]) -> None:
-    # utf-8-sig: spreadsheet programs then read accented characters correctly.
-    path.write_bytes(failures_csv(failures).encode("utf-8-sig"))
+def _write_csv(path: Path, validation: Validation) -> None:
+    """`failures.csv` from a validation that holds every failure; one that held only the first ones was given
+    the CSV stream as it ran (`FailureLog`), which wrote them all there."""
+    if validation.failures_all_held:
+        with path.open("wb") as out:
+            log = FailureLog(held=0, csv_out=out)
+            log.add(validation.failures)
+            log.finish()
+    elif not path.exists():
+        raise ValueError("a validation that held only its first failures wrote none to this report's failures.csv")
 
 
 def write_validation_report(
@@ -73,7 +74,7 @@ def write_validation_report(
     """Write `report.html` and `failures.csv` in `out_dir`; return the report's path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_csv(out_dir / "failures.csv", validation.failures.to_pylist())
+    _write_csv(out_dir / "failures.csv", validation)
     docs_href = None
     if expectations is not None and expectations.docs_index is not None:
         index = Path(expectations.docs_index).resolve()
@@ -104,6 +105,13 @@ def write_validation_report(
     return report
 
 
+def allowed_codes(feed_name: str, validation: Validation) -> list[tuple[str, str]]:
+    """(column, its code list) of each column where a code was not allowed (counted over every failure)."""
+    spec = feed(feed_name)
+    columns = dict.fromkeys(column for rule, column, *_ in validation.failures_by_rule if rule == "unmapped_code")
+    return [(c, spec.columns[c].codelist) for c in columns if c in spec.columns]
+
+
 def report_sections(
     filename: str,
     feed: str,
@@ -115,7 +123,7 @@ def report_sections(
 ) -> str:
     """The report's sections (summary, failures by rule and by row, dataset checks) as an HTML fragment;
     the portal shows the same fragment on its upload result page."""
-    failures = validation.failures.to_pylist()
+    total = validation.failure_count
     parts = [
         '<section aria-labelledby="summary">',
         '<h2 id="summary">Summary</h2>',
@@ -126,7 +134,7 @@ def report_sections(
         f"<dt>Rows in</dt><dd>{validation.rows_in:,}</dd>",
         f"<dt>Valid rows</dt><dd>{validation.rows_valid:,}</dd>",
         f"<dt>Rows that would be quarantined</dt><dd>{validation.rows_quarantined:,}</dd>",
-        f"<dt>Failures</dt><dd>{len(failures):,}</dd>",
+        f"<dt>Failures</dt><dd>{total:,}</dd>",
     ]
     if expectations is not None:
         parts.append(f"<dt>Dataset warnings</dt><dd>{len(expectations.warnings):,}</dd>")
@@ -136,23 +144,22 @@ def report_sections(
     parts.append("</section>")
 
     parts += ['<section aria-labelledby="by-rule">', '<h2 id="by-rule">Failures by rule</h2>']
-    if failures:
-        counts = Counter((f["rule"], f["column_name"]) for f in failures)
-        messages = {}
-        for f in failures:
-            messages.setdefault((f["rule"], f["column_name"]), f["message"])
-        rows = [[rule, column, n, messages[(rule, column)]] for (rule, column), n in counts.most_common()]
+    if total:
+        rows = [list(counted) for counted in validation.failures_by_rule]
         parts.append(_table("Failures grouped by rule and column", ["Rule", "Column", "Rows", "Message"], rows, {2}))
+        listed = ", ".join(f"{c} (code list {cl})" for c, cl in allowed_codes(feed, validation))
+        if listed:
+            parts.append(f"<p>The allowed codes of {_e(listed)} are in the data dictionary, under Code lists.</p>")
     else:
         parts.append("<p>No row failed a rule.</p>")
     parts.append("</section>")
 
     parts += ['<section aria-labelledby="by-row">', '<h2 id="by-row">Failures by row</h2>']
-    if failures:
-        shown = failures[:MAX_ROWS_SHOWN]
-        if len(failures) > MAX_ROWS_SHOWN:
+    if total:
+        shown = validation.failures.slice(0, MAX_ROWS_SHOWN).to_pylist()
+        if total > len(shown):
             parts.append(
-                f"<p><strong>Only the first {MAX_ROWS_SHOWN:,} of {len(failures):,} failures are shown here.</strong> "
+                f"<p><strong>Only the first {len(shown):,} of {total:,} failures are shown here.</strong> "
                 f'Every failure is listed in <a href="{_e(failures_href)}">failures.csv</a>.</p>'
             )
         else:

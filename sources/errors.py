@@ -19,10 +19,14 @@ class RapporteurError(Exception):
         self.quoted = quoted
 
     def redacted(self) -> str:
-        text = str(self)
-        for part in self.quoted:
-            text = text.replace(part, "…")
-        return text
+        return redact(str(self), self.quoted)
+
+
+def redact(text: str, quoted: tuple[str, ...]) -> str:
+    """`text` with every quoted part (text taken from a user's file) replaced by an ellipsis."""
+    for part in quoted:
+        text = text.replace(part, "…")
+    return text
 
 
 class UnusableInput(RapporteurError):
@@ -33,6 +37,15 @@ class DisclosureError(RapporteurError):
     """A publication that would let a reader learn a small count (exit 1): nothing new is published."""
 
     exit_code = 1
+
+
+class SheetChoice(UnusableInput):
+    """A workbook whose data sheet cannot be told (none or several have the standard's header): the user
+    chooses one of `sheets` (`--sheet NAME`, or the portal's Sheet field)."""
+
+    def __init__(self, name: str, reason: str, sheets: list[str]):
+        self.sheets, self.reason = tuple(sheets), reason
+        super().__init__(f"{name}: {reason}: choose one with --sheet NAME", quoted=tuple(f"'{s[:40]}'" for s in sheets))
 
 
 class KeyringError(RapporteurError):

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -20,11 +21,14 @@ from typing import BinaryIO, Protocol
 
 from sources.agreements import HELD_NO_AGREEMENT, Agreements
 from sources.errors import UnusableInput
+from sources.inbox_walk import open_no_link, walk
 from sources.periods import ALL_PROVIDERS, PeriodLedger, clean_reason, overlaps
 
 FEEDS = ("law-enforcement", "victim-assistance")
-PROVIDER_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-PERIOD = re.compile(r"^(?:all|\d{4}|\d{4}-Q[1-4])$")
+# Anchored at the true end (\Z, not $, which also matches before a final newline) and ASCII digits only
+# (\d also matches other scripts' digits): these ids become folder names. Use `.fullmatch`.
+PROVIDER_ID = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
+PERIOD = re.compile(r"\A(?:all|[0-9]{4}|[0-9]{4}-Q[1-4])\Z")
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".parquet")
 SEALED = ".sealed"
 # `held`: a proposed revision to a locked (approved) period, waiting for the bureau (sources.periods).
@@ -46,7 +50,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     rows_loaded INTEGER,
     rows_quarantined INTEGER,
     message TEXT,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    sheet TEXT
 )
 """
 # Raw content removed once the retention period after the load had passed (pipelines.retention).
@@ -82,21 +87,30 @@ class Submission:
     path: Path
     status: str = "received"
     received_at: str | None = None
+    sheet: str | None = None  # the workbook's sheet to read, when the provider chose one
 
 
 def check_submission_args(feed: str, provider: str, period: str) -> None:
     """Refuse a feed, provider id or period that is not of the documented form."""
     if feed not in FEEDS:
         raise UnusableInput(f"unknown feed '{feed[:40]}': use one of {', '.join(FEEDS)}")
-    if not PROVIDER_ID.match(provider):
+    if not PROVIDER_ID.fullmatch(provider):
         raise UnusableInput("provider id must be lowercase letters, digits and hyphens (e.g. ngo-harbour)")
-    if not PERIOD.match(period):
+    if not PERIOD.fullmatch(period):
         raise UnusableInput("period must be 'all', a year (2024) or a quarter (2024-Q1)")
 
 
-def submission_id(feed: str, provider: str, period: str, content_sha256: str) -> str:
-    """Stable id: the same content from the same provider for the same feed and period is one submission."""
-    return hashlib.sha256(f"{feed}\0{provider}\0{period}\0{content_sha256}".encode()).hexdigest()[:16]
+def check_sheet(sheet: str | None) -> None:
+    """Refuse a sheet name that no workbook can have (blank, over 100 characters, control characters)."""
+    if sheet is not None and (not sheet.strip() or len(sheet) > 100 or any(ord(c) < 32 for c in sheet)):
+        raise UnusableInput("a sheet name must be the name of one of the workbook's sheets, as shown in its tabs")
+
+
+def submission_id(feed: str, provider: str, period: str, content_sha256: str, sheet: str | None = None) -> str:
+    """Stable id: the same content from the same provider for the same feed and period (and sheet, when one
+    was chosen) is one submission."""
+    key = f"{feed}\0{provider}\0{period}\0{content_sha256}" + (f"\0{sheet}" if sheet is not None else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 class Cipher(Protocol):
@@ -128,6 +142,8 @@ class Inbox:
             con.execute(LEDGER_DDL)
             con.execute(RUN_FAILURES_DDL)
             con.execute(PURGES_DDL)
+            if "sheet" not in {r["name"] for r in con.execute("PRAGMA table_info(submissions)")}:
+                con.execute("ALTER TABLE submissions ADD COLUMN sheet TEXT")  # a ledger of an earlier version
         self.periods = PeriodLedger(self.root / "ledger.sqlite")
         self.agreements = Agreements(self.root / "ledger.sqlite")
 
@@ -140,33 +156,53 @@ class Inbox:
         return not any(self._files())
 
     def place(
-        self, source: Path, feed: str, provider: str, period: str = "all", reason: str | None = None
+        self,
+        source: Path,
+        feed: str,
+        provider: str,
+        period: str = "all",
+        reason: str | None = None,
+        sheet: str | None = None,
     ) -> tuple[Submission, bool]:
         """Seal `source` into the inbox atomically and register it; False when it was already there.
 
         A submission to a locked period is held as a proposed revision and needs a `reason`.
         """
         check_submission_args(feed, provider, period)
+        check_sheet(sheet)
         source = Path(source)
         if not source.is_file():
             raise UnusableInput(f"{source.name}: no such file")
         if source.suffix.lower() not in EXTENSIONS:
             raise UnusableInput(f"{source.name}: send a .csv, .xlsx or .parquet file")
-        return self._land(partial(source.open, "rb"), feed, provider, period, reason)
+        return self._land(partial(source.open, "rb"), feed, provider, period, reason, sheet)
 
     def place_bytes(
-        self, data: bytes, feed: str, provider: str, period: str = "all", reason: str | None = None
+        self,
+        data: bytes,
+        feed: str,
+        provider: str,
+        period: str = "all",
+        reason: str | None = None,
+        sheet: str | None = None,
     ) -> tuple[Submission, bool]:
         """Seal a file's content (an upload, already checked by content) into the inbox, as `place` does."""
         check_submission_args(feed, provider, period)
-        return self._land(partial(io.BytesIO, data), feed, provider, period, reason)
+        check_sheet(sheet)
+        return self._land(partial(io.BytesIO, data), feed, provider, period, reason, sheet)
 
     def locked(self, provider: str, period: str) -> dict | None:
         """The bureau's approval that locks this provider's `period`, if one stands."""
         return self.periods.approval(period, provider)
 
     def _land(
-        self, content: Callable[[], BinaryIO], feed: str, provider: str, period: str, reason: str | None = None
+        self,
+        content: Callable[[], BinaryIO],
+        feed: str,
+        provider: str,
+        period: str,
+        reason: str | None = None,
+        sheet: str | None = None,
     ) -> tuple[Submission, bool]:
         """Hash the content, then (unless it is a duplicate) seal it; `content` opens it afresh for each pass.
 
@@ -174,7 +210,7 @@ class Inbox:
         """
         with content() as f:
             sha = hashlib.file_digest(f, "sha256").hexdigest()
-        sid = submission_id(feed, provider, period, sha)
+        sid = submission_id(feed, provider, period, sha, sheet)
         known = self.get(sid)
         if known is not None:
             return known, False
@@ -186,9 +222,8 @@ class Inbox:
             )
         if self.cipher is None:
             raise RuntimeError("an inbox without a cipher cannot take submissions")
-        folder = self.root / feed / provider / period
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{sha[:16]}{SEALED}"
+        # The same content with another sheet chosen is another submission, so another file.
+        target = self._folder(feed, provider, period) / f"{sha[:16] if sheet is None else sid}{SEALED}"
         digest = hashlib.sha256()
         with content() as f, self.cipher.writer(target, sid.encode()) as sink:
             while chunk := f.read(CHUNK):
@@ -196,7 +231,7 @@ class Inbox:
                 sink.write(chunk)
             if digest.hexdigest() != sha:  # raising inside `with` leaves no sealed file behind
                 raise UnusableInput("the file changed while it was being placed in the inbox: place it again")
-        sub = self.register(target, feed, provider, period, sha)
+        sub = self.register(target, feed, provider, period, sha, sheet)
         if lock is not None:
             self.periods.hold(sid, reason or BY_HAND)
             self.set_status(sid, "held", f"proposed revision to locked period {lock['period']}")
@@ -215,15 +250,18 @@ class Inbox:
         with self.open(sub) as f:
             return f.read()
 
-    def register(self, path: Path, feed: str, provider: str, period: str, sha: str) -> Submission:
+    def register(
+        self, path: Path, feed: str, provider: str, period: str, sha: str, sheet: str | None = None
+    ) -> Submission:
         """Record a file already in the inbox (idempotent)."""
-        sub = Submission(submission_id(feed, provider, period, sha), feed, provider, period, sha, Path(path))
+        sid = submission_id(feed, provider, period, sha, sheet)
+        sub = Submission(sid, feed, provider, period, sha, Path(path), sheet=sheet)
         now = _now()
         with self._connect() as con:
             con.execute(
                 "INSERT OR IGNORE INTO submissions (submission_id, feed, provider, period, content_sha256, path, "
-                "received_at, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?)",
-                (sub.submission_id, feed, provider, period, sha, str(path), now, now),
+                "received_at, status, updated_at, sheet) VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)",
+                (sub.submission_id, feed, provider, period, sha, str(path), now, now, sheet),
             )
         return self.get(sub.submission_id) or sub
 
@@ -231,30 +269,78 @@ class Inbox:
         """Seal and register every plain file dropped into the inbox's layout; return the new submissions.
 
         With `settled_before` (a time stamp), a file modified after it is left for a later scan: a file
-        copied in by hand may still be being written.
+        copied in by hand may still be being written. A symbolic link is never followed: it is moved to
+        `rejected/` (the link itself, never what it points to) and recorded as a rejected entry.
         """
         new = []
-        for path, feed, provider, period in self._files():
-            if path.name.endswith(SEALED) or (settled_before is not None and path.stat().st_mtime > settled_before):
+        for path, feed, provider, period, link in self._entries():
+            if link:
+                self._refuse_link(path, feed, provider, period)
                 continue
-            sub, is_new = self._land(partial(path.open, "rb"), feed, provider, period, BY_HAND)
+            if path.name.endswith(SEALED) or (settled_before is not None and path.lstat().st_mtime > settled_before):
+                continue
+            sub, is_new = self._land(partial(open_no_link, path), feed, provider, period, BY_HAND)
             path.unlink()  # its content is now sealed in the inbox (or was already)
             if is_new:
                 new.append(sub)
         return new
 
     def _files(self):
-        for feed in FEEDS:
-            for path in sorted((self.root / feed).glob("*/*/*")):
-                provider, period = path.parent.parent.name, path.parent.name
-                if (
-                    path.is_file()
-                    and not path.name.startswith(".")
-                    and (path.suffix.lower() in EXTENSIONS or path.name.endswith(SEALED))
-                    and PROVIDER_ID.match(provider)
-                    and PERIOD.match(period)
-                ):
-                    yield path, feed, provider, period
+        """The regular files of the inbox's layout: (path, feed, provider, period)."""
+        return ((path, *where) for path, *where, link in self._entries() if not link)
+
+    def _entries(self):
+        """Every file of the layout `<feed>/<provider>/<period>/<file>` that may be a submission, and every
+        symbolic link met on the way: (path, feed, provider, period, is_link); no link is ever followed."""
+        for path, feed, provider, period, link in walk(self.root, FEEDS):
+            if link or (
+                (path.suffix.lower() in EXTENSIONS or path.name.endswith(SEALED))
+                and PROVIDER_ID.fullmatch(provider)
+                and PERIOD.fullmatch(period)
+            ):
+                yield path, feed, provider, period, link
+
+    def _refuse_link(self, link: Path, feed: str, provider: str | None, period: str | None) -> None:
+        """Record a symbolic link found in the inbox as a rejected entry and move the link (only the link) to
+        `rejected/links/`; what it points to is never read, moved or deleted."""
+        provider = provider if provider and PROVIDER_ID.fullmatch(provider) else "-"
+        period = period if period and PERIOD.fullmatch(period) else "-"
+        # Named by its folders only: a file's own name may name a person.
+        where = "/".join(p for p in (feed, provider, period) if p != "-")
+        what = "file" if len(link.relative_to(self.root).parts) == 4 else "folder"  # <feed>/<provider>/<period>/<file>
+        marker = hashlib.sha256(f"link\0{link}\0{time.time_ns()}".encode()).hexdigest()
+        target = self.root / "rejected" / "links" / f"{marker[:16]}.link"
+        try:
+            self._folder("rejected", "links")
+            os.replace(link, target)  # renames the link itself; never follows it
+        except (OSError, UnusableInput):
+            link.unlink(missing_ok=True)  # removes the link only, never its target
+            target = link
+        message = (
+            f"a symbolic link ({what} in {where}) was found in the inbox and refused: the inbox never follows "
+            "links; place the file itself (rapporteur submit or the portal)"
+        )
+        sid = submission_id(feed, provider, period, marker)
+        now = _now()
+        with self._connect() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO submissions (submission_id, feed, provider, period, content_sha256, path, "
+                "received_at, status, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected', ?, ?)",
+                (sid, feed, provider, period, "", str(target), now, message, now),
+            )
+
+    def _folder(self, *parts: str) -> Path:
+        """`root/parts...`, created as needed; a symbolic link on the way is refused (never followed)."""
+        path = self.root
+        for part in parts:
+            path = path / part
+            if path.is_symlink():
+                raise UnusableInput(
+                    f"the inbox folder {path.relative_to(self.root).as_posix()} is a symbolic link, which the inbox "
+                    "never follows: the bureau must replace it with a real folder"
+                )
+            path.mkdir(exist_ok=True)
+        return path
 
     def get(self, sid: str) -> Submission | None:
         rows = self._rows("SELECT * FROM submissions WHERE submission_id = ?", (sid,))
@@ -285,9 +371,8 @@ class Inbox:
 
     def reject(self, sub: Submission, message: str) -> Submission:
         """Move an unusable file to `rejected/` (kept, never processed again) and record why."""
-        target = self.root / "rejected" / sub.feed / sub.provider / sub.period / sub.path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if sub.path.exists():
+        target = self._folder("rejected", sub.feed, sub.provider, sub.period) / sub.path.name
+        if sub.path.exists() and not sub.path.is_symlink():
             os.replace(sub.path, target)
         with self._connect() as con:
             con.execute(
@@ -394,6 +479,7 @@ def _submission(row: sqlite3.Row) -> Submission:
         Path(row["path"]),
         row["status"],
         row["received_at"],
+        row["sheet"],
     )
 
 

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sources.errors import UnusableInput
+from sources.expansion import check_parquet
 from sources.extract_stream import ExtractStream, normalise_header
 from sources.source import Source
 
@@ -19,6 +20,11 @@ def open_parquet(src: Source, batch_rows: int) -> ExtractStream:
         parquet = pq.ParquetFile(src.arrow())
     except (pa.ArrowInvalid, OSError):
         raise UnusableInput(f"{src.name}: the Parquet file is damaged; export it again") from None
+    try:
+        check_parquet(parquet, src.size(), src.name)
+    except UnusableInput:
+        parquet.close()
+        raise
     header = normalise_header(parquet.schema_arrow.names, src.name)
     for i, type_ in enumerate(parquet.schema_arrow.types, start=1):
         try:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from sources.csv_stream import open_csv
 from sources.errors import UnusableInput
+from sources.expansion import check_parquet
 from sources.extract_stream import BATCH_ROWS, ROW, ExtractStream
 from sources.parquet_stream import open_parquet
 from sources.source import Readable, Source
@@ -39,13 +40,19 @@ PREPARED_PERIOD = b"rapporteur.prepared_for"  # the period it was prepared for (
 
 
 def open_extract(
-    source: Readable, sheet: str | None = None, name: str | None = None, batch_rows: int = BATCH_ROWS
+    source: Readable,
+    sheet: str | None = None,
+    name: str | None = None,
+    batch_rows: int = BATCH_ROWS,
+    expected: Collection[str] | None = None,
 ) -> ExtractStream:
     """Open a file (a path, its bytes, or a binary file object) by its content, not its name.
 
     Raises UnusableInput with one line for what can be found up front (empty, not text, encoding,
     header, unbalanced quotes, an XLSX too large, no data rows...); `ExtractStream.batches()` raises
     the same for what only reading finds. `name` is how messages call the file (default: its file name).
+    In a workbook, `sheet` names the sheet to read; without it the sheet whose first row names the `expected`
+    columns is read (SheetChoice when none or several do).
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
@@ -55,7 +62,7 @@ def open_extract(
     if not head.strip():
         raise UnusableInput(f"{src.name}: the file is empty; export the extract again")
     if head.startswith(b"PK\x03\x04"):
-        return open_xlsx(src, sheet, batch_rows)
+        return open_xlsx(src, sheet, batch_rows, expected)
     if head.startswith(b"PAR1"):
         return open_parquet(src, batch_rows)
     return open_csv(src, head, batch_rows)
@@ -83,12 +90,12 @@ def read_extract(source: Readable, sheet: str | None = None, name: str | None = 
     return Extract(table, stream.format, stream.encoding, stream.delimiter, stream.notes)
 
 
-def open_prepared(source: Readable) -> tuple[pq.ParquetFile, dict] | None:
+def open_prepared(source: Readable, name: str | None = None) -> tuple[pq.ParquetFile, dict] | None:
     """A prepared extract (Parquet marked by `rapporteur prepare`), opened, and its mark; None for anything else.
 
     The rows are read in batches by `prepared_batches`, which closes the file.
     """
-    src = Source(source, None)
+    src = Source(source, name)
     with src.open() as f:
         if f.read(4) != b"PAR1":
             return None
@@ -99,9 +106,13 @@ def open_prepared(source: Readable) -> tuple[pq.ParquetFile, dict] | None:
     try:
         mark = (parquet.schema_arrow.metadata or {}).get(PREPARED_MARK)
         if mark:
+            check_parquet(parquet, src.size(), src.name)
             return parquet, json.loads(mark)
     except ValueError:
         pass
+    except UnusableInput:
+        parquet.close()
+        raise
     parquet.close()
     return None
 

@@ -37,6 +37,15 @@ class Source:
             return self.path.open("rb")
         return _Borrowed(self.file, self._lock)
 
+    def size(self) -> int:
+        """The file's size in bytes."""
+        if self.data is not None:
+            return len(self.data)
+        if self.path is not None:
+            return self.path.stat().st_size
+        with _Borrowed(self.file, self._lock) as f:
+            return f.seek(0, io.SEEK_END)
+
     def arrow(self) -> str | pa.NativeFile | BinaryIO:
         """What pyarrow's readers take: a path or an in-memory buffer read natively, else the file object."""
         if self.data is not None:

@@ -53,7 +53,7 @@ def _date_writer(fmt: str):
 def _spelling(pid: str) -> dict[str, dict[str, str]]:
     """The mapping file's local codes as spelled there, keyed by their case-folded form."""
     path = standard.HERE / "mappings" / f"{pid}.yaml"
-    if not standard.PROVIDER_ID.match(pid) or not path.exists():
+    if not standard.PROVIDER_ID.fullmatch(pid) or not path.exists():
         return {}
     spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return {col: {str(k).strip().casefold(): str(k).strip() for k in m} for col, m in (spec.get("codes") or {}).items()}

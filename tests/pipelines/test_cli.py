@@ -108,7 +108,7 @@ def test_ingest_unusable_file_is_rejected_and_kept(home, tmp_path):
     bad = tmp_path / "extract.csv"
     bad.write_text("provider_record_id,sex\nr1,F\n")  # required columns missing
     home.keyring(create_demo=True)
-    line = _one_line_error(_run("ingest", "--feed", "victim-assistance", "--provider", "ngo-a", bad))
+    line = _one_line_error(_run("ingest", "--feed", "victim-assistance", "--provider", "ngo-harbour", bad))
     assert "extract.csv: required column(s) missing" in line
     kept = list((home.inbox / "rejected").rglob("*.sealed"))
     assert len(kept) == 1 and not list((home.inbox / "victim-assistance").rglob("*.sealed"))
@@ -153,7 +153,7 @@ def test_header_text_reaches_the_user_but_not_the_bureau(home, tmp_path):
     bad = tmp_path / "extract.csv"
     bad.write_text("Canaryname,Canaryname,F\nOther,Person,M\n")
     home.keyring(create_demo=True)
-    line = _one_line_error(_run("ingest", "--feed", "victim-assistance", "--provider", "ngo-a", bad))
+    line = _one_line_error(_run("ingest", "--feed", "victim-assistance", "--provider", "ngo-harbour", bad))
     assert "canaryname" in line.lower()  # the provider's own terminal
     (row,) = home.sealed_inbox(home.keyring()[0]).ledger()
     assert row["status"] == "rejected" and "canaryname" not in row["message"].lower() and "twice" in row["message"]

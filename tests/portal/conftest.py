@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -122,3 +129,39 @@ def harbour_bad_csv(harbour_csv) -> bytes:
 
 def token_of(location: str) -> str:
     return Path(location).name
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_portal(home, log: Path, env: dict[str, str] | None = None):
+    """`rapporteur portal` in its own process on a free port over `home` (its accounts added), its stdout and
+    stderr in `log`; yields its URL."""
+    store = Accounts(portal_database(home.root))
+    for org, password in PASSWORDS.items():
+        if store.get(org) is None:
+            store.add(org, ROLES[org], password)
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "rapporteur"), "portal", "--port", str(port)]
+    environment = os.environ | {"RAPPORTEUR_HOME": str(home.root), "DAGSTER_HOME": str(home.dagster)} | (env or {})
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=environment, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180  # a start-up bound, not a performance assertion
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the portal did not start:\n" + log.read_text()
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

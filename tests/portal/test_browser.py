@@ -5,56 +5,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from portal.accounts import Accounts
-from portal.app import portal_database
-from tests.portal.conftest import CANARY_NAME, PASSWORDS, ROLES, with_failures
+from tests.portal.conftest import CANARY_NAME, PASSWORDS, running_portal, with_failures
 from tests.reporting.test_browser import ARGS, CHROMIUM, _playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 SCREENSHOT_ENV = "RAPPORTEUR_PORTAL_SCREENSHOT"  # set to docs/portal-upload-result.png to refresh the docs' image
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path, home):
     """`rapporteur portal` on a free port over a fresh installation with three accounts; yields (url, log)."""
-    store = Accounts(portal_database(home.root))
-    for org, password in PASSWORDS.items():
-        store.add(org, ROLES[org], password)
-    port, log = _free_port(), tmp_path / "portal.log"
-    command = [str(Path(sys.executable).parent / "rapporteur"), "portal", "--port", str(port)]
-    env = os.environ | {"RAPPORTEUR_HOME": str(home.root), "DAGSTER_HOME": str(home.dagster)}
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180  # a start-up bound, not a performance assertion
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=5)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the portal did not start:\n" + log.read_text()
-                time.sleep(0.5)
+    log = tmp_path / "portal.log"
+    with running_portal(home, log) as url:
         yield url, log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _sign_in(page, url: str, org: str) -> None:

@@ -211,6 +211,55 @@ def _zip_bomb(base: Base) -> tuple[bytes, str]:
     return out.getvalue(), ".xlsx"
 
 
+SST = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+
+def shared_strings_bomb(rows: list[list[object]], megabytes: int = 100) -> bytes:
+    """A real workbook given a shared-strings part of `megabytes` MB of one repeated string (what Excel would
+    read before the first row)."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes({"extract": rows})))
+    pad = b"<si><t>" + b"A" * 90 + b"</t></si>"
+    count = megabytes * (1 << 20) // len(pad)
+    strings = f'<sst xmlns="{SST}" count="{count}" uniqueCount="{count}">'.encode() + pad * count + b"</sst>"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                    b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    f'<Relationship Id="rIdS" Type="{RELS}" Target="sharedStrings.xml"/></Relationships>'.encode(),
+                )
+            z.writestr(item, data)
+        z.writestr("xl/sharedStrings.xml", strings)
+    return out.getvalue()
+
+
+def _parquet_bomb(base: Base) -> tuple[bytes, str]:
+    """Every column one repeated value: some 100 KB that read as 2 million rows."""
+    repeated = pa.DictionaryArray.from_arrays(pa.array(bytes(2_000_000), pa.int8()).cast(pa.int32()), pa.array(["x"]))
+    out = io.BytesIO()
+    pq.write_table(pa.table({h: repeated for h in base.header}), out, compression="zstd")
+    return out.getvalue(), ".parquet"
+
+
+def _xlsx_cover(base: Base) -> tuple[bytes, str]:
+    cover = [["Extract for the national rapporteur"], ["prepared by", "the data officer"]]
+    return xlsx_bytes({"cover": cover, "extract": _as_xlsx(base)}), ".xlsx"
+
+
+def _xlsx_two_extracts(base: Base) -> tuple[bytes, str]:
+    rows = _as_xlsx(base)
+    return xlsx_bytes({"cover": [["notes"]], "first": rows, "second": rows[:5]}), ".xlsx"
+
+
 def _zip_not_xlsx(base: Base) -> tuple[bytes, str]:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
@@ -342,7 +391,13 @@ CASES: list[Case] = [
         _header_change(lambda h: [f"  {c.upper().replace('_', ' ')} " for c in h]),
         0,
     ),
-    Case("extra columns", VA, _extra_columns, 0, r"dropped 2 column\(s\) not in the standard \(column 24, 25\)"),
+    Case(
+        "extra columns",
+        VA,
+        _extra_columns,
+        0,
+        r"dropped 2 column\(s\) not in the standard: 'notes' \(column 24\), 'caseworker' \(column 25\)",
+    ),
     Case("missing optional columns", VA, _drop_column("means_of_control"), 0),
     Case("enormous field (2 MB in a name)", VA, _enormous("given_name", 2 << 20), 0),
     Case(
@@ -474,5 +529,28 @@ CASES: list[Case] = [
         1,
         quarantined=7,
         rules=frozenset({"stage_dates_out_of_order"}),
+    ),
+    Case("XLSX whose first sheet is a cover page", VA, _xlsx_cover, 0, r"read the sheet 'extract'"),
+    Case(
+        "XLSX with two data sheets",
+        VA,
+        _xlsx_two_extracts,
+        2,
+        r"the sheets 'first', 'second' all hold an extract: choose one with --sheet NAME",
+    ),
+    Case(
+        "shared strings bomb (100 MB in 350 KB)",
+        VA,
+        lambda b: (shared_strings_bomb(_as_xlsx(b)), ".xlsx"),
+        2,
+        "zip bomb",
+    ),
+    Case("Parquet decompression bomb", VA, _parquet_bomb, 2, r"declares 2,000,000 rows .* decompression bomb"),
+    Case(
+        "renamed column (nationality for citizenship)",
+        VA,
+        _header_change(lambda h: ["nationality" if c == "citizenship" else c for c in h]),
+        2,
+        r"missing .*: citizenship; not recognised: 'nationality' \(column \d+; did you mean citizenship\?\)",
     ),
 ]
