@@ -362,10 +362,16 @@ class _Report:
             f"<p>Persons identified in {y}, by the exact combination of lists (providers) on which they appear "
             "after pseudonymised record linkage.</p>"
         )
-        out += figure(
-            bar_chart(self.ident(), f"Persons by number of lists, {y}", desc, items),
-            f"Persons by number of lists, {y}.",
-        )
+        if any(v is not None for _, v, _ in items):
+            out += figure(
+                bar_chart(self.ident(), f"Persons by number of lists, {y}", desc, items),
+                f"Persons by number of lists, {y}.",
+            )
+        else:
+            out += (
+                "<p>Every group holds a suppressed combination (disclosure control), so no group is added up and "
+                "no chart is drawn; the published combinations are in the table below.</p>"
+            )
         caption = f"Persons by number of lists, {y} (the sum of the combinations, only where none is suppressed)"
         out += table(caption, ["Number of lists", "Persons", "Combinations"], groups)
         rows = [[e(r["lists"]), str(r["n_lists"]), num(r, "persons")] for r in rows]
