@@ -67,7 +67,8 @@ def test_commands_find_the_installation_walking_up(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "checkout").iterdir()) == ["docs", "var"]
 
 
-def test_the_setting_wins_over_the_folder(tmp_path):
+def test_the_setting_wins_over_the_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("RAPPORTEUR_HOME", raising=False)  # `make test` sets it for the whole run
     here = Home(tmp_path / "var").ensure()
     there = Home(tmp_path / "other").ensure()
     (there.inbox / "marker").mkdir()

@@ -137,6 +137,7 @@ def test_every_sensor_and_schedule_is_on_by_default(defs):
         "victim_assistance_weekly_ingestion",
         "weekly_provider_freshness",
         "annual_report_schedule",
+        "weekly_retention_purge",
     }
     assert set(sensors.values()) == {dg.DefaultSensorStatus.RUNNING}
     assert set(schedules.values()) == {dg.DefaultScheduleStatus.RUNNING}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ class Terminal:
     def __init__(self, home: Home):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: the shell, with the terminal as its controlling terminal
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background job inherits Ctrl-C ignored; a person's is not
             os.execve(sys.executable, [sys.executable, "-m", "pipelines.cli", "sql", "--db", "research"], _env(home))
         self.seen = ""
 

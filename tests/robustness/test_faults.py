@@ -168,7 +168,7 @@ def test_missing_or_damaged_keyring_is_a_clear_error_and_nothing_is_written(home
         ["ingest", "--feed", VA, "--provider", PROVIDER[VA], second],
         ["submit", "--feed", VA, "--provider", PROVIDER[VA], second],
         ["run"],
-        ["sql", "--db", "victims", "-c", "SELECT 1"],
+        ["sql", "--db", "victims", "--purpose", "checking the fault", "-c", "SELECT 1"],
         ["keys", "status"],
     ):
         one_line_error(cli(*args), says)

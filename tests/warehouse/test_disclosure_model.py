@@ -23,7 +23,7 @@ from warehouse.tablewise import tablewise
 K = 5
 INTEGERS = ("INTEGER", "BIGINT", "HUGEINT", "SMALLINT")
 # (providers, rows per feed, seed) of further generated installations
-SIZES = [(2, 600, 3), (4, 1200, 5)]
+SIZES = [(2, 600, 3), (3, 1200, 5)]  # the generator's providers beyond 3 have no mapping: not registered
 
 
 @pytest.fixture(scope="module")
