@@ -174,7 +174,8 @@ def test_a_release_is_immutable_reproducible_and_the_next_report_lists_the_figur
     assert all("duplicates removed" in r["reason"] for r in revised if r["period"] == int(YEAR))
     assert _run("report", "--year", YEAR).exit_code == 0
     html = (home.reports / f"annual-report-{YEAR}.html").read_text()
-    assert "Revisions of earlier figures" in html and "duplicates removed" in html
+    assert "Revisions of earlier figures" in html and "accepted revision from ngo-harbour" in html
+    assert "duplicates removed" not in html  # a provider's free text never reaches the public report
     assert _release_files(home, f"{YEAR}-r1") == first  # an earlier release never changes
 
 
