@@ -13,12 +13,14 @@ from pathlib import Path
 
 import yaml
 
+from schemas.crosswalk import FORMATS, crosswalk
 from schemas.providers import MAPPINGS, providers
 from schemas.research_tables import research_tables
 from schemas.rules import feed_rules
 from schemas.standard import FEEDS, HERE, PROVIDER_ID, UNKNOWN_COUNTRY, codelist_version, codelists, feed
 
 TITLE = "Data dictionary of the common data set"
+FORMAT_TITLES = ["IC-TIP", "GLOTIP", "Eurostat", "SDG 16.2.2"]
 MD_NAME = "data-dictionary.md"
 HTML_NAME = "data-dictionary.html"
 
@@ -530,6 +532,59 @@ def _research_section() -> list[Block]:
     return blocks
 
 
+def _crosswalk_section() -> list[Block]:
+    """The crosswalk of schemas/crosswalks/ictip.yaml: per code, its IC-TIP category and each format's code."""
+    spec = crosswalk()
+    blocks: list[Block] = [
+        Heading(2, ["Crosswalk to IC-TIP and the international formats"], "crosswalk"),
+        Para(
+            [
+                f"Version {spec['version']} of ",
+                Code("schemas/crosswalks/ictip.yaml"),
+                f" (checked against code lists version {spec['codelist_version']}), used by ",
+                Code("rapporteur export glotip|eurostat|sdg"),
+                " (docs/international.md). A dash: the format counts the code in its total only. "
+                "A judgement is a choice, not a match.",
+            ]
+        ),
+        Bullets([[Code(name), ": ", " ".join(str(text).split())] for name, text in spec["sources"].items()]),
+    ]
+    for name, codes in spec["codelists"].items():
+        rows: list[list[Cell]] = [
+            [Code(str(code))] + [_target_cell(entry[fmt]) for fmt in FORMATS] + [entry.get("judgement", "")]
+            for code, entry in codes.items()
+        ]
+        blocks += [
+            Heading(3, ["Code list ", Code(name)], f"crosswalk-{name}"),
+            Table(f"Crosswalk of {name}", ["Code", *FORMAT_TITLES, "Judgement"], rows),
+        ]
+    rows = [
+        [Code(group), _target_cell(entry.get("group") or entry.get("code"))]
+        + [_target_cell(entry[fmt]) for fmt in FORMATS]
+        for group, entry in spec["citizenship"].items()
+    ]
+    blocks += [
+        Heading(3, ["Citizenship groups"], "crosswalk-citizenship"),
+        Para(
+            [
+                "A country code falls into one group: the reporting country (",
+                Code("RAPPORTEUR_COUNTRY"),
+                "), another member of a group of ",
+                Code("countries.yaml"),
+                ", any other country, or unknown.",
+            ]
+        ),
+        Table("Crosswalk of citizenship", ["Group", "Countries", *FORMAT_TITLES], rows),
+        Heading(3, ["Gaps"], "crosswalk-gaps"),
+        Bullets([[" ".join(str(gap).split())] for gap in spec["gaps"]]),
+    ]
+    return blocks
+
+
+def _target_cell(value) -> Cell:
+    return "–" if value is None else Code(str(value))
+
+
 def _document() -> tuple[str, list[Block]]:
     version = codelist_version()
     title = f"{TITLE} (code lists version {version})"
@@ -541,6 +596,7 @@ def _document() -> tuple[str, list[Block]]:
     toc += [[Link("National-law coverage", "#coverage")]] if coverage is not None else []
     toc += [[Link("Provider mappings", "#mappings")]]
     toc += [[Link("Research database", "#research")]]
+    toc += [[Link("Crosswalk to IC-TIP and the international formats", "#crosswalk")]]
     blocks: list[Block] = [
         Heading(1, [title], "top"),
         Para(
@@ -561,6 +617,7 @@ def _document() -> tuple[str, list[Block]]:
         blocks += _coverage_section(coverage)
     blocks += _mappings_section()
     blocks += _research_section()
+    blocks += _crosswalk_section()
     return title, blocks
 
 
