@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,31 +14,19 @@ export_app = typer.Typer(
     help="International exports from the published figures: UNODC's GLOTIP, Eurostat's crim_thb, SDG 16.2.2.",
     no_args_is_help=True,
 )
-COUNTRY_ENV = "RAPPORTEUR_COUNTRY"
-DEFAULT_COUNTRY = "NLD"  # the sample generator's country
-
 YearOpt = Annotated[int, typer.Option("--year", min=1900, max=2100, help="The (first) reporting year.")]
 ToOpt = Annotated[int | None, typer.Option("--to", min=1900, max=2100, help="The last reporting year of a range.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Folder to write the export into (created if needed).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
 
-def _country() -> str:
-    from sources.errors import UnusableInput
-
-    country = os.environ.get(COUNTRY_ENV, DEFAULT_COUNTRY).strip().upper()
-    if len(country) != 3 or not country.isalpha():
-        raise UnusableInput(f"{COUNTRY_ENV} must be an ISO 3166 alpha-3 code such as NLD, not '{country[:10]}'")
-    return country
-
-
 def _export(kind: str, year: int, to: int | None, out: Path, as_json: bool, population: Path | None = None) -> None:
-    from reporting.exports.run import make_export, year_range
+    from reporting.exports.run import make_export, reporting_country, year_range
     from warehouse.protection import RECORD_FILE, read_record
     from warehouse.research import RESEARCH_FILE
 
     years = year_range(year, to)
-    country = _country()
+    country = reporting_country()
     home = installation()
     keyring, _ = home.keyring(create_demo=False)
     record = read_record(home.warehouse / RECORD_FILE, keyring.key("database"))

@@ -11,6 +11,7 @@ from pipelines.analysis import (
 )
 from pipelines.assets import feed_assets
 from pipelines.cycle_assets import cycle_domain
+from pipelines.export_assets import export_assets
 from pipelines.housekeeping import housekeeping_domain
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
 from pipelines.partitions import cadence_from_env, reporting_periods
@@ -70,10 +71,27 @@ def analysis_domain(cadence: str) -> dg.Definitions:
     )
 
 
+def international_domain() -> dg.Definitions:
+    """The GLOTIP, Eurostat and SDG exports (one asset each, partitioned by year) and the job that writes them."""
+    job = dg.define_asset_job(
+        "international_exports",
+        selection=dg.AssetSelection.groups("international"),
+        description="Write the international exports of one reporting year (a partition).",
+    )
+    return dg.Definitions(
+        assets=export_assets(),
+        jobs=[job],
+    )  # the `rapporteur` resource comes with the analysis domain
+
+
 def build_defs(cadence: str = "yearly") -> dg.Definitions:
     """Both feeds and the analysis, with reporting periods of the given cadence (yearly or quarterly)."""
     return dg.Definitions.merge(
-        *(feed_domain(f) for f in FEEDS), analysis_domain(cadence), cycle_domain(), housekeeping_domain()
+        *(feed_domain(f) for f in FEEDS),
+        analysis_domain(cadence),
+        cycle_domain(),
+        housekeeping_domain(),
+        international_domain(),
     )
 
 

@@ -21,6 +21,17 @@ from sources.errors import UnusableInput
 from warehouse.protection import read_published
 
 KINDS = ("glotip", "eurostat", "sdg")
+COUNTRY_ENV = "RAPPORTEUR_COUNTRY"
+DEFAULT_COUNTRY = "NLD"  # the sample generator's country
+POPULATION_FILE = "population.csv"  # in RAPPORTEUR_HOME: the population figures the SDG asset reads
+
+
+def reporting_country() -> str:
+    """The reporting country (RAPPORTEUR_COUNTRY, ISO alpha-3); one line when it is not a code."""
+    country = os.environ.get(COUNTRY_ENV, DEFAULT_COUNTRY).strip().upper()
+    if len(country) != 3 or not country.isalpha():
+        raise UnusableInput(f"{COUNTRY_ENV} must be an ISO 3166 alpha-3 code such as NLD, not '{country[:10]}'")
+    return country
 
 
 @dataclass

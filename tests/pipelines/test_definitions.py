@@ -23,6 +23,7 @@ def test_definitions_load_with_groups_and_descriptions():
         "victim_assistance": {f"victim_assistance_{s}" for s in ("landed", "validated", "pseudonymised", "loaded")},
         "analysis": {"research_database", "hidden_population", "annual_report", "provider_submissions"},
         "reporting_cycle": {"period_status", "annual_release"},
+        "international": {"glotip_export", "eurostat_export", "sdg_export"},
     }
     for job in (
         ANALYSIS_JOB,
@@ -30,6 +31,7 @@ def test_definitions_load_with_groups_and_descriptions():
         FRESHNESS_JOB,
         APPROVE_JOB,
         RELEASE_JOB,
+        "international_exports",
         *map(ingest_job_name, ("law-enforcement", "victim-assistance")),
     ):
         assert defs.resolve_job_def(job) is not None
@@ -46,6 +48,7 @@ def test_partitions_per_submission_and_per_reporting_period():
         assert names == {f"{prefix}_submissions"}
     assert partitions("research_database") is None and partitions("hidden_population") is None
     assert partitions("annual_report").get_partition_keys()[0] == "2015"
+    assert partitions("eurostat_export") == partitions("annual_report")  # one partition per reporting year
     quarterly = build_defs("quarterly").resolve_asset_graph().get(dg.AssetKey("provider_submissions")).partitions_def
     assert quarterly.get_partition_keys()[:2] == ["2015-01", "2015-04"]
 
@@ -67,6 +70,8 @@ def test_the_analysis_runs_in_order():
     assert parents["research_database"] == {"victim_assistance_loaded", "law_enforcement_loaded"}
     assert parents["hidden_population"] == {"research_database"}
     assert parents["annual_report"] == {"hidden_population"}
+    for kind in ("glotip", "eurostat", "sdg"):  # after the last step that writes research.duckdb
+        assert parents[f"{kind}_export"] == {"hidden_population"}
 
 
 def test_validation_checks_block_on_rejection_and_warn_on_expectations():

@@ -247,3 +247,25 @@ def test_user_errors_are_one_line(home, years, tmp_path, monkeypatch):
     monkeypatch.setenv("RAPPORTEUR_COUNTRY", "USA")
     assert "reporting_area" in _one_line_error(_run("export", "eurostat", "--year", years[-1], "--out", tmp_path))
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_each_export_is_a_dagster_asset_partitioned_by_year(home, indicators, years):
+    import shutil
+
+    import dagster as dg
+
+    from pipelines.export_assets import export_assets
+    from pipelines.resources import RapporteurHome
+
+    shutil.copy(DEMO_FILE, home.root / "population.csv")  # the bureau's population file, here the synthetic one
+    year = years[-1]
+    result = dg.materialize(
+        export_assets(), partition_key=str(year), resources={"rapporteur": RapporteurHome(root=str(home.root))}
+    )
+    assert result.success
+    total = indicators[("unique_victims", year, "total", "all")]
+    for kind in ("glotip", "eurostat", "sdg"):
+        (mat,) = result.asset_materializations_for_node(f"{kind}_export")
+        assert mat.metadata["total_victims"].value == (str(total) if total is not None else "withheld")
+        assert mat.metadata["export_sums_audited"].value >= 0
+        assert any((home.reports / "international" / kind / str(year)).iterdir())
