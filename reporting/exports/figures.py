@@ -78,6 +78,12 @@ class Published:
             frame = con.execute("SELECT indicator, period, dimension, category, value, suppressed FROM indicators").df()
         return cls(frame)
 
+    @classmethod
+    def from_figures(cls, figures: dict[tuple, dict]) -> Published:
+        """From `reporting.releases.figures` of a release (or a research database): key -> value, suppressed."""
+        rows = [(*key, f["value"], f["suppressed"]) for key, f in figures.items()]
+        return cls(pd.DataFrame(rows, columns=["indicator", "period", "dimension", "category", "value", "suppressed"]))
+
     def check_years(self, years: Iterable[int]) -> None:
         """One line when a year asked for has no published figures."""
         missing = [y for y in years if y not in self.years]

@@ -269,3 +269,17 @@ def test_each_export_is_a_dagster_asset_partitioned_by_year(home, indicators, ye
         assert mat.metadata["total_victims"].value == (str(total) if total is not None else "withheld")
         assert mat.metadata["export_sums_audited"].value >= 0
         assert any((home.reports / "international" / kind / str(year)).iterdir())
+
+
+def test_an_export_of_a_release_shows_what_was_told_to_parliament(home, indicators, years, tmp_path):
+    year = years[-1]
+    assert _run("period", "approve", "--period", year).exit_code == 0
+    made = _run("release", "make", "--year", year)
+    assert made.exit_code == 0, made.output
+    out = _export("glotip", [year], tmp_path, "--release", f"{year}-r1")
+    assert out["audit"]["export_sums"] > 0  # unrevised: the release's cells are the record's, so the audit runs
+    wb = load_workbook(tmp_path / "glotip.xlsx", read_only=True)
+    (total,) = [r for r in wb["victims_sex_age"].iter_rows(values_only=True) if r[0] == "total"]
+    assert total[2] == indicators[("unique_victims", year, "total", "all")]
+    missing = _one_line_error(_run("export", "glotip", "--year", year, "--release", "1999-r1", "--out", tmp_path))
+    assert "no release called" in missing
