@@ -11,7 +11,7 @@ from pipelines.analysis import (
 )
 from pipelines.assets import feed_assets
 from pipelines.cycle_assets import cycle_domain
-from pipelines.export_assets import export_assets
+from pipelines.export_assets import export_assets, export_checks
 from pipelines.housekeeping import housekeeping_domain
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
 from pipelines.partitions import cadence_from_env, reporting_periods
@@ -80,6 +80,7 @@ def international_domain() -> dg.Definitions:
     )
     return dg.Definitions(
         assets=export_assets(),
+        asset_checks=export_checks(),
         jobs=[job],
     )  # the `rapporteur` resource comes with the analysis domain
 

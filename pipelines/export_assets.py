@@ -73,3 +73,29 @@ def export_asset(kind: str) -> dg.AssetsDefinition:
 
 def export_assets() -> list[dg.AssetsDefinition]:
     return [export_asset(kind) for kind in KINDS]
+
+
+def totals_agree(kind: str) -> dg.AssetChecksDefinition:
+    """`totals_agree` on `<kind>_export`: every year written agrees with the research database, so with the others."""
+
+    @dg.asset_check(asset=f"{kind}_export", name="totals_agree", blocking=True)
+    def _check(context: dg.AssetCheckExecutionContext, rapporteur: RapporteurHome) -> dg.AssetCheckResult:
+        """The total of victims of every table of every year written equals the research database's."""
+        from reporting.exports.agreement import disagreements, folder_totals
+        from reporting.exports.figures import Published
+
+        home = rapporteur.home()
+        root = home.reports / "international"
+        pub = guarded_call("research database", Published.from_database, home.warehouse / RESEARCH_FILE)
+        found = [key for key in folder_totals(root) if key[0] == kind]
+        problems = [p for p in disagreements(pub, root) if p.startswith(f"{kind} ")]
+        return dg.AssetCheckResult(
+            passed=not problems,
+            metadata={"years_checked": len(found), "disagreements": "; ".join(problems[:10]) or "none"},
+        )
+
+    return _check
+
+
+def export_checks() -> list[dg.AssetChecksDefinition]:
+    return [totals_agree(kind) for kind in KINDS]

@@ -45,6 +45,31 @@ def read_totals(kind: str, files: list[Path]) -> dict[str, dict[int, str]]:
     return out
 
 
+def folder_totals(root: Path) -> dict[tuple[str, int], dict[str, dict[int, str]]]:
+    """Every export written under `root` (`<kind>/<year>/`, as the Dagster assets write them), read back:
+    (kind, folder year) -> its totals per table and year."""
+    found = {}
+    for kind in ("glotip", "eurostat", "sdg"):
+        for folder in sorted(Path(root, kind).glob("[0-9][0-9][0-9][0-9]")):
+            files = [p for p in folder.iterdir() if p.is_file()]
+            if files:
+                found[kind, int(folder.name)] = read_totals(kind, files)
+    return found
+
+
+def disagreements(pub: Published, root: Path) -> list[str]:
+    """Each table of each export under `root` whose total of victims differs from the research database's."""
+    out = []
+    for (kind, _), tables in folder_totals(root).items():
+        for table, totals in tables.items():
+            for year, value in totals.items():
+                expected = _expected(pub, year) if year in pub.years else value
+                if value != expected:
+                    said, truth = value or "withheld", expected or "withheld"
+                    out.append(f"{kind} {year}: {table} says {said}, the research database {truth}")
+    return out
+
+
 def check_totals(kind: str, files: list[Path], pub: Published, years: list[int]) -> dict[int, str]:
     """The export's totals per year, each equal to the research database's total of unique victims."""
     expected = {y: _expected(pub, y) for y in years}

@@ -254,21 +254,37 @@ def test_each_export_is_a_dagster_asset_partitioned_by_year(home, indicators, ye
 
     import dagster as dg
 
-    from pipelines.export_assets import export_assets
+    from pipelines.export_assets import export_assets, export_checks
     from pipelines.resources import RapporteurHome
 
     shutil.copy(DEMO_FILE, home.root / "population.csv")  # the bureau's population file, here the synthetic one
     year = years[-1]
-    result = dg.materialize(
-        export_assets(), partition_key=str(year), resources={"rapporteur": RapporteurHome(root=str(home.root))}
-    )
+    resources = {"rapporteur": RapporteurHome(root=str(home.root))}
+    result = dg.materialize([*export_assets(), *export_checks()], partition_key=str(year), resources=resources)
     assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 3 and all(c.passed for c in checks)
     total = indicators[("unique_victims", year, "total", "all")]
     for kind in ("glotip", "eurostat", "sdg"):
         (mat,) = result.asset_materializations_for_node(f"{kind}_export")
         assert mat.metadata["total_victims"].value == (str(total) if total is not None else "withheld")
         assert mat.metadata["export_sums_audited"].value >= 0
         assert any((home.reports / "international" / kind / str(year)).iterdir())
+    # a total changed by hand in a written export is caught by the check
+    from reporting.exports.agreement import disagreements
+    from reporting.exports.figures import Published
+
+    path = home.reports / "international" / "sdg" / str(year) / "sdg_16_2_2.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if ",VC_HTF_DETV," in line and ",_T,_T,_T," in line)
+    cells = lines[first].split(",")
+    cells[cells.index("NUMBER") - 1] = "999999"
+    lines[first] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = disagreements(
+        Published.from_database(home.warehouse / "research.duckdb"), home.reports / "international"
+    )
+    assert problems and problems[0].startswith(f"sdg {year}")
 
 
 def test_an_export_of_a_release_shows_what_was_told_to_parliament(home, indicators, years, tmp_path):
