@@ -14,7 +14,7 @@ TOTAL_CODES = {"T", "TOTAL", "_T"}
 
 
 def _expected(pub: Published, year: int) -> str:
-    fig = pub._value("unique_victims", year, "total", "all")
+    fig = pub.peek("unique_victims", year, "total", "all")
     return "" if fig.value is None else str(fig.value)
 
 

@@ -100,8 +100,13 @@ def make_export(
     pub.check_years(years)
     out = Path(out)
     building = out / f".{kind}.building"
+    if out.exists() and not out.is_dir():
+        raise UnusableInput(f"--out {out} is a file: name a folder")
     shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
+    try:
+        building.mkdir(parents=True)
+    except PermissionError:
+        raise UnusableInput(f"cannot write into {out}: permission denied; choose another folder with --out") from None
     try:
         if kind == "glotip":
             files = export_glotip(pub, years, building, country)

@@ -244,6 +244,10 @@ def test_user_errors_are_one_line(home, years, tmp_path, monkeypatch):
     assert "no published figures" in line
     line = _one_line_error(_run("export", "glotip", "--year", years[-1], "--to", years[0], "--out", tmp_path))
     assert "before" in line
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    line = _one_line_error(_run("export", "glotip", "--year", years[-1], "--out", tmp_path / "a-file"))
+    assert "is a file" in line
+    (tmp_path / "a-file").unlink()
     monkeypatch.setenv("RAPPORTEUR_COUNTRY", "USA")
     assert "reporting_area" in _one_line_error(_run("export", "eurostat", "--year", years[-1], "--out", tmp_path))
     assert not list(tmp_path.iterdir())  # nothing half-written
