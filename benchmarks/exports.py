@@ -37,9 +37,7 @@ def main(repeat: int) -> None:
             for _ in range(repeat):
                 with tempfile.TemporaryDirectory() as out:
                     start = time.perf_counter()
-                    result = make_export(
-                        kind, research, span, Path(out), "NLD", record, home.disclosure_k(), DEMO_FILE
-                    )
+                    result = make_export(kind, research, span, Path(out), "NLD", record, home.disclosure_k(), DEMO_FILE)
                     times.append(time.perf_counter() - start)
             print(
                 f"| {kind} | {len(span)} | {len(result.files)} | {result.audit['export_sums']} | "
