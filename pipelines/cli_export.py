@@ -41,7 +41,7 @@ def _export(
 
     years = year_range(year, to)
     country = reporting_country()
-    home = installation()
+    home = installation("never")  # an export needs an installation that has run; it never creates one
     chosen = None
     if release_name is not None:
         from reporting.releases import release
