@@ -11,6 +11,7 @@ import typer
 
 from pipelines.cli_cycle import agreements_app, period_app, release_app, revision_app
 from pipelines.cli_disclosure import disclosure_app
+from pipelines.cli_dp import dp_app
 from pipelines.cli_keys import keys_app
 from pipelines.cli_portal import portal, users_app
 from pipelines.cli_support import installation, keyring_or_demo, user_errors
@@ -45,6 +46,7 @@ app.add_typer(revision_app, name="revision")
 app.add_typer(release_app, name="release")
 app.add_typer(agreements_app, name="agreements")
 app.add_typer(disclosure_app, name="disclosure")
+app.add_typer(dp_app, name="dp-release")
 app.command()(portal)
 
 

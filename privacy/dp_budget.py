@@ -106,6 +106,7 @@ class BudgetLedger:
         return self.year(year)
 
     def spend(self, year: int, release: str, epsilon: float, delta: float, what: dict) -> None:
+        # `what` describes the release (its content, its years); it never overrides the entry's own fields.
         """Record a release's spending, or refuse it (BudgetExceeded) when it would exceed the year's budget.
 
         The check and the append happen under one lock, so two releases at once cannot both take the rest.
@@ -114,7 +115,7 @@ class BudgetLedger:
         with self._locked():
             self._refuse_over(year, epsilon, delta, self.entries())
             self._append(
-                {"kind": "release", "year": year, "release": release, "epsilon": epsilon, "delta": delta, **what}
+                {**what, "kind": "release", "year": year, "release": release, "epsilon": epsilon, "delta": delta}
             )
 
     def check(self, year: int, epsilon: float, delta: float) -> None:

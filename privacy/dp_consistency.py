@@ -37,7 +37,8 @@ def project_to_simplex(values: np.ndarray, total: float) -> np.ndarray:
     ordered = np.sort(values)[::-1]
     cumulative = np.cumsum(ordered) - total
     ranks = np.arange(1, len(values) + 1)
-    last = np.nonzero(ordered - cumulative / ranks > 0)[0][-1]
+    kept = np.nonzero(ordered - cumulative / ranks > 0)[0]
+    last = kept[-1] if len(kept) else 0  # the largest cell always stays (rounding can hide it for a tiny total)
     threshold = cumulative[last] / (last + 1)
     return np.maximum(values - threshold, 0.0)
 

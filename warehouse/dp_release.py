@@ -157,7 +157,7 @@ def make_dp_release(
     }
     files = {"tables.csv": long_format(tables, clip.years), "measurements.csv": measurements(measured, clip.years)}
     path = _write(Path(releases_dir) / DP_FOLDER, clip.year, "dp", files, manifest)
-    ledger.spend(clip.year, path.name, spent, 0.0, {"kind": "dp-tables", "years": clip.years})
+    ledger.spend(clip.year, path.name, spent, 0.0, {"content": "dp-tables", "years": clip.years})
     return path, manifest
 
 
@@ -194,7 +194,7 @@ def make_synthetic_release(
         ],
     }
     path = _write(Path(releases_dir) / DP_FOLDER, clip.year, "synth", {"victims.csv": synthetic}, manifest)
-    ledger.spend(clip.year, path.name, model.epsilon, 0.0, {"kind": "dp-synthetic", "years": clip.years})
+    ledger.spend(clip.year, path.name, model.epsilon, 0.0, {"content": "dp-synthetic", "years": clip.years})
     report = Path(reports_dir) / DP_FOLDER / f"{path.name}-utility.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.parent.chmod(0o700)
