@@ -329,12 +329,17 @@ def report(
     out: Annotated[
         Path | None, typer.Option("--out", help="The HTML file (default: reports/annual-report-YEAR.html).")
     ] = None,
+    dp_release: Annotated[
+        str | None,
+        typer.Option("--dp-release", help="Draw the public figures from this DP release (e.g. 2025-dp1), with bounds."),
+    ] = None,
 ) -> None:
     """Write the annual report for YEAR: trends against baseline, disaggregations, funnel, overlap, hidden
     population, shortfalls and gaps; one self-contained HTML file from the research database."""
     from pipelines.cycle import published_revisions
     from reporting import write_annual_report
     from sources.inbox import Inbox
+    from warehouse.dp_release import dp_release_folder
 
     home = installation("never")
     research = home.warehouse / DBS["research"]
@@ -343,7 +348,8 @@ def report(
     out = out or home.reports / f"annual-report-{year}.html"
     try:
         revised = published_revisions(home, Inbox(home.inbox))
-        path = write_annual_report(research, year, out, k=home.disclosure_k(), revisions=revised)
+        dp_folder = dp_release_folder(home.releases, dp_release) if dp_release else None
+        path = write_annual_report(research, year, out, k=home.disclosure_k(), revisions=revised, dp_release=dp_folder)
     except ValueError as exc:
         raise RapporteurError(str(exc)) from None
     typer.echo(f"wrote {path}")

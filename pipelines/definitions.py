@@ -11,6 +11,7 @@ from pipelines.analysis import (
 )
 from pipelines.assets import feed_assets
 from pipelines.cycle_assets import cycle_domain
+from pipelines.dp_assets import dp_domain
 from pipelines.housekeeping import housekeeping_domain
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
 from pipelines.partitions import cadence_from_env, reporting_periods
@@ -73,7 +74,7 @@ def analysis_domain(cadence: str) -> dg.Definitions:
 def build_defs(cadence: str = "yearly") -> dg.Definitions:
     """Both feeds and the analysis, with reporting periods of the given cadence (yearly or quarterly)."""
     return dg.Definitions.merge(
-        *(feed_domain(f) for f in FEEDS), analysis_domain(cadence), cycle_domain(), housekeeping_domain()
+        *(feed_domain(f) for f in FEEDS), analysis_domain(cadence), cycle_domain(), dp_domain(), housekeeping_domain()
     )
 
 

@@ -248,3 +248,13 @@ def dp_releases(releases_dir: Path) -> list[dict]:
         (int(m["year"]), m["kind"], int(m["n"]), p) for p in folder.iterdir() if (m := RELEASE_NAME.match(p.name))
     )
     return [json.loads((p / "manifest.json").read_text()) for *_, p in found]
+
+
+def dp_release_folder(releases_dir: Path, name: str) -> Path:
+    """The folder of the DP tables release called `name` (e.g. 2025-dp1); one line when there is none."""
+    folder = Path(releases_dir) / DP_FOLDER / name
+    match = RELEASE_NAME.match(name)
+    if not match or match["kind"] != "dp" or not (folder / "tables.csv").is_file():
+        known = ", ".join(m["name"] for m in dp_releases(releases_dir) if m["kind"] == "dp-tables") or "none yet"
+        raise UnusableInput(f"no DP tables release called {name[:20]!r} (releases: {known})")
+    return folder

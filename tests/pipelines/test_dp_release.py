@@ -200,3 +200,49 @@ def test_utility_report_stays_with_the_bureau(built):
     assert {r["table"] for r in report["one_way"]} == set(ATTRIBUTES)
     assert len(report["two_way"]) == len(ATTRIBUTES) * (len(ATTRIBUTES) - 1) // 2
     assert all(0 <= r["tvd"] <= 1 for r in report["one_way"] + report["two_way"])
+
+
+def test_dagster_asset_publishes_under_the_same_ledger(built):
+    import dagster as dg
+
+    from pipelines.dp_assets import dp_release
+    from pipelines.resources import RapporteurHome
+
+    home, *_, years = built
+    year = years[-1] - 2
+    assert _run("dp-release", "budget", "--year", year, "--set", 0.7).exit_code == 0
+    run = dg.materialize(
+        [dp_release],
+        partition_key=str(year),
+        resources={"rapporteur": RapporteurHome(root=str(home.root))},
+        run_config={"ops": {"dp_release": {"config": {"epsilon": 0.5}}}},
+    )
+    assert run.success and (home.releases / "dp" / f"{year}-dp1" / "tables.csv").exists()
+    metadata = run.asset_materializations_for_node("dp_release")[0].metadata
+    assert metadata["release"].value == f"{year}-dp1" and metadata["epsilon"].value == pytest.approx(0.5)
+    refused = dg.materialize(
+        [dp_release],
+        partition_key=str(year),
+        resources={"rapporteur": RapporteurHome(root=str(home.root))},
+        run_config={"ops": {"dp_release": {"config": {"epsilon": 0.5}}}},
+        raise_on_error=False,
+    )
+    assert not refused.success and not (home.releases / "dp" / f"{year}-dp2").exists()
+
+
+def test_annual_report_draws_its_public_figures_from_a_dp_release(built, tmp_path):
+    home, *_, years = built
+    year = years[-1]
+    _one_line_error(_run("report", "--year", year, "--dp-release", f"{year}-dp99"), 2)
+    assert _run("dp-release", "budget", "--year", year, "--set", 10).exit_code == 0
+    result = _run("dp-release", "make", "--epsilon", 2, "--year", year, "--from-year", years[0])
+    assert result.exit_code == 0, result.output
+    name = result.stdout.split(":")[0].rsplit("/", 1)[-1]
+    tables = pd.read_csv(home.releases / "dp" / name / "tables.csv", keep_default_na=False)
+    out = tmp_path / "report.html"
+    assert _run("report", "--year", year, "--dp-release", name, "--out", out).exit_code == 0
+    html = out.read_text()
+    assert f"differentially private release {name}" in html
+    total = tables[(tables["dimension"] == "total") & (tables["period"] == year)].iloc[0]
+    assert f"<strong>{total['value']:,} \u00b1 {total['bound_95']:,}</strong> unique victims" in html
+    assert "Every yearly series by sex and by age group is complete." in html  # nothing suppressed in DP figures
