@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/dp_release.py --home var                     # an installation already built
     .venv/bin/python benchmarks/dp_release.py --home /tmp/big/home --runs 20 --epsilon 0.5 1 2
+    .venv/bin/python benchmarks/dp_release.py --home /tmp/big/home --per-year    # one release per year
 
-For each installation and epsilon: `--runs` releases of every year of the data (nothing is written and the
+For each installation and epsilon: `--runs` releases of every year of the data, one release of all years
+(each person clipped to `--max-years`) or, with `--per-year`, one release per year (nothing is written and the
 ledger is not touched: the releases are drawn in memory, the way `dp-release make` draws them), against the
 true counts (the linked persons, unclipped). Cells: every cell of the research database's `indicators` for
 the same indicators and dimensions (the cells suppression decides on), and every cell of the DP release (every
@@ -55,11 +57,22 @@ def errors(frame: pd.DataFrame) -> dict:
     }
 
 
-def measure(root: Path, epsilons: list[float], runs: int) -> list[dict]:
+def draw(victims: pd.DataFrame, suspects: pd.DataFrame, clip: Clipping, epsilon: float, per_year: bool) -> pd.DataFrame:
+    """One release of every year: one release of them all, or one per year (each at `epsilon`, each year's
+    budget), in the published long format."""
+    parts = [Clipping(y, y, clip.max_years, clip.max_forms) for y in clip.years] if per_year else [clip]
+    frames = []
+    for part in parts:
+        v, s = clipped(victims, suspects, part)
+        frames.append(long_format(measure_tables(v, s, part, epsilon)[1], part.years))
+    return pd.concat(frames, ignore_index=True)
+
+
+def measure(root: Path, epsilons: list[float], runs: int, per_year: bool = False, max_years: int = 1) -> list[dict]:
     key = load_keyring(root / "keys").key("database")
     victims, suspects = read_persons(root / "warehouse", key)
     years = sorted(set(victims["reporting_year"]) | set(suspects["reporting_year"]))
-    clip = Clipping(years[-1], years[0])
+    clip = Clipping(years[-1], years[0], max_years=max_years)
     truth = true_tables(victims, suspects, clip)
     research = suppressed_cells(root)
     same = research.merge(truth, on=KEY, how="left", suffixes=("_published", ""))
@@ -71,13 +84,12 @@ def measure(root: Path, epsilons: list[float], runs: int) -> list[dict]:
         "persons_in_withheld_share": round(float(same.loc[same["suppressed"], "value"].sum() / same["value"].sum()), 4),
         "withheld_nonzero_cells": int((same["suppressed"] & (same["value"] > 0)).sum()),
     }
-    v, s = clipped(victims, suspects, clip)
+    kept = len(victims) if per_year else len(clipped(victims, suspects, clip)[0])
     out = []
     for epsilon in epsilons:
         frames, t = [], time.perf_counter()
         for run in range(runs):
-            _, tables = measure_tables(v, s, clip, epsilon)
-            frames.append(long_format(tables, clip.years).assign(run=run))
+            frames.append(draw(victims, suspects, clip, epsilon, per_year).assign(run=run))
         seconds = (time.perf_counter() - t) / runs
         dp_all = pd.concat(frames).merge(truth, on=KEY, suffixes=("", "_true"))
         dp_same = dp_all.merge(research[KEY], on=KEY)
@@ -89,9 +101,12 @@ def measure(root: Path, epsilons: list[float], runs: int) -> list[dict]:
             {
                 "home": str(root),
                 "years": f"{years[0]}-{years[-1]}",
-                "victim_person_years": len(v),
-                "suspect_person_years": len(s),
+                "victim_person_years": len(victims),
+                "victim_person_years_kept": kept,
+                "suspect_person_years": len(suspects),
                 "epsilon": epsilon,
+                "release": "one per year" if per_year else "all years at once",
+                "max_years": max_years,
                 "runs": runs,
                 "seconds_per_release": round(seconds, 2),
                 "dp_same_cells": errors(dp_same),
@@ -109,9 +124,11 @@ def main() -> None:
     parser.add_argument("--home", type=Path, nargs="+", required=True, help="installations built by this branch")
     parser.add_argument("--epsilon", type=float, nargs="+", default=[0.5, 1.0, 2.0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--per-year", action="store_true", help="one release per year instead of one for all")
+    parser.add_argument("--max-years", type=int, default=1, help="person-years of one person kept per release")
     args = parser.parse_args()
     for home in args.home:
-        for line in measure(home.resolve(), args.epsilon, args.runs):
+        for line in measure(home.resolve(), args.epsilon, args.runs, args.per_year, args.max_years):
             print(json.dumps(line), flush=True)
 
 
