@@ -157,7 +157,7 @@ def make_dp_release(
     }
     files = {"tables.csv": long_format(tables, clip.years), "measurements.csv": measurements(measured, clip.years)}
     path = _write(Path(releases_dir) / DP_FOLDER, clip.year, "dp", files, manifest)
-    ledger.spend(clip.year, path.name, spent, 0.0, {"content": "dp-tables", "years": clip.years})
+    _record(ledger, clip.year, path, spent, {"content": "dp-tables", "years": clip.years})
     return path, manifest
 
 
@@ -194,12 +194,21 @@ def make_synthetic_release(
         ],
     }
     path = _write(Path(releases_dir) / DP_FOLDER, clip.year, "synth", {"victims.csv": synthetic}, manifest)
-    ledger.spend(clip.year, path.name, model.epsilon, 0.0, {"content": "dp-synthetic", "years": clip.years})
+    _record(ledger, clip.year, path, model.epsilon, {"content": "dp-synthetic", "years": clip.years})
     report = Path(reports_dir) / DP_FOLDER / f"{path.name}-utility.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.parent.chmod(0o700)
     report.write_text(json.dumps({"release": path.name, **utility(synthetic, truth, domain)}, indent=2) + "\n")
     return path, manifest, report
+
+
+def _record(ledger: BudgetLedger, year: int, path: Path, epsilon: float, what: dict) -> None:
+    """Record the release's spending; when another release took the rest meanwhile, withdraw this one."""
+    try:
+        ledger.spend(year, path.name, epsilon, 0.0, what)
+    except BaseException:
+        shutil.rmtree(path)  # its files are read-only, its folder is not: it can go
+        raise
 
 
 def _common(clip: Clipping, spent: float) -> dict:
