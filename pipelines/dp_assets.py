@@ -6,7 +6,7 @@ from pipelines.assets import WAREHOUSE_POOL, guarded_call
 from pipelines.partitions import YEARS
 from pipelines.resources import RapporteurHome
 
-DP_RELEASE_JOB = "dp_release"
+DP_RELEASE_JOB = "publish_dp_release"
 
 
 class DpReleaseConfig(dg.Config):
