@@ -29,6 +29,7 @@ STAGES = ("investigated", "prosecuted", "convicted")
 # Disaggregations of unique victims that add up to the total (a person-year has one value of each).
 ADDITIVE = ("sex", "age_group", "citizenship", "internal_or_transnational", "identifying_agency")
 TRANSNATIONAL = ("internal", "transnational", "unknown")  # as warehouse/persons.py resolves a person-year
+CONVICTED = "convicted:"  # prefix of the furthest-stage cells of convicted suspects, one per offence
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,7 @@ def victim_tables(codes: dict[str, tuple[str, ...]]) -> list[Table]:
         Table("unique_victims", "sex", "sex", codes["sex"], 2),
         Table("unique_victims", "age_group", "age_group", codes["age_group"], 2),
         Table("unique_victims", "citizenship", "citizenship", codes["country"], 1),
-        Table(
-            "unique_victims",
-            "internal_or_transnational",
-            "is_transnational",
-            TRANSNATIONAL,
-            1,
-        ),
+        Table("unique_victims", "internal_or_transnational", "is_transnational", TRANSNATIONAL, 1),
         Table("unique_victims", "identifying_agency", "identified_by", codes["identified_by"], 1),
         Table("unique_victims", "exploitation_form", "exploitation_forms", codes["exploitation_form"], 1, "forms"),
     ]
@@ -67,9 +62,6 @@ def suspect_tables(codes: dict[str, tuple[str, ...]]) -> list[Table]:
     suspect's person-year adds 1 to one cell; the stage counts (cumulative) are sums of these cells."""
     furthest = ("investigated", "prosecuted", *(f"{CONVICTED}{o}" for o in codes["offence"]))
     return [Table("suspects", "furthest_stage", "stage_rank", furthest, 4, "furthest")]
-
-
-CONVICTED = "convicted:"
 
 
 @dataclass(frozen=True)
