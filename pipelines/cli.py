@@ -12,6 +12,7 @@ import typer
 from pipelines.cli_cycle import agreements_app, period_app, release_app, revision_app
 from pipelines.cli_disclosure import disclosure_app
 from pipelines.cli_export import export_app
+from pipelines.cli_dp import dp_app
 from pipelines.cli_keys import keys_app
 from pipelines.cli_portal import portal, users_app
 from pipelines.cli_support import installation, keyring_or_demo, user_errors
@@ -47,6 +48,7 @@ app.add_typer(release_app, name="release")
 app.add_typer(agreements_app, name="agreements")
 app.add_typer(disclosure_app, name="disclosure")
 app.add_typer(export_app, name="export")
+app.add_typer(dp_app, name="dp-release")
 app.command()(portal)
 
 
@@ -329,12 +331,17 @@ def report(
     out: Annotated[
         Path | None, typer.Option("--out", help="The HTML file (default: reports/annual-report-YEAR.html).")
     ] = None,
+    dp_release: Annotated[
+        str | None,
+        typer.Option("--dp-release", help="Draw the public figures from this DP release (e.g. 2025-dp1), with bounds."),
+    ] = None,
 ) -> None:
     """Write the annual report for YEAR: trends against baseline, disaggregations, funnel, overlap, hidden
     population, shortfalls and gaps; one self-contained HTML file from the research database."""
     from pipelines.cycle import published_revisions
     from reporting import write_annual_report
     from sources.inbox import Inbox
+    from warehouse.dp_release import dp_release_folder
 
     home = installation("never")
     research = home.warehouse / DBS["research"]
@@ -343,7 +350,8 @@ def report(
     out = out or home.reports / f"annual-report-{year}.html"
     try:
         revised = published_revisions(home, Inbox(home.inbox))
-        path = write_annual_report(research, year, out, k=home.disclosure_k(), revisions=revised)
+        dp_folder = dp_release_folder(home.releases, dp_release) if dp_release else None
+        path = write_annual_report(research, year, out, k=home.disclosure_k(), revisions=revised, dp_release=dp_folder)
     except ValueError as exc:
         raise RapporteurError(str(exc)) from None
     typer.echo(f"wrote {path}")

@@ -96,7 +96,7 @@ def sdg(
         Path,
         typer.Option(
             "--population",
-            help="National population figures (CSV: year,sex,age,population; docs/international.md).",
+            help="National population figures (CSV: year,sex,age,population; docs/exports.md).",
         ),
     ],
     to: ToOpt = None,

@@ -12,6 +12,7 @@ from pipelines.analysis import (
 from pipelines.assets import feed_assets
 from pipelines.cycle_assets import cycle_domain
 from pipelines.export_assets import export_assets, export_checks
+from pipelines.dp_assets import dp_domain
 from pipelines.housekeeping import housekeeping_domain
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
 from pipelines.partitions import cadence_from_env, reporting_periods
@@ -92,6 +93,7 @@ def build_defs(cadence: str = "yearly") -> dg.Definitions:
         analysis_domain(cadence),
         cycle_domain(),
         housekeeping_domain(),
+        dp_domain(),
         international_domain(),
     )
 

@@ -42,7 +42,7 @@ def export_asset(kind: str) -> dg.AssetsDefinition:
         population = home.root / POPULATION_FILE if kind == "sdg" else None
         if population is not None and not population.is_file():
             raise dg.Failure(
-                description=f"no population file at {population}: the bureau supplies it (docs/international.md)"
+                description=f"no population file at {population}: the bureau supplies it (docs/exports.md)"
             )
         out = home.reports / "international" / kind / str(year)
         result = guarded_call(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from reporting import gaps, revised
+from reporting import dp_figures, gaps, revised
 from reporting.markup import NA, NC, SUPP, bar_chart, figure, interval_chart, line_chart, num, pct, span, table
 
 DIMENSIONS = {
@@ -59,23 +59,35 @@ svg.chart{max-width:100%;height:auto;font-size:12px}svg .lbl{fill:#222}svg .smal
 """
 
 
-def render_annual_report(research_db: Path, year: int, k: int = 5, revisions: list[dict] | None = None) -> str:
+def render_annual_report(
+    research_db: Path, year: int, k: int = 5, revisions: list[dict] | None = None, dp_release: Path | None = None
+) -> str:
     """The whole annual report for `year` as one HTML document (`k`: the disclosure threshold applied).
 
     With `revisions` (once anything has been released: see reporting.releases), a section lists the figures
-    of earlier releases that have changed since.
+    of earlier releases that have changed since. With `dp_release` (a folder of releases/dp/), the figures it
+    holds are drawn from it, each with its bound, and the report says so (reporting/dp_figures.py).
     """
     data = _load(Path(research_db))
     if not _has_year(data, year):
         raise ValueError(f"no data for {year} in the research database")
-    return _Report(data, year, k, revisions).document(Path(research_db).name)
+    dp_note = None
+    if dp_release is not None:
+        manifest, cells = dp_figures.read_release(dp_release)
+        data, dp_note = dp_figures.overlay(data, cells), dp_figures.note(manifest)
+    return _Report(data, year, k, revisions, dp_note).document(Path(research_db).name)
 
 
 def write_annual_report(
-    research_db: Path, year: int, out: Path, k: int = 5, revisions: list[dict] | None = None
+    research_db: Path,
+    year: int,
+    out: Path,
+    k: int = 5,
+    revisions: list[dict] | None = None,
+    dp_release: Path | None = None,
 ) -> Path:
     """Render the report for `year` and write it (UTF-8) to `out`; return `out`."""
-    html = render_annual_report(research_db, year, k, revisions)
+    html = render_annual_report(research_db, year, k, revisions, dp_release)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
@@ -107,12 +119,15 @@ def _bar(r: dict | None) -> tuple[float | None, str]:
     """A bar's length and its label text; a suppressed cell gets no bar."""
     if r is not None and r.get("suppressed"):
         return None, "\u00b7 suppressed"
-    return (r["value"], f"{r['value']:,}") if gaps.published(r) else (None, "\u2013")
+    if not gaps.published(r):
+        return None, "\u2013"
+    bound = f" \u00b1 {r['bound_95']:,}" if r.get("bound_95") is not None else ""  # a DP figure's 95% bound
+    return r["value"], f"{r['value']:,}{bound}"
 
 
 class _Report:
-    def __init__(self, data: dict, year: int, k: int, revisions: list[dict] | None = None):
-        self.d, self.year, self.k, self._n = data, year, k, 0
+    def __init__(self, data: dict, year: int, k: int, revisions: list[dict] | None = None, dp_note: str | None = None):
+        self.d, self.year, self.k, self._n, self.dp_note = data, year, k, 0, dp_note
         self.revisions = revisions
         self.ind = data["indicators"] or []
         self.countries = {r["code"]: r["definition"] for r in data["code_lists"] or () if r["codelist"] == "country"}
@@ -148,6 +163,7 @@ class _Report:
             sections.append(("revisions", "Revisions of earlier figures", revised.section(self.revisions)))
         toc = "".join(f'<li><a href="#{i}">{e(t)}</a></li>' for i, t, _ in sections)
         body = "".join(f'<section id="{i}"><h2>{e(t)}</h2>{b}</section>' for i, t, b in sections)
+        dp = f'<p class="note">{e(self.dp_note)}</p>' if self.dp_note else ""
         return (
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -155,7 +171,8 @@ class _Report:
             f"<header><h1>Trafficking in human beings: annual report {y}</h1>"
             f'<p class="note">Figures from the research database <code>{e(source)}</code>, which holds aggregates '
             f"only. Symbols: {SUPP} suppressed (disclosure control, k = {self.k}); {NA} no value; {NC} not covered "
-            f'by national law.</p><nav aria-label="Contents"><h2>Contents</h2><ol>{toc}</ol></nav></header>'
+            f"by national law.</p>{dp}"
+            f'<nav aria-label="Contents"><h2>Contents</h2><ol>{toc}</ol></nav></header>'
             f"<main>{body}</main></body></html>\n"
         )
 

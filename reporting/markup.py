@@ -17,7 +17,8 @@ NA = '<span title="no value">\u2013</span>'
 
 
 def num(row: dict | None, col: str = "value") -> str:
-    """A count as shown: a suppressed cell as the suppression mark (never 0), a missing one as a dash."""
+    """A count as shown: a suppressed cell as the suppression mark (never 0), a missing one as a dash, a
+    differentially private one with its 95% bound."""
     if row is None:
         return NA
     if row.get("suppressed"):
@@ -25,7 +26,9 @@ def num(row: dict | None, col: str = "value") -> str:
     v = row.get(col)
     if v is None:
         return NA
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+    text = f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+    bound = row.get("bound_95") if col == "value" else None  # a differentially private figure's 95% bound
+    return text if bound is None else f"{text} \u00b1 {bound:,}"
 
 
 def pct(x: float | None, signed: bool = False) -> str:

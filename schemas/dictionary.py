@@ -543,7 +543,7 @@ def _crosswalk_section() -> list[Block]:
                 Code("schemas/crosswalks/ictip.yaml"),
                 f" (checked against code lists version {spec['codelist_version']}), used by ",
                 Code("rapporteur export glotip|eurostat|sdg"),
-                " (docs/international.md). A dash: the format counts the code in its total only. "
+                " (docs/exports.md). A dash: the format counts the code in its total only. "
                 "A judgement is a choice, not a match.",
             ]
         ),

@@ -98,3 +98,9 @@ def storage_error(exc: BaseException) -> StorageError | None:
         f"cannot write{place}: {what}; free space or make it writable, then run the same command again "
         "(nothing was half-loaded: the submission stays in the inbox)"
     )
+
+
+class BudgetExceeded(RapporteurError):
+    """A differentially private release that would spend more privacy budget than the year has left (exit 1)."""
+
+    exit_code = 1

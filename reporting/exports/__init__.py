@@ -1,1 +1,1 @@
-"""International exports (GLOTIP, Eurostat crim_thb, SDG 16.2.2) from the published figures; docs/international.md."""
+"""International exports (GLOTIP, Eurostat crim_thb, SDG 16.2.2) from the published figures; docs/exports.md."""

@@ -3,7 +3,7 @@
 The file is CSV (UTF-8, comma-separated) with the header `year,sex,age,population` and optionally `source`:
 one row per year and group, `sex` one of total, female, male and `age` one of total, under_18, 18_plus. Each
 year exported needs total/total, female/total, male/total, total/under_18 and total/18_plus; female and male
-add up to the total, and so do under_18 and 18_plus. docs/international.md describes it;
+add up to the total, and so do under_18 and 18_plus. docs/exports.md describes it;
 synthetic/demo_population.csv is a synthetic example for the demo years.
 """
 
@@ -28,7 +28,7 @@ def read_population(path: Path, years: list[int]) -> dict[tuple[int, str, str], 
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise UnusableInput(
-            f"population file {path} not found (--population FILE; see docs/international.md)"
+            f"population file {path} not found (--population FILE; see docs/exports.md)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UnusableInput(f"population file {name} cannot be read as UTF-8 text ({type(exc).__name__})") from None

@@ -94,7 +94,7 @@ def make_export(
     if not Path(research_db).is_file():
         raise UnusableInput(f"no research database at {research_db}: run `rapporteur run` first")
     if kind == "sdg" and population is None:
-        raise UnusableInput("the SDG export needs the population figures: --population FILE (docs/international.md)")
+        raise UnusableInput("the SDG export needs the population figures: --population FILE (docs/exports.md)")
     current = release_figures(Path(research_db))
     pub = Published.from_figures(release_figures(release) if release is not None else current)
     pub.check_years(years)

@@ -6,6 +6,7 @@ import dagster as dg
 
 from pipelines.cycle_assets import APPROVE_JOB, RELEASE_JOB
 from pipelines.definitions import build_defs
+from pipelines.dp_assets import DP_RELEASE_JOB
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
 
 defs = build_defs()
@@ -22,8 +23,8 @@ def test_definitions_load_with_groups_and_descriptions():
         "law_enforcement": {f"law_enforcement_{s}" for s in ("landed", "validated", "pseudonymised", "loaded")},
         "victim_assistance": {f"victim_assistance_{s}" for s in ("landed", "validated", "pseudonymised", "loaded")},
         "analysis": {"research_database", "hidden_population", "annual_report", "provider_submissions"},
-        "reporting_cycle": {"period_status", "annual_release"},
         "international": {"glotip_export", "eurostat_export", "sdg_export"},
+        "reporting_cycle": {"period_status", "annual_release", "dp_release"},
     }
     for job in (
         ANALYSIS_JOB,
@@ -32,9 +33,12 @@ def test_definitions_load_with_groups_and_descriptions():
         APPROVE_JOB,
         RELEASE_JOB,
         "international_exports",
+        DP_RELEASE_JOB,
         *map(ingest_job_name, ("law-enforcement", "victim-assistance")),
     ):
         assert defs.resolve_job_def(job) is not None
+    # Every job together, as `dagster definitions validate` builds them (a job named like an asset fails here).
+    assert len(defs.get_repository_def().get_all_jobs()) >= 8
 
 
 def test_partitions_per_submission_and_per_reporting_period():
@@ -59,6 +63,7 @@ def test_every_step_that_opens_a_repository_shares_one_pool():
     assert pools["victim_assistance_loaded"] == pools["law_enforcement_loaded"] == {"warehouse"}
     assert pools["research_database"] == {"warehouse"}
     assert pools["hidden_population"] == {"warehouse"}  # it renames research.duckdb too
+    assert pools["dp_release"] == {"warehouse"}  # it reads the stored linkage, which the research build writes
     assert not pools["victim_assistance_validated"] and not pools["victim_assistance_pseudonymised"]
 
 
