@@ -20,19 +20,29 @@ MAPPINGS = HERE / "mappings"
 
 
 @cache
-def providers() -> dict[str, str]:
-    """Every registered provider id and its feed, sorted by id."""
+def _register() -> dict[str, tuple[str, bool]]:
+    """Every registered provider id: its feed, and whether it is expected to submit every period."""
     found = {}
     for path in sorted(MAPPINGS.glob("*.yaml")):
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         if PROVIDER_ID.fullmatch(path.stem) and isinstance(spec, dict) and spec.get("provider") == path.stem:
-            found[path.stem] = str(spec.get("feed") or "")
+            found[path.stem] = (str(spec.get("feed") or ""), spec.get("expected", True) is not False)
     return found
+
+
+def providers() -> dict[str, str]:
+    """Every registered provider id and its feed, sorted by id."""
+    return {p: feed for p, (feed, _) in _register().items()}
 
 
 def feed_providers(feed_name: str) -> list[str]:
     """The registered providers of one feed, sorted."""
     return [p for p, f in providers().items() if f == feed_name]
+
+
+def expected_providers(feed_name: str) -> list[str]:
+    """The registered providers of one feed that must submit every period (`expected: false` opts out), sorted."""
+    return [p for p, (f, expected) in _register().items() if f == feed_name and expected]
 
 
 def check_provider(feed_name: str, provider: str) -> None:
