@@ -26,7 +26,7 @@ from privacy.cleanup import release_redundant
 
 MAX_ROUNDS = 60
 MIP_TIME_LIMIT = 10.0  # seconds per MILP solve; the incumbent is used if the limit is hit
-MIP_GAP = 0.0  # the demo: 315 withheld at 0, 322 at 1%; the time limit caps the cost
+MIP_GAP = 0.0  # the cheapest pattern (the cuts are valid, so it is the cheapest that passes); time limit caps it
 
 
 @dataclass
