@@ -93,7 +93,12 @@ def measure(root: Path) -> dict:
         out[name] |= complete_series(model.system.names, hidden) | {
             "suppressed_distinct": int((hidden & ~copies).sum())
         }
-    out["solver"] = {"seconds": round(seconds, 2), "rounds": solve.rounds, "constraints": solve.cuts}
+    out["solver"] = {
+        "seconds": round(seconds, 2),
+        "rounds": solve.rounds,
+        "constraints": solve.cuts,
+        "released": solve.released,
+    }
     return out
 
 

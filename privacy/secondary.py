@@ -7,23 +7,26 @@ for a primary cell to move k up and down). Then it iterates: solve, audit every 
 with the attacker's LP, and for each cell that is under-protected (or, if secondary, recovered
 exactly) add a cut built from the LP's reduced costs, i.e. the published cells that pin the bound:
 at least one of them must be suppressed too, enough of them to close the gap. The cuts accumulate,
-so no pattern found wanting comes back; MAX_ROUNDS bounds the loop (then nothing is published), and
+so no pattern found wanting comes back; MAX_ROUNDS bounds the loop (then nothing is published). Last,
+the clean-up (`privacy/cleanup.py`) publishes again every secondary cell the audit does not need, and
 the audit has the last word.
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
 from privacy.audit import INF, TOL, Attacker, CellSystem
+from privacy.cleanup import release_redundant
 
 MAX_ROUNDS = 60
 MIP_TIME_LIMIT = 10.0  # seconds per MILP solve; the incumbent is used if the limit is hit
-MIP_GAP = 0.0  # the demo: 315 withheld at 0, 322 at 1%; the time limit caps the cost
+MIP_GAP = 0.0  # the cheapest pattern (the cuts are valid, so it is the cheapest that passes); time limit caps it
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Protection:
     rounds: int
     cuts: int
     seconds: float
+    released: int = 0  # secondary cells the clean-up published again
 
 
 class _Master:
@@ -120,14 +124,29 @@ def _relation_conditions(master: _Master, system: CellSystem, primary: np.ndarra
             master.add(cols, down, need + need)
 
 
-def _cut(master: _Master, attacker: Attacker, system: CellSystem, hidden: np.ndarray, gap: float) -> bool:
-    """After a solve that fell short by `gap`: at least enough of the binding published cells must go."""
+def _gains(attacker: Attacker, system: CellSystem, hidden: np.ndarray, gap: float) -> dict[int, float]:
+    """After a solve that fell short by `gap`: how far withholding each binding published cell would move it."""
     d = attacker.reduced_costs()
     bind = np.flatnonzero(~hidden & (np.abs(d) > TOL))
-    if not len(bind):
-        return False
     room = np.where(d[bind] > 0, system.values[bind] - system.lower[bind], INF)
     gain = np.minimum(np.abs(d[bind]) * room, gap)
+    return dict(zip(bind.tolist(), gain.tolist(), strict=True))
+
+
+def _cut(master: _Master, gains: list[dict[int, float]], gap: float) -> bool:
+    """At least enough of the binding published cells must go: sum(gain_j * s_j) >= gap.
+
+    Several solves' gains add up when closing either gap is enough (a secondary cell recovered exactly
+    needs room up or down, not both): a valid cut for the disjunction.
+    """
+    total: dict[int, float] = defaultdict(float)
+    for g in gains:
+        for j, a in g.items():
+            total[j] += a
+    if not total:
+        return False
+    bind = np.fromiter(total, dtype=np.int32)
+    gain = np.minimum(np.fromiter(total.values(), dtype=np.float64), gap)
     master.add(bind, np.maximum(gain, 1e-3), min(gap, float(gain.sum())))
     return True
 
@@ -160,7 +179,11 @@ def protect(
         if log is not None:
             log.info("suppression round %d: %d suppressed, %d cuts added", rounds, int(hidden.sum()), added)
         if added == 0:
-            return Protection(hidden, rounds, master.cuts, time.perf_counter() - start)
+            kept = release_redundant(system, hidden, primary, weight, k, list(ties))
+            if log is not None:
+                log.info("clean-up: %d secondary cells published again", int((hidden & ~kept).sum()))
+            released = int((hidden & ~kept).sum())
+            return Protection(kept, rounds, master.cuts, time.perf_counter() - start, released)
     raise RuntimeError(f"secondary suppression did not converge in {MAX_ROUNDS} rounds")
 
 
@@ -185,28 +208,31 @@ def _check_and_cut(
         high_ok[cells] |= x >= target_hi[cells] - TOL
 
     for j in np.flatnonzero(hidden & ~skip):
-        gap = 0.0
+        gap, gains = 0.0, []
         if not high_ok[j]:  # a secondary cell only needs another value on one side
             gap = max(0.0, target_hi[j] - attacker.bound(int(j), upper=True))
+            gains.append(_gains(attacker, system, hidden, gap) if gap else {})
             witness()
-        if gap and not primary[j] and not low_ok[j]:
-            gap = 0.0 if attacker.bound(int(j), upper=False) <= target_lo[j] else gap
-            witness()
-            if gap:  # exact: cut from the upward solve
-                attacker.bound(int(j), upper=True)
+        if gap and not primary[j]:  # exact unless it can go down: room on either side would do
+            below = 0.0
+            if not low_ok[j]:
+                below = max(0.0, attacker.bound(int(j), upper=False) - target_lo[j])
+                gains.append(_gains(attacker, system, hidden, below) if below else {})
+                witness()
+            gap = min(gap, below)
         if gap:
-            added += _cut_or_fail(master, attacker, system, hidden, gap, j)
+            added += _cut_or_fail(master, gains, gap, system.names[j])
         gap_lo = 0.0
         if primary[j] and not low_ok[j]:
             gap_lo = max(0.0, attacker.bound(int(j), upper=False) - target_lo[j])
             witness()
             if gap_lo:
-                added += _cut_or_fail(master, attacker, system, hidden, gap_lo, j)
+                added += _cut_or_fail(master, [_gains(attacker, system, hidden, gap_lo)], gap_lo, system.names[j])
         passed[j] = not (gap or gap_lo)
     return added, passed
 
 
-def _cut_or_fail(master: _Master, attacker: Attacker, system: CellSystem, hidden: np.ndarray, gap: float, j) -> int:
-    if not _cut(master, attacker, system, hidden, gap):
-        raise RuntimeError(f"cell {system.names[j]} cannot be protected by suppression")
+def _cut_or_fail(master: _Master, gains: list[dict[int, float]], gap: float, name: tuple) -> int:
+    if not _cut(master, gains, gap):
+        raise RuntimeError(f"cell {name} cannot be protected by suppression")
     return 1

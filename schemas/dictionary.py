@@ -471,6 +471,8 @@ def _mapping_blocks(path: Path, level: int, standalone: bool = False) -> list[Bl
         for local, standard in (codes or {}).items():
             definition = known.get(str(standard), "(not a standard code)" if listname else "")
             rows.append([Code(str(column)), Code(str(local)), Code(str(standard)), definition])
+    if not rows:  # e.g. the synthetic generator's providers beyond the demo's
+        return [*blocks, Para(["This provider sends the standard codes."])]
     blocks.append(
         Table(
             f"Code mapping of provider {provider}",

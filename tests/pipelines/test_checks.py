@@ -36,6 +36,17 @@ def test_expected_providers_come_from_the_mappings():
     assert expected_providers("law-enforcement") == ["police-central", "police-north", "prosecution-service"]
 
 
+def test_the_generators_other_providers_are_registered_but_never_expected():
+    from schemas.providers import check_provider, feed_providers
+    from synthetic.providers import provider_ids
+
+    for feed in ("victim-assistance", "law-enforcement"):
+        for provider in provider_ids(feed, 8):  # the largest installation measured (docs/privacy.md)
+            check_provider(feed, provider)  # raises when a provider is not registered for the feed
+        assert set(provider_ids(feed, 8)) <= set(feed_providers(feed))
+        assert set(expected_providers(feed)) == set(provider_ids(feed, 3))  # the demo's three, as before
+
+
 def test_a_late_provider_is_named():
     ledger = [
         {
