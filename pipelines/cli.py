@@ -11,8 +11,8 @@ import typer
 
 from pipelines.cli_cycle import agreements_app, period_app, release_app, revision_app
 from pipelines.cli_disclosure import disclosure_app
-from pipelines.cli_export import export_app
 from pipelines.cli_dp import dp_app
+from pipelines.cli_export import export_app
 from pipelines.cli_keys import keys_app
 from pipelines.cli_portal import portal, users_app
 from pipelines.cli_support import installation, keyring_or_demo, user_errors

@@ -11,8 +11,8 @@ from pipelines.analysis import (
 )
 from pipelines.assets import feed_assets
 from pipelines.cycle_assets import cycle_domain
-from pipelines.export_assets import export_assets, export_checks
 from pipelines.dp_assets import dp_domain
+from pipelines.export_assets import export_assets, export_checks
 from pipelines.housekeeping import housekeeping_domain
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
 from pipelines.partitions import cadence_from_env, reporting_periods
