@@ -27,9 +27,7 @@ def read_population(path: Path, years: list[int]) -> dict[tuple[int, str, str], 
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise UnusableInput(
-            f"population file {path} not found (--population FILE; see docs/exports.md)"
-        ) from None
+        raise UnusableInput(f"population file {path} not found (--population FILE; see docs/exports.md)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UnusableInput(f"population file {name} cannot be read as UTF-8 text ({type(exc).__name__})") from None
     rows = list(csv.reader(text.splitlines()))
