@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)  ## the main job on the embedded defaults (places demo data when the inbox is empty)
 	$(BIN)/rapporteur run
 
-test: $(STAMP) lint browser postgres  ## the whole test suite
-	$(BIN)/pytest
+test: $(STAMP) lint browser postgres  ## the whole test suite, one test file per core
+	$(BIN)/pytest -n auto --dist loadfile
 
 browser:  ## Debian's chromium for the browser tests (report, portal; Playwright never downloads one)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
