@@ -487,7 +487,7 @@ def steps(home: Path, path: Path) -> None:
         times[label] = [time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]
         return out
 
-    sub = step("seal into the inbox (sources/inbox.py)", lambda: inbox.place(path, FEED, PROVIDER, "all")[0])
+    sub = step("seal into the inbox (intake/inbox.py)", lambda: inbox.place(path, FEED, PROVIDER, "all")[0])
     step(
         "decrypt and read in batches (sources/reader.py)",
         lambda: sum(b.num_rows for b in open_extract(inbox.open(sub), batch_rows=BATCH_ROWS).batches()),

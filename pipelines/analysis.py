@@ -6,12 +6,14 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from intake.inbox import Inbox
 from pipelines.assets import WAREHOUSE_POOL, guarded_call
 from pipelines.checks import drifted, expected_providers, freshness_result, key_shares, missing_providers
 from pipelines.partitions import YEARS, period_label
 from pipelines.resources import RapporteurHome
 from privacy.sealed import open_table, seal_table
-from sources.inbox import FEEDS, Inbox
+from schemas.standard import FEEDS
+from schemas.standard import feed as feed_spec
 from warehouse.research import RESEARCH_FILE, build_research_database, hidden_population, publish_hidden_population
 
 
@@ -50,13 +52,13 @@ def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurH
         build_research_database,
         home.warehouse,
         keyring.key("database"),
-        home.disclosure_k(),
-        home.baseline_year(),
+        home.settings.disclosure_k,
+        home.settings.baseline_year,
         stage_overlap,
         context.log,
     )
     context.log.info("research database rebuilt: %s", counts)
-    drift = drifted(key_shares(home.warehouse / RESEARCH_FILE), home.baseline_year())
+    drift = drifted(key_shares(home.warehouse / RESEARCH_FILE), home.settings.baseline_year)
     check = dg.AssetCheckResult(
         check_name="key_share_drift",
         passed=not drift,
@@ -80,7 +82,7 @@ def disclosure_audit(context: dg.AssetCheckExecutionContext, rapporteur: Rapport
     home = rapporteur.home()
     keyring = rapporteur.keyring(context.log)
     _, summary = guarded_call(
-        "disclosure audit", audit_database, home.warehouse, keyring.key("database"), home.disclosure_k()
+        "disclosure audit", audit_database, home.warehouse, keyring.key("database"), home.settings.disclosure_k
     )
     passed = not (summary["under_protected"] or summary["recovered_exactly"])
     return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata=summary)
@@ -94,7 +96,7 @@ def hidden_population_asset(context: dg.AssetExecutionContext, rapporteur: Rappo
     if not staged.exists():
         raise dg.Failure(description="no staged overlap of lists: materialise research_database first")
     overlap = open_table(staged, rapporteur.keyring(context.log).key("staging")).to_pandas()
-    estimates = guarded_call("hidden population", hidden_population, overlap, home.disclosure_k())
+    estimates = guarded_call("hidden population", hidden_population, overlap, home.settings.disclosure_k)
     rows = guarded_call("hidden population", publish_hidden_population, home.warehouse, estimates)
     staged.unlink()
     years = estimates.dropna(subset=["estimate"])["period"].tolist()
@@ -129,7 +131,7 @@ def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome)
         research,
         year,
         home.reports / f"annual-report-{year}.html",
-        home.disclosure_k(),
+        home.settings.disclosure_k,
         published_revisions(home, Inbox(home.inbox)),
     )
     return dg.MaterializeResult(metadata={"year": year, "path": dg.MetadataValue.path(str(path))})
@@ -150,7 +152,7 @@ def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinitio
     """Who submitted for each reporting period, with a freshness check per feed that names the late providers."""
     checks = [
         dg.AssetCheckSpec(
-            f"{feed.replace('-', '_')}_providers_submitted",
+            f"{feed_spec(feed).table}_providers_submitted",
             asset="provider_submissions",
             description=f"Every expected {feed} provider has a loaded submission covering the period.",
         )
@@ -160,7 +162,7 @@ def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinitio
     @dg.asset(
         name="provider_submissions",
         group_name="analysis",
-        deps=[dg.AssetDep(f"{f.replace('-', '_')}_loaded", partition_mapping=dg.AllPartitionMapping()) for f in FEEDS],
+        deps=[dg.AssetDep(f"{feed_spec(f).table}_loaded", partition_mapping=dg.AllPartitionMapping()) for f in FEEDS],
         partitions_def=periods,
         check_specs=checks,
     )
@@ -179,7 +181,7 @@ def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinitio
             metadata[f"{feed}_submitted"] = len(expected) - len(missing)
             results.append(
                 freshness_result(
-                    f"{feed.replace('-', '_')}_providers_submitted", "provider_submissions", missing, expected, label
+                    f"{feed_spec(feed).table}_providers_submitted", "provider_submissions", missing, expected, label
                 )
             )
         return dg.MaterializeResult(metadata=metadata, check_results=results)

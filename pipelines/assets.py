@@ -5,6 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from errors import RapporteurError, storage_error
+from intake.inbox import Inbox, Submission
 from pipelines import steps
 from pipelines.checks import (
     reconciliation_result,
@@ -15,9 +17,6 @@ from pipelines.checks import (
 from pipelines.partitions import submission_id_of, submission_partitions
 from pipelines.resources import RapporteurHome
 from schemas.standard import feed as feed_spec
-from sources.errors import RapporteurError, storage_error
-from sources.inbox import Inbox, Submission
-from warehouse.repository import REPOSITORIES
 
 # DuckDB allows one writer per file, and a reader locks out writers of other processes: every step that
 # opens a repository (the loads of both feeds, the research build) takes this pool's one slot.
@@ -75,7 +74,7 @@ def _described(sub: Submission) -> dict[str, str]:
 def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
     """The four assets of one feed, partitioned by submission (a factory: both feeds differ only by name)."""
     prefix = feed_spec(feed_name).table
-    repo = REPOSITORIES[feed_name][0]
+    repo = feed_spec(feed_name).repository
     partitions = submission_partitions(feed_name)
     kwargs = {"feed": feed_name, "Feed": feed_name.capitalize(), "repo": repo}
 

@@ -9,14 +9,14 @@ from typing import Annotated
 
 import typer
 
+from errors import RapporteurError
 from pipelines.cli_cycle import agreements_app, period_app, release_app, revision_app
 from pipelines.cli_disclosure import disclosure_app
 from pipelines.cli_keys import keys_app
 from pipelines.cli_portal import portal, users_app
 from pipelines.cli_support import installation, keyring_or_demo, user_errors
 from pipelines.home import Home
-from sources.errors import RapporteurError
-from sources.inbox import FEEDS
+from schemas.standard import FEEDS
 
 app = typer.Typer(
     help="Collect, validate, pseudonymise and load trafficking data for a national rapporteur.",
@@ -330,9 +330,9 @@ def report(
 ) -> None:
     """Write the annual report for YEAR: trends against baseline, disaggregations, funnel, overlap, hidden
     population, shortfalls and gaps; one self-contained HTML file from the research database."""
+    from intake.inbox import Inbox
     from pipelines.cycle import published_revisions
     from reporting import write_annual_report
-    from sources.inbox import Inbox
 
     home = installation("never")
     research = home.warehouse / DBS["research"]
@@ -341,7 +341,7 @@ def report(
     out = out or home.reports / f"annual-report-{year}.html"
     try:
         revised = published_revisions(home, Inbox(home.inbox))
-        path = write_annual_report(research, year, out, k=home.disclosure_k(), revisions=revised)
+        path = write_annual_report(research, year, out, k=home.settings.disclosure_k, revisions=revised)
     except ValueError as exc:
         raise RapporteurError(str(exc)) from None
     typer.echo(f"wrote {path}")
@@ -424,7 +424,7 @@ def status(
     """Show the submissions per feed and status, and the latest failed runs (from the inbox ledger)."""
     from collections import Counter
 
-    from sources.inbox import Inbox
+    from intake.inbox import Inbox
 
     home = installation("never")
     inbox = Inbox(home.inbox)
@@ -553,12 +553,11 @@ def purge(
 ) -> None:
     """Remove the raw content (sealed file, staging, validation report) of submissions loaded or rejected more
     than the retention period ago; the ledger keeps their counts. Says what it removed."""
+    from intake.inbox import Inbox
     from pipelines.retention import purge as purge_old
-    from pipelines.retention import retention_days
-    from sources.inbox import Inbox
 
     home = installation("never")
-    keep = days or retention_days()
+    keep = days or home.settings.retention_days
     done = purge_old(home, Inbox(home.inbox), keep, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for p in done:

@@ -9,10 +9,11 @@ from typing import Annotated
 
 import typer
 
+from intake.agreements import HELD_NO_AGREEMENT
+from intake.inbox import Inbox
+from intake.periods import ALL_PROVIDERS, operator
 from pipelines.cli_support import installation, user_errors
-from sources.agreements import HELD_NO_AGREEMENT
-from sources.inbox import FEEDS, Inbox, check_submission_args
-from sources.periods import ALL_PROVIDERS, operator
+from schemas.standard import FEEDS, check_submission_args
 
 period_app = typer.Typer(
     help="The reporting cycle of a period: status, signoff (providers), approve and unlock (the bureau).",
@@ -154,8 +155,8 @@ YearOpt = Annotated[int, typer.Option("--year", help="The reporting year of the 
 def make(year: YearOpt) -> None:
     """Release the annual report of YEAR: an immutable snapshot of every research table as published, the
     report, the code and data-standard versions and checksums. Refused unless the period is approved."""
+    from errors import RapporteurError
     from pipelines.cycle import release_blockers, release_year
-    from sources.errors import RapporteurError
 
     home = installation("never")
     inbox = Inbox(home.inbox)
@@ -267,8 +268,8 @@ def add_agreement(
     """Register an agreement; submissions held for want of it are released to the next run."""
     import datetime as dt
 
-    from sources.agreements import Agreement
-    from sources.errors import UnusableInput
+    from errors import UnusableInput
+    from intake.agreements import Agreement
 
     for f in feed:
         check_submission_args(f, provider, "all")

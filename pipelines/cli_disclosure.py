@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from errors import DisclosureError
 from pipelines.cli_support import installation, user_errors
-from sources.errors import DisclosureError
 
 disclosure_app = typer.Typer(help="Disclosure control of what is published: audit.", no_args_is_help=True)
 
@@ -24,7 +24,7 @@ def audit(
 
     home = installation()
     keyring, _ = home.keyring(create_demo=False)
-    findings, summary = audit_database(home.warehouse, keyring.key("database"), home.disclosure_k())
+    findings, summary = audit_database(home.warehouse, keyring.key("database"), home.settings.disclosure_k)
     failed = summary["under_protected"] or summary["recovered_exactly"]
     if as_json:
         typer.echo(json.dumps({"summary": summary, "cells": [f.as_dict() for f in findings]}))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from application.settings import Settings
+from errors import KeyringError
 from pipelines.cli_support import installation, user_errors
 from privacy.keys import (
     PASSPHRASE_ENV,
@@ -17,13 +18,12 @@ from privacy.keys import (
     new_keyring,
     save_keyring,
 )
-from sources.errors import KeyringError
 
 keys_app = typer.Typer(help="The bureau's keyring: init, status, rotate, issue.", no_args_is_help=True)
 
 
-def _passphrase() -> str:
-    passphrase = os.environ.get(PASSPHRASE_ENV, "")
+def _passphrase(settings: Settings) -> str:
+    passphrase = settings.passphrase
     if not passphrase:
         raise KeyringError(f"set {PASSPHRASE_ENV} to the passphrase that protects the keyring")
     return passphrase
@@ -33,7 +33,7 @@ def _passphrase() -> str:
 @user_errors
 def init() -> None:
     """Create a keyring protected by the passphrase in RAPPORTEUR_KEY_PASSPHRASE, or protect the demo one."""
-    passphrase = _passphrase()  # before anything is created
+    passphrase = _passphrase(Settings.from_env())  # before anything is created
     home = installation("here")
     path = keyring_path(home.keys)
     if not path.exists():
@@ -88,7 +88,7 @@ def rotate() -> None:
 
     home = installation("never")
     keyring = home.keyring()[0]
-    passphrase = _passphrase() if keyring.protected else None
+    passphrase = _passphrase(home.settings) if keyring.protected else None
     new, done = rotate_keys(home.keys, home.warehouse, keyring, passphrase)
     for stem, n in done.items():
         typer.echo(f"{stem}: re-keyed {n} rows to key version {new.current}")

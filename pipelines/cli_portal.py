@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 from typing import Annotated
 
 import typer
 
+from application.settings import Settings
 from pipelines.cli_support import installation, keyring_or_demo, user_errors
-from sources.errors import RapporteurError
 
-MAX_UPLOAD_ENV = "RAPPORTEUR_PORTAL_MAX_UPLOAD_MB"
-TRUSTED_PROXIES_ENV = "RAPPORTEUR_PORTAL_TRUSTED_PROXIES"
 users_app = typer.Typer(help="Accounts of the providers' portal: add, list, disable, reset.", no_args_is_help=True)
 
 
@@ -104,21 +101,14 @@ def portal(
     (default 50); the proxies whose forwarded headers are trusted are RAPPORTEUR_PORTAL_TRUSTED_PROXIES (default:
     none, the connection's own address counts).
     """
-    from portal.app import DEFAULT_MAX_UPLOAD_MB, create_app
-    from portal.forwarded import parse_trusted_proxies
+    from intake.inbox import Inbox
+    from portal.app import create_app
     from portal.server import check_port_free, serve
     from privacy.keys import fingerprint
     from privacy.pseudonymise import first_level_keys
     from privacy.sealed import Sealer
-    from sources.inbox import Inbox
 
-    raw = os.environ.get(MAX_UPLOAD_ENV, str(DEFAULT_MAX_UPLOAD_MB))
-    if not raw.isdigit() or not 1 <= int(raw) <= 1024:
-        raise RapporteurError(f"{MAX_UPLOAD_ENV} must be a whole number of megabytes from 1 to 1024, not '{raw[:20]}'")
-    try:
-        proxies = parse_trusted_proxies(os.environ.get(TRUSTED_PROXIES_ENV, ""))
-    except ValueError as exc:
-        raise RapporteurError(f"{TRUSTED_PROXIES_ENV}: {exc}; give addresses or networks such as 127.0.0.1") from None
+    settings = Settings.from_env()  # a bad setting is said before the port is checked
     check_port_free(host, port)
     home = installation()
     keyring = keyring_or_demo(home)
@@ -127,7 +117,9 @@ def portal(
     inbox = Inbox(home.inbox, Sealer(keyring.key("inbox")))
     prints = {role: fingerprint(key) for role, key in first_level_keys(keyring).items()}
     del keyring
-    app = create_app(home.root, inbox, int(raw), key_prints=prints, trusted_proxies=proxies)
+    app = create_app(
+        home.root, inbox, settings.upload_limit_mb, key_prints=prints, trusted_proxies=settings.trusted_proxies
+    )
     if not _accounts().list():
         typer.echo("note: no accounts yet; create one with `rapporteur users add ORG`", err=True)
     typer.echo(f"portal on http://{host}:{port}/ (Ctrl-C to stop)", err=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 
 import typer
 
-from pipelines.home import HOME_ENV, Home, is_installation, locate
+from application.settings import Settings
+from errors import RapporteurError, storage_error
+from pipelines.home import Home, is_installation, locate
 from privacy import access_log
 from privacy.keys import Keyring
-from sources.errors import RapporteurError, storage_error
 
 
 def user_errors(command):
@@ -56,15 +56,14 @@ def quiet_library_logs() -> None:
 
 
 def installation(create: str = "explicit") -> Home:
-    """The installation (`locate` finds it; `create` as there, a new one said on stderr), with DAGSTER_HOME
-    inside it."""
-    root = locate(create)
+    """The installation with the settings of this command (`locate` finds it; `create` as there, a new one said
+    on stderr)."""
+    settings = Settings.from_env()
+    root = locate(settings.home, create)
     existed = is_installation(root)
-    home = Home(root) if create == "never" else Home(root).ensure()
-    if not existed and create == "here" and not os.environ.get(HOME_ENV):  # a folder the user did not name
+    home = Home(root, settings) if create == "never" else Home(root, settings).ensure()
+    if not existed and create == "here" and settings.home is None:  # a folder the user did not name
         typer.echo(f"note: set up a new installation in {home.root}", err=True)
-    os.environ[HOME_ENV] = str(home.root)
-    os.environ["DAGSTER_HOME"] = str(home.dagster)
     return home
 
 

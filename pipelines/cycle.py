@@ -1,15 +1,16 @@
 """The bureau's reporting cycle as use cases the CLI and the Dagster jobs share: who stands where in a period,
-what a release needs, making it, and the revisions of published figures (sources.periods, reporting.releases)."""
+what a release needs, making it, and the revisions of published figures (intake.periods, reporting.releases)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from intake.inbox import Inbox
+from intake.periods import PeriodState, current_loaded, in_force_for
 from pipelines.home import Home
 from pipelines.partitions import covers
 from reporting.releases import Release, make_release, releases, revisions
-from sources.inbox import FEEDS, Inbox
-from sources.periods import PeriodState, current_loaded, in_force_for
+from schemas.standard import FEEDS
 from warehouse.research import RESEARCH_FILE
 
 WAITING = ("received", "validated", "pseudonymised")
@@ -87,5 +88,5 @@ def release_year(home: Home, inbox: Inbox, year: int, who: str) -> Release:
     }
     research = Path(home.warehouse / RESEARCH_FILE)
     return make_release(
-        home.releases, research, year, home.disclosure_k(), basis, who, published_revisions(home, inbox)
+        home.releases, research, year, home.settings.disclosure_k, basis, who, published_revisions(home, inbox)
     )

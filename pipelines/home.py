@@ -1,41 +1,43 @@
 """Where the product keeps its state, and how a command finds it: the one place the installation is resolved.
 
-An installation is a folder holding `inbox/` and `warehouse/`. A command uses $RAPPORTEUR_HOME when it is
-set; otherwise the nearest installation found walking up from the working directory (the folder itself or
-its `var/`). Only `run` and `keys init` create one in `./var`; commands that write create one only at a
-$RAPPORTEUR_HOME the user set; commands that only read never create one. Otherwise: one line, exit 2.
+An installation is a folder holding `inbox/` and `warehouse/`. A command uses $RAPPORTEUR_HOME (the settings'
+`home`) when it is set; otherwise the nearest installation found walking up from the working directory (the
+folder itself or its `var/`). Only `run` and `keys init` create one in `./var`; commands that write create one
+only at a $RAPPORTEUR_HOME the user set; commands that only read never create one. Otherwise: one line, exit 2.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from application.settings import HOME_ENV, Settings
+from errors import KeyringError, NoInstallation
+from intake.inbox import Inbox
 from privacy import access_log
 from privacy.keys import Keyring, create_demo_keyring, keyring_path, load_keyring
 from privacy.sealed import Sealer
-from sources.errors import KeyringError, NoInstallation, RapporteurError
-from sources.inbox import Inbox
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = "var"
-HOME_ENV = "RAPPORTEUR_HOME"
-DISCLOSURE_K_ENV = "RAPPORTEUR_DISCLOSURE_K"
-BASELINE_ENV = "RAPPORTEUR_BASELINE_YEAR"
+# The embedded instance configuration as earlier releases copied it (storage under $DAGSTER_HOME): replaced by
+# the current one, which needs no environment, unless the bureau edited it.
+EARLIER_INSTANCE_YAML = {"e6ca6a2626bee1c67a230d84562657bbb4e2cc8da6f7b07ebc697355b637ff59"}
 
 
 @dataclass(frozen=True)
 class Home:
-    """The folders of one installation."""
+    """The folders of one installation, and the settings it is worked on with."""
 
     root: Path
+    settings: Settings = field(default_factory=Settings, compare=False)
 
     @classmethod
-    def from_env(cls, create: str = "never") -> Home:
+    def located(cls, settings: Settings, create: str = "never") -> Home:
         """The installation a command works on (see `locate`); its folders are made unless `create` is "never"."""
-        home = cls(locate(create))
+        home = cls(locate(settings.home, create), settings)
         return home if create == "never" else home.ensure()
 
     def exists(self) -> bool:
@@ -58,7 +60,7 @@ class Home:
         self.keys.chmod(0o700)
         self.staging.chmod(0o700)
         instance_yaml = self.dagster / "dagster.yaml"
-        if not instance_yaml.exists():
+        if not instance_yaml.exists() or _digest(instance_yaml) in EARLIER_INSTANCE_YAML:
             shutil.copyfile(REPO_ROOT / "dagster.yaml", instance_yaml)
         return self
 
@@ -68,7 +70,7 @@ class Home:
             self.refuse_new_keyring()
             if create_demo:
                 return self._logged(create_demo_keyring(self.keys)), True
-        return self._logged(load_keyring(self.keys)), False
+        return self._logged(load_keyring(self.keys, self.settings.passphrase)), False
 
     def _logged(self, keyring: Keyring) -> Keyring:
         """From the keyring's opening on, this process records what it opens in the installation's access log."""
@@ -89,25 +91,13 @@ class Home:
         """True once anything sealed or encrypted under a keyring exists: repositories or inbox submissions."""
         return any(self.warehouse.glob("*.duckdb")) or any(self.inbox.rglob("*.sealed"))
 
-    @staticmethod
-    def disclosure_k() -> int:
-        """The small-cell threshold k from RAPPORTEUR_DISCLOSURE_K (default 5; CTDC used 11)."""
-        raw = os.environ.get(DISCLOSURE_K_ENV, "5")
-        if not raw.isdigit() or int(raw) < 2:
-            raise RapporteurError(f"{DISCLOSURE_K_ENV} must be a whole number of at least 2, not '{raw[:20]}'")
-        return int(raw)
-
-    @staticmethod
-    def baseline_year() -> int | None:
-        """The reference year of every indicator from RAPPORTEUR_BASELINE_YEAR (default: each one's first year)."""
-        raw = os.environ.get(BASELINE_ENV, "")
-        if raw and not (raw.isdigit() and len(raw) == 4):
-            raise RapporteurError(f"{BASELINE_ENV} must be a year such as 2015, not '{raw[:20]}'")
-        return int(raw) if raw else None
-
     def sealed_inbox(self, keyring: Keyring) -> Inbox:
         """The inbox, able to seal and read submissions with the keyring's inbox key."""
         return Inbox(self.inbox, Sealer(keyring.key("inbox")))
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def is_installation(folder: Path) -> bool:
@@ -115,14 +105,14 @@ def is_installation(folder: Path) -> bool:
     return (folder / "inbox").is_dir() and (folder / "warehouse").is_dir()
 
 
-def locate(create: str = "never", cwd: Path | None = None) -> Path:
-    """The installation's folder: $RAPPORTEUR_HOME, else the nearest one up from `cwd` (itself or its `var/`).
+def locate(explicit: Path | None, create: str = "never", cwd: Path | None = None) -> Path:
+    """The installation's folder: `explicit` ($RAPPORTEUR_HOME), else the nearest one up from `cwd` (itself or
+    its `var/`).
 
     `create` says where a folder that holds none yet is acceptable: "never" (commands that only read),
     "explicit" (commands that write: at a $RAPPORTEUR_HOME the user set) or "here" (commands that set one
     up: also `./var`). Otherwise a missing installation is a one-line error saying how to point at one.
     """
-    explicit = os.environ.get(HOME_ENV)
     if explicit:
         root = Path(explicit).expanduser().resolve()
         if create != "never" or is_installation(root):

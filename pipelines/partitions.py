@@ -11,15 +11,13 @@ which providers submitted, and the annual report (always per year).
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import dagster as dg
 
+from application.settings import CADENCE_ENV, CADENCES
+from intake.inbox import Submission
 from schemas.standard import feed as feed_spec
-from sources.inbox import Submission
 
-CADENCE_ENV = "RAPPORTEUR_REPORTING_PERIOD"
-CADENCES = ("yearly", "quarterly")
 FIRST_YEAR = dt.datetime(2015, 1, 1)  # the first reporting year the bureau holds (the standard's first year)
 CRONS = {"yearly": "0 0 1 1 *", "quarterly": "0 0 1 1,4,7,10 *"}
 FORMATS = {"yearly": "%Y", "quarterly": "%Y-%m"}
@@ -60,11 +58,6 @@ def reporting_periods(cadence: str = "yearly") -> dg.TimeWindowPartitionsDefinit
 
 
 YEARS = reporting_periods("yearly")
-
-
-def cadence_from_env() -> str:
-    """The bureau's reporting cadence (RAPPORTEUR_REPORTING_PERIOD, default yearly); read when definitions load."""
-    return os.environ.get(CADENCE_ENV, "yearly")
 
 
 def period_label(key: str) -> str:

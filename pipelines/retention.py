@@ -10,17 +10,13 @@ numbers and rules, never a cell), so every count still reconciles. Each purge is
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from intake.inbox import Inbox
 from pipelines.home import Home
-from sources.errors import RapporteurError
-from sources.inbox import Inbox
 
-RETENTION_ENV = "RAPPORTEUR_RETENTION_DAYS"
-DEFAULT_DAYS = 365
 DONE = ("loaded", "rejected")  # a submission still waiting, or held as a revision, keeps everything
 
 
@@ -33,16 +29,6 @@ class Purged:
     status: str
     since: str
     removed: tuple[str, ...]
-
-
-def retention_days() -> int:
-    """RAPPORTEUR_RETENTION_DAYS (default 365): days after the load before a submission's raw content goes."""
-    raw = os.environ.get(RETENTION_ENV, "").strip()
-    if not raw:
-        return DEFAULT_DAYS
-    if not raw.isdigit() or int(raw) < 1:
-        raise RapporteurError(f"{RETENTION_ENV} must be a whole number of days of at least 1, not '{raw[:20]}'")
-    return int(raw)
 
 
 def purge(home: Home, inbox: Inbox, days: int, now: dt.datetime | None = None, dry_run: bool = False) -> list[Purged]:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from errors import KeyringError
 from privacy.keys import Keyring, save_keyring
 from privacy.pseudonymise import ESCROW_PREFIX, TOKENS, hmac_sql, register_hmac
-from sources.errors import KeyringError
+from schemas.standard import FEEDS
+from schemas.standard import feed as feed_spec
 from warehouse.duck import encrypted
-from warehouse.repository import REPOSITORIES, connect, escrow_path, repository_path
+from warehouse.repository import connect, escrow_path, repository_path
 
 
 def rows_by_version(warehouse_dir: Path, keyring: Keyring) -> dict[str, dict[int, int]]:
     """Per repository, how many rows carry tokens of each key version."""
     out = {}
-    for feed, (stem, table) in REPOSITORIES.items():
+    for feed in FEEDS:
+        stem, table = feed_spec(feed).repository, feed_spec(feed).table
         path = repository_path(warehouse_dir, feed)
         if path.exists():
             with connect(path, read_only=True, key=keyring.key("database")) as con:
@@ -31,7 +34,8 @@ def rekey(warehouse_dir: Path, keyring: Keyring) -> dict[str, int]:
         f"ELSE {hmac_sql('victim', f'e.{ESCROW_PREFIX}{name}')} END"
         for name in TOKENS
     )
-    for feed, (stem, table) in REPOSITORIES.items():
+    for feed in FEEDS:
+        stem, table = feed_spec(feed).repository, feed_spec(feed).table
         path = repository_path(warehouse_dir, feed)
         if not path.exists():
             continue

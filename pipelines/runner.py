@@ -7,21 +7,23 @@ from collections import Counter
 
 import dagster as dg
 
+from errors import RepositoryBusy
+from intake.inbox import Inbox
 from pipelines.analysis import years_with_data
 from pipelines.definitions import build_defs
 from pipelines.home import Home
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, WAITING, ingest_job_name
 from pipelines.partitions import (
     YEARS,
-    cadence_from_env,
     reporting_periods,
     submission_key,
     submission_partitions,
     submission_tags,
 )
+from pipelines.resources import rapporteur_resource
 from pipelines.sensors import scan_settled, waiting_submissions
-from sources.errors import RepositoryBusy
-from sources.inbox import FEEDS, Inbox
+from schemas.standard import FEEDS
+from schemas.standard import feed as feed_spec
 from warehouse.repository import repository_counts, repository_path
 from warehouse.research import RESEARCH_FILE
 
@@ -50,12 +52,13 @@ def run_main_job(home: Home) -> list[str]:
     estimate, write the annual report of the latest complete year with data, and check which
     providers submitted for the last complete reporting period.
     """
-    defs = build_defs(cadence_from_env())
+    cadence = home.settings.reporting_period
+    defs = build_defs(cadence, rapporteur_resource(home.settings, home.root))
     keyring, _ = home.keyring(create_demo=True)
     inbox = home.sealed_inbox(keyring)
     scan_settled(inbox)
     failures: list[str] = []
-    with dg.DagsterInstance.get() as instance:
+    with open_instance(home) as instance:
         for feed_name in FEEDS:
             waiting = waiting_submissions(inbox, feed_name)
             if not waiting:
@@ -77,11 +80,16 @@ def run_main_job(home: Home) -> list[str]:
             failures += execute(
                 defs.resolve_job_def(ANNUAL_REPORT_JOB), instance, f"annual report {complete[-1]}", complete[-1]
             )
-        periods = reporting_periods(cadence_from_env())
+        periods = reporting_periods(cadence)
         last = periods.get_last_partition_key()
         if last is not None:
             failures += execute(defs.resolve_job_def(FRESHNESS_JOB), instance, "provider freshness", last)
     return failures
+
+
+def open_instance(home: Home) -> dg.DagsterInstance:
+    """The installation's Dagster instance (its `dagster/dagster.yaml`), opened by its folder, not $DAGSTER_HOME."""
+    return dg.DagsterInstance.from_config(str(home.dagster))
 
 
 def execute(
@@ -142,7 +150,8 @@ def summary_lines(home: Home, inbox: Inbox, db_key: bytes) -> list[str]:
     writing is said to be busy, not an error: the run's own work is done)."""
     statuses = Counter(r["status"] for r in inbox.ledger())
     lines = ["all submissions: " + (", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none")]
-    for feed, label in (("victim-assistance", "victims"), ("law-enforcement", "law enforcement")):
+    for feed in reversed(FEEDS):  # victims, then law enforcement (the order the README shows)
+        label = feed_spec(feed).label
         try:
             c = repository_counts(home.warehouse, feed, db_key)
         except RepositoryBusy:

@@ -5,11 +5,12 @@ import time
 
 import dagster as dg
 
+from intake.inbox import Inbox, Submission
 from pipelines.jobs import WAITING, ingest_job_name
 from pipelines.partitions import submission_key, submission_partitions, submission_tags
 from pipelines.resources import RapporteurHome
+from schemas.standard import FEEDS
 from schemas.standard import feed as feed_spec
-from sources.inbox import FEEDS, Inbox, Submission
 
 SETTLE_SECONDS = 60  # a file copied into the inbox by hand is picked up once it has not changed for this long
 RUNNING = dg.DefaultSensorStatus.RUNNING

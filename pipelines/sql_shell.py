@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from sources.errors import RapporteurError
+from errors import RapporteurError
 from warehouse.repository import connect
 
 HELP = """\

@@ -19,6 +19,8 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from errors import UnusableInput
+from intake.inbox import Inbox, Submission
 from pipelines.home import Home
 from privacy.keys import Keyring, fingerprint
 from privacy.pseudonymise import first_level, first_level_keys, pseudonymise, second_level
@@ -31,8 +33,6 @@ from schemas.standard import codelist_version, feed
 from schemas.standardise import standardise
 from schemas.validation import BATCH_ROWS, PreparedValidator, Validation, Validator, stored_failures, without_values
 from schemas.validation_report import write_validation_report
-from sources.errors import UnusableInput
-from sources.inbox import Inbox, Submission
 from sources.reader import (
     PREPARED_MARK,
     PREPARED_PERIOD,

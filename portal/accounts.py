@@ -12,8 +12,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from sources.errors import UnusableInput
-from sources.inbox import PROVIDER_ID
+from errors import UnusableInput
+from schemas.standard import PROVIDER_ID
 
 ROLES = ("provider", "bureau")
 MIN_PASSWORD = 12

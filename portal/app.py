@@ -19,8 +19,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from application.settings import DEFAULT_MAX_UPLOAD_MB, Network
+from errors import SheetChoice, UnusableInput
+from intake.inbox import Inbox
+from intake.periods import MAX_REASON, current_loaded
 from portal.accounts import Account, Accounts
-from portal.forwarded import ClientAddress, Network
+from portal.forwarded import ClientAddress
 from portal.logs import silence_parsers
 from portal.middleware import PLAIN_500, BodyLimit, Guard, SecurityHeaders
 from portal.sessions import Session, Sessions
@@ -30,14 +34,11 @@ from portal.uploads import HeldUploads, check_upload
 from privacy import access_log
 from schemas.dictionary import dictionary_html, dictionary_markdown, provider_mapping_markdown
 from schemas.providers import check_submission, providers
-from sources.errors import SheetChoice, UnusableInput
-from sources.inbox import FEEDS, PROVIDER_ID, Inbox
-from sources.periods import MAX_REASON, current_loaded
+from schemas.standard import FEEDS, PROVIDER_ID
 
 HERE = Path(__file__).parent
 MAPPINGS = HERE.parent / "schemas" / "mappings"
 COOKIE = "rapporteur_session"
-DEFAULT_MAX_UPLOAD_MB = 50
 NOT_FOUND = "There is no such page, or it is not yours to see."
 GONE = "This upload is not held any more (or is not yours): upload the file again."
 

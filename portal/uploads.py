@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from errors import UnusableInput
 from pipelines.steps import check_dataset, start_prepared, validate_file
 from privacy.sealed import SealedWriter, open_sealed
 from schemas.failure_log import MAX_HELD, FailureLog
 from schemas.validation import Validation
 from schemas.validation_report import allowed_codes, report_sections
-from sources.errors import UnusableInput
 from sources.reader import open_prepared
 
 HOLD_SECONDS = 30 * 60

@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sources.errors import RapporteurError
+from errors import RapporteurError
 
 LOG_FILE = "access.log"
 HEAD_FILE = "access.head"  # the count and last MAC, keyed: cutting entries off the end is detected too

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from sources.errors import KeyringError
+from errors import KeyringError
 
 KEYRING_FILE = "keyring.json"
 PASSPHRASE_ENV = "RAPPORTEUR_KEY_PASSPHRASE"
@@ -137,7 +137,6 @@ def load_keyring(keys_dir: Path, passphrase: str | None = None) -> Keyring:
         if spec.get("format") != FORMAT:
             raise ValueError("format")
         if spec["protected"]:
-            passphrase = passphrase if passphrase is not None else os.environ.get(PASSPHRASE_ENV)
             if not passphrase:
                 raise KeyringError(f"the keyring is protected: set {PASSPHRASE_ENV} to its passphrase")
             payload = _unseal(spec, passphrase)

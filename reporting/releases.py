@@ -24,9 +24,9 @@ from pathlib import Path
 
 import duckdb
 
+from errors import RapporteurError, UnusableInput
 from reporting.annual import render_annual_report
 from schemas.standard import codelist_version
-from sources.errors import RapporteurError, UnusableInput
 
 RELEASE_NAME = re.compile(r"(?P<year>\d{4})-r(?P<n>[1-9]\d*)\Z")
 MANIFEST = "manifest.json"

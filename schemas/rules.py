@@ -132,7 +132,7 @@ def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) ->
             rules.append(
                 Rule("invalid_integer", name, (lambda d, n=name: ~d[f"{n}__bad"]), f"{name} is not a whole number")
             )
-    age_at = "identification_date" if feed.name == "victim-assistance" else "investigation_date"
+    age_at = feed.event_date
     rules += [
         Rule(
             "birth_after_event", "date_of_birth", lambda d: ~d["_birth_after_event"], f"date_of_birth is after {age_at}"

@@ -12,13 +12,13 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
+from errors import UnusableInput, redact
 from schemas.expectations import compact_frame, concat_compact
 from schemas.failure_log import FailureLog
 from schemas.layout import conform_layout
 from schemas.rules import all_codes, feed_rules, future_flags, pandera_schema
 from schemas.standard import Feed, codelists
-from schemas.standardise import EVENT_DATES, standardise
-from sources.errors import UnusableInput, redact
+from schemas.standardise import standardise
 from sources.reader import ROW, Extract
 
 BATCH_ROWS = 100_000  # rows validated at a time: memory grows with this, never with the file
@@ -353,7 +353,7 @@ class PreparedValidator:
         self._params["period_year"] = int(year)
         inside = "reporting_year = $period_year"
         if quarter:
-            months = ", ".join(d.removesuffix("_date") + "_month" for d in EVENT_DATES[self.feed.name])
+            months = ", ".join(d.removesuffix("_date") + "_month" for d in self.feed.period_dates)
             self._params["period_quarter"] = int(quarter)
             inside += f" AND quarter(coalesce({months})) IS NOT DISTINCT FROM $period_quarter"
         return (

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from sources.errors import UnusableInput
+from errors import UnusableInput
 
 Readable = Path | str | bytes | BinaryIO
 

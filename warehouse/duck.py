@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from errors import KeyringError, RepositoryBusy
 from privacy import access_log
-from sources.errors import KeyringError, RepositoryBusy
 
 
 @cache

@@ -11,8 +11,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from errors import RapporteurError, RepositoryBusy
 from privacy.pseudonymise import ESCROW_PREFIX
-from sources.errors import RapporteurError, RepositoryBusy
+from schemas.standard import feed as feed_spec
 from warehouse.duck import encrypted
 
 SQL = Path(__file__).parent / "sql"
@@ -20,11 +21,6 @@ SQL = Path(__file__).parent / "sql"
 # wrote cached up to this limit: at 512MB a 3-million-row load grew by 0.7 GB; at 160MB it stayed flat, no slower.
 LOAD_MEMORY = "192MB"
 SCHEMA_VERSION = 4  # bump with every change to sql/*.sql that an existing file would not have
-# Feed -> (repository file stem, table). No feed writes the other's repository.
-REPOSITORIES = {
-    "victim-assistance": ("victims", "victim_assistance"),
-    "law-enforcement": ("law_enforcement", "law_enforcement"),
-}
 
 
 @dataclass(frozen=True)
@@ -39,12 +35,12 @@ class LoadResult:
 
 
 def repository_path(warehouse_dir: Path, feed: str) -> Path:
-    return Path(warehouse_dir) / f"{REPOSITORIES[feed][0]}.duckdb"
+    return Path(warehouse_dir) / f"{feed_spec(feed).repository}.duckdb"
 
 
 def escrow_path(warehouse_dir: Path, feed: str) -> Path:
     """The escrow of a repository: its first-level tokens, encrypted under the escrow key, for re-keying."""
-    return Path(warehouse_dir) / f"{REPOSITORIES[feed][0]}_escrow.duckdb"
+    return Path(warehouse_dir) / f"{feed_spec(feed).repository}_escrow.duckdb"
 
 
 ESCROW_DDL = """
@@ -106,7 +102,7 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection, path: Path, feed: str) -> Non
             f"{path.name} has layout version {found} but this version of rapporteur needs {SCHEMA_VERSION}; "
             "move the file aside (demo data: `make clean`) and load the submissions again"
         )
-    con.execute((SQL / f"{REPOSITORIES[feed][0]}.sql").read_text())
+    con.execute((SQL / f"{feed_spec(feed).repository}.sql").read_text())
 
 
 def load_submission(
@@ -145,7 +141,7 @@ def load_submission(
             for batch in rows():
                 _insert(escrow, "escrow", _escrow_part(_table(batch)), submission_id)
         escrow.execute("CHECKPOINT")
-    table = REPOSITORIES[feed][1]
+    table = feed_spec(feed).table
     with connect(path, key=db_key) as con:
         con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
         _ensure_tables(con, path, feed)

@@ -12,9 +12,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from errors import DisclosureError
 from schemas.research_tables import comment_statements
 from schemas.standard import codelists, coverage
-from sources.errors import DisclosureError
 from warehouse.analysis import STAGES, UNKNOWN, analyse
 from warehouse.duck import encrypted
 from warehouse.linkage_store import linkage_path

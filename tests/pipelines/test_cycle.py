@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sources.inbox import Inbox
+from intake.inbox import Inbox
 from synthetic.generator import generate
 from tests.pipelines.test_cli import _one_line_error, _run
 

@@ -61,7 +61,7 @@ def test_commands_find_the_installation_walking_up(tmp_path, monkeypatch):
     deep = tmp_path / "checkout" / "docs" / "notes"
     deep.mkdir(parents=True)
     for cwd in (tmp_path / "checkout", deep, home.reports):
-        assert locate(cwd=cwd) == home.root
+        assert locate(None, cwd=cwd) == home.root
         result = _rapporteur(cwd, "status")
         assert result.returncode == 0 and "no submissions yet" in result.stdout, result.stderr
     assert sorted(p.name for p in (tmp_path / "checkout").iterdir()) == ["docs", "var"]
@@ -74,7 +74,7 @@ def test_the_setting_wins_over_the_folder(tmp_path, monkeypatch):
     (there.inbox / "marker").mkdir()
     result = _rapporteur(tmp_path, "status", home=there.root)
     assert result.returncode == 0, result.stderr
-    assert not (here.inbox / "marker").exists() and locate(cwd=tmp_path) in (here.root, there.root)
+    assert not (here.inbox / "marker").exists() and locate(None, cwd=tmp_path) in (here.root, there.root)
 
 
 def test_submit_elsewhere_refuses_but_keys_init_sets_one_up(tmp_path, sample_dir):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sources.inbox import Inbox
+from intake.inbox import Inbox
 from tests.conftest import sample_files
 from tests.pipelines.test_cli import _run
 

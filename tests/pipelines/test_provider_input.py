@@ -60,8 +60,8 @@ def test_identifiers_with_control_characters_are_refused(home, sample_dir, comma
 
 
 def test_every_identifier_pattern_is_anchored_at_the_true_end():
-    from sources.errors import UnusableInput
-    from sources.inbox import PERIOD, PROVIDER_ID, check_submission_args
+    from errors import UnusableInput
+    from schemas.standard import PERIOD, PROVIDER_ID, check_submission_args
 
     for pattern, good in ((PROVIDER_ID, "ngo-harbour"), (PERIOD, "2024")):
         assert pattern.match(good) and not pattern.match(good + "\n") and not pattern.search(good + "\n")

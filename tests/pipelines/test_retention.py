@@ -7,7 +7,7 @@ import json
 import os
 import sqlite3
 
-from sources.inbox import Inbox
+from intake.inbox import Inbox
 from tests.conftest import sample_files
 from tests.pipelines.test_cli import _one_line_error, _run
 from warehouse.accounting import unreconciled

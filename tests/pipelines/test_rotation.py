@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from errors import KeyringError
 from pipelines.home import Home
 from pipelines.rotation import rotate, rows_by_version
 from pipelines.steps import ingest_file
 from privacy.keys import load_keyring
-from sources.errors import KeyringError
 from tests.conftest import sample_files
 from warehouse.repository import connect, escrow_path, repository_path
 

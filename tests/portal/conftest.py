@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from intake.inbox import Inbox
 from portal.accounts import Accounts
 from portal.app import create_app, portal_database
 from portal.signin_limits import SigninLimiter
 from privacy.sealed import Sealer
-from sources.inbox import Inbox
 
 PASSWORDS = {"ngo-harbour": "harbour-password-1", "ngo-lighthouse": "lighthouse-password-1", "bureau": "bureau-pass-12"}
 ROLES = {"ngo-harbour": "provider", "ngo-lighthouse": "provider", "bureau": "bureau"}

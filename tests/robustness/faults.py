@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from pipelines.home import Home
-from warehouse.repository import REPOSITORIES, connect, escrow_path, repository_path
+from schemas.standard import feed as feed_spec
+from warehouse.repository import connect, escrow_path, repository_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +43,7 @@ def held(home: Home, feed: str, sid: str) -> tuple[int, int, tuple | None, int]:
     path = repository_path(home.warehouse, feed)
     if not path.exists():
         return 0, 0, None, 0
-    table = REPOSITORIES[feed][1]
+    table = feed_spec(feed).table
     with connect(path, read_only=True, key=keyring.key("database")) as con:
         names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "submissions" not in names:

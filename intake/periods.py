@@ -19,8 +19,8 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sources.errors import UnusableInput
-from sources.ledger_file import LedgerFile
+from errors import UnusableInput
+from intake.ledger_file import LedgerFile
 
 ALL_PROVIDERS = "*"
 MAX_REASON = 500  # characters of a reason kept in the ledger

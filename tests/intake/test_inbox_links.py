@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from errors import UnusableInput
+from intake.inbox import Inbox
 from pipelines.sensors import scan_settled
 from privacy.sealed import Sealer
-from sources.errors import UnusableInput
-from sources.inbox import Inbox
 
 KEY = b"\x06" * 32
 FEED = "victim-assistance"

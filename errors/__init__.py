@@ -1,4 +1,5 @@
-"""The product's error types: one line for the user, an exit code for the shell."""
+"""The errors users cause, in one neutral module every room may import: one line for the user, an exit code
+for the shell, and a redacted form for logs, ledgers and Dagster. It imports nothing of the product."""
 
 import errno
 import os

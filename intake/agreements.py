@@ -12,8 +12,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sources.errors import UnusableInput
-from sources.ledger_file import LedgerFile
+from errors import UnusableInput
+from intake.ledger_file import LedgerFile
 
 HELD_NO_AGREEMENT = "no data-sharing agreement valid for this feed on the day it arrived"
 AGREEMENTS_DDL = """

@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import io
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -19,19 +18,15 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from sources.agreements import HELD_NO_AGREEMENT, Agreements
-from sources.errors import UnusableInput
-from sources.inbox_walk import open_no_link, walk
-from sources.periods import ALL_PROVIDERS, PeriodLedger, clean_reason, overlaps
+from errors import UnusableInput
+from intake.agreements import HELD_NO_AGREEMENT, Agreements
+from intake.inbox_walk import open_no_link, walk
+from intake.periods import ALL_PROVIDERS, PeriodLedger, clean_reason, overlaps
+from schemas.standard import FEEDS, PERIOD, PROVIDER_ID, check_submission_args
 
-FEEDS = ("law-enforcement", "victim-assistance")
-# Anchored at the true end (\Z, not $, which also matches before a final newline) and ASCII digits only
-# (\d also matches other scripts' digits): these ids become folder names. Use `.fullmatch`.
-PROVIDER_ID = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
-PERIOD = re.compile(r"\A(?:all|[0-9]{4}|[0-9]{4}-Q[1-4])\Z")
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".parquet")
 SEALED = ".sealed"
-# `held`: a proposed revision to a locked (approved) period, waiting for the bureau (sources.periods).
+# `held`: a proposed revision to a locked (approved) period, waiting for the bureau (intake.periods).
 STATUSES = ("received", "validated", "pseudonymised", "loaded", "rejected", "held")
 BY_HAND = "copied into the inbox folder by hand, with no reason given"
 CHUNK = 1 << 20  # what placing a file holds in memory at a time, besides one sealed segment
@@ -88,16 +83,6 @@ class Submission:
     status: str = "received"
     received_at: str | None = None
     sheet: str | None = None  # the workbook's sheet to read, when the provider chose one
-
-
-def check_submission_args(feed: str, provider: str, period: str) -> None:
-    """Refuse a feed, provider id or period that is not of the documented form."""
-    if feed not in FEEDS:
-        raise UnusableInput(f"unknown feed '{feed[:40]}': use one of {', '.join(FEEDS)}")
-    if not PROVIDER_ID.fullmatch(provider):
-        raise UnusableInput("provider id must be lowercase letters, digits and hyphens (e.g. ngo-harbour)")
-    if not PERIOD.fullmatch(period):
-        raise UnusableInput("period must be 'all', a year (2024) or a quarter (2024-Q1)")
 
 
 def check_sheet(sheet: str | None) -> None:

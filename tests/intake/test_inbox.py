@@ -8,9 +8,9 @@ import random
 
 import pytest
 
+from errors import KeyringError, UnusableInput
+from intake.inbox import Inbox, submission_id
 from privacy.sealed import SEGMENT_SIZE, Sealer
-from sources.errors import KeyringError, UnusableInput
-from sources.inbox import Inbox, submission_id
 from tests.conftest import sample_files
 from tests.privacy.test_sealed import peak_rss_growth, seal_v1
 
@@ -112,7 +112,7 @@ PLACE_200MB = """
 import os
 from pathlib import Path
 from privacy.sealed import Sealer
-from sources.inbox import Inbox
+from intake.inbox import Inbox
 
 def work(folder):
     block, source = os.urandom(1 << 20), Path(folder) / "extract.csv"
