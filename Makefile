@@ -33,7 +33,7 @@ lint: $(STAMP)
 	RAPPORTEUR_HOME=$$(mktemp -d) DAGSTER_HOME=$$(mktemp -d) $(BIN)/dagster definitions validate -m pipelines.definitions
 
 dev: $(STAMP)  ## the Dagster UI on the same definitions
-	$(BIN)/python -c "from application.settings import Settings; from pipelines.home import Home; Home.located(Settings.from_env(), \"explicit\")"
+	$(BIN)/python -c "from application.settings import Settings; from application.home import Home; Home.located(Settings.from_env(), \"explicit\")"
 	DAGSTER_HOME=$(RAPPORTEUR_HOME)/dagster $(BIN)/dagster dev -m pipelines.definitions
 
 portal: $(STAMP)  ## the providers' web portal on http://127.0.0.1:8000/ (accounts: rapporteur users add)

@@ -33,7 +33,7 @@ K = 5
 
 def build(root: Path, providers: int, rows: int, seed: int) -> tuple[Path, dict]:
     """Generate a sample, submit its main files and run the main job; the installation and the times."""
-    from pipelines.home import Home
+    from application.home import Home
     from pipelines.runner import run_main_job
     from synthetic.generator import generate
 

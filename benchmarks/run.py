@@ -272,7 +272,7 @@ def grow(home: Path, target: int) -> None:
     sys.path.insert(0, str(ROOT))
     import duckdb
 
-    from pipelines.home import Home
+    from application.home import Home
     from privacy.linkage import link_records
     from warehouse.duck import encrypted
     from warehouse.linkage_store import BATCH_ROWS, KINDS, linkage_path
@@ -383,7 +383,7 @@ def research(home: Path) -> None:
     sys.path.insert(0, str(ROOT))
     import duckdb
 
-    from pipelines.home import Home
+    from application.home import Home
     from warehouse.duck import encrypted
     from warehouse.linkage_store import linkage_path, sync_linkage
     from warehouse.repository import connect, repository_path
@@ -445,8 +445,8 @@ def _warm_imports() -> None:
 def ingest(home: Path, path: Path) -> None:
     """`ingest_file` of one extract into `home`, timed inside the process (imports excluded)."""
     _warm_imports()
-    from pipelines.home import Home
-    from pipelines.steps import ingest_file
+    from application.home import Home
+    from application.steps import ingest_file
 
     home_ = Home(home).ensure()
     keyring, _ = home_.keyring(create_demo=True)
@@ -469,8 +469,8 @@ def steps(home: Path, path: Path) -> None:
 
     import pyarrow as pa
 
-    from pipelines import steps as ingest_steps
-    from pipelines.home import Home
+    from application import steps as ingest_steps
+    from application.home import Home
     from privacy.pseudonymise import pseudonymise
     from privacy.sealed import open_batches
     from schemas.validation import BATCH_ROWS

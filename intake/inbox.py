@@ -28,6 +28,7 @@ EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".parquet")
 SEALED = ".sealed"
 # `held`: a proposed revision to a locked (approved) period, waiting for the bureau (intake.periods).
 STATUSES = ("received", "validated", "pseudonymised", "loaded", "rejected", "held")
+WAITING = STATUSES[:3]  # the statuses of a submission that still has steps to run
 BY_HAND = "copied into the inbox folder by hand, with no reason given"
 CHUNK = 1 << 20  # what placing a file holds in memory at a time, besides one sealed segment
 
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     sheet TEXT
 )
 """
-# Raw content removed once the retention period after the load had passed (pipelines.retention).
+# Raw content removed once the retention period after the load had passed (application.retention).
 PURGES_DDL = """
 CREATE TABLE IF NOT EXISTS purges (
     submission_id TEXT PRIMARY KEY,

@@ -3,17 +3,19 @@
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
+from application.monitoring import drifted, expected_providers, missing_providers
+from application.reporting_periods import period_label
 from intake.inbox import Inbox
 from pipelines.assets import WAREHOUSE_POOL, guarded_call
-from pipelines.checks import drifted, expected_providers, freshness_result, key_shares, missing_providers
-from pipelines.partitions import YEARS, period_label
+from pipelines.checks import freshness_result
+from pipelines.partitions import YEARS
 from pipelines.resources import RapporteurHome
 from privacy.sealed import open_table, seal_table
 from schemas.standard import FEEDS
 from schemas.standard import feed as feed_spec
+from warehouse.indicators import key_shares, years_with_data
 from warehouse.research import RESEARCH_FILE, build_research_database, hidden_population, publish_hidden_population
 
 
@@ -117,7 +119,7 @@ def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome)
     `rapporteur run` for the latest complete year with data, or a backfill of the years you choose), so
     the others show as missing: not written yet, not failed.
     """
-    from pipelines.cycle import published_revisions
+    from application.cycle import published_revisions
     from reporting import write_annual_report
 
     home = rapporteur.home()
@@ -135,17 +137,6 @@ def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome)
         published_revisions(home, Inbox(home.inbox)),
     )
     return dg.MaterializeResult(metadata={"year": year, "path": dg.MetadataValue.path(str(path))})
-
-
-def years_with_data(research: Path) -> list[int]:
-    """The reporting years the research database has indicators for (none before the first build)."""
-    if not research.exists():
-        return []
-    con = duckdb.connect(str(research), read_only=True)
-    try:
-        return [r[0] for r in con.execute("SELECT DISTINCT period FROM indicators ORDER BY 1").fetchall()]
-    finally:
-        con.close()
 
 
 def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinition:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from application import steps
 from errors import RapporteurError, storage_error
 from intake.inbox import Inbox, Submission
-from pipelines import steps
 from pipelines.checks import (
     reconciliation_result,
     reconciliation_spec,

@@ -3,9 +3,9 @@ bureau's approval job, and the release job, which a blocking check stops unless 
 
 import dagster as dg
 
+from application import cycle
 from errors import RapporteurError
 from intake.periods import ALL_PROVIDERS
-from pipelines import cycle
 from pipelines.assets import guarded_call
 from pipelines.partitions import YEARS
 from pipelines.resources import RapporteurHome

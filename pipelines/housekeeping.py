@@ -1,9 +1,9 @@
-"""Housekeeping in Dagster: the weekly purge of raw content past the retention period (pipelines.retention)."""
+"""Housekeeping in Dagster: the weekly purge of raw content past the retention period (application.retention)."""
 
 import dagster as dg
 
+from application.retention import purge
 from pipelines.resources import RapporteurHome
-from pipelines.retention import purge
 
 PURGE_JOB = "retention_purge"
 

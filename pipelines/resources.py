@@ -6,9 +6,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from application.home import Home
 from application.settings import DEFAULT_K, DEFAULT_RETENTION_DAYS, HOME_ENV, PASSPHRASE_ENV, Settings
 from intake.inbox import Inbox
-from pipelines.home import Home
 from privacy import access_log
 from privacy.keys import Keyring
 

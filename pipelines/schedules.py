@@ -2,15 +2,15 @@
 
 import dagster as dg
 
+from application.reporting_periods import period_label
+from application.run import scan_settled, waiting_submissions
 from pipelines.partitions import (
-    period_label,
     reporting_periods,
     submission_key,
     submission_partitions,
     submission_tags,
 )
 from pipelines.resources import RapporteurHome
-from pipelines.sensors import scan_settled, waiting_submissions
 from schemas.standard import feed as feed_spec
 
 RUNNING = dg.DefaultScheduleStatus.RUNNING

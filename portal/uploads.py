@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from application.steps import check_dataset, start_prepared, validate_file
 from errors import UnusableInput
-from pipelines.steps import check_dataset, start_prepared, validate_file
 from privacy.sealed import SealedWriter, open_sealed
 from schemas.failure_log import MAX_HELD, FailureLog
 from schemas.validation import Validation

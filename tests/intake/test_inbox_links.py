@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from application.run import scan_settled
 from errors import UnusableInput
 from intake.inbox import Inbox
-from pipelines.sensors import scan_settled
 from privacy.sealed import Sealer
 
 KEY = b"\x06" * 32

@@ -6,8 +6,8 @@ import datetime as dt
 import json
 
 from intake.inbox import Inbox
+from tests.cli.test_cli import _one_line_error, _run
 from tests.conftest import sample_files
-from tests.pipelines.test_cli import _one_line_error, _run
 
 VA, LE = "victim-assistance", "law-enforcement"
 

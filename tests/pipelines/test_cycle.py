@@ -11,7 +11,7 @@ import pytest
 
 from intake.inbox import Inbox
 from synthetic.generator import generate
-from tests.pipelines.test_cli import _one_line_error, _run
+from tests.cli.test_cli import _one_line_error, _run
 
 VA, LE = "victim-assistance", "law-enforcement"
 YEAR = "2024"

@@ -8,8 +8,8 @@ import os
 import sqlite3
 
 from intake.inbox import Inbox
+from tests.cli.test_cli import _one_line_error, _run
 from tests.conftest import sample_files
-from tests.pipelines.test_cli import _one_line_error, _run
 from warehouse.accounting import unreconciled
 
 

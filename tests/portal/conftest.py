@@ -95,7 +95,7 @@ def submit(client, token: str):
 @pytest.fixture(scope="session")
 def harbour_csv(sample_dir) -> bytes:
     """ngo-harbour's generated extract without the rows the generator made invalid: a file that passes."""
-    from pipelines.steps import validate_file
+    from application.steps import validate_file
 
     raw = (sample_dir / "victim-assistance__ngo-harbour.csv").read_bytes()
     failing = set(validate_file(raw, "victim-assistance", "ngo-harbour").failures.column("row_number").to_pylist())

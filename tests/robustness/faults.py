@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.home import Home
+from application.home import Home
 from schemas.standard import feed as feed_spec
 from warehouse.repository import connect, escrow_path, repository_path
 
@@ -21,7 +21,7 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
 def start(home: Path, *args: object, preexec=None) -> subprocess.Popen:
     """`rapporteur ARGS` in a child process on the installation `home`."""
     return subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", *map(str, args)],
+        [sys.executable, "-m", "cli.main", *map(str, args)],
         cwd=REPO_ROOT,
         env=child_env(home),
         stdout=subprocess.PIPE,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from cli.main import app
 from privacy.audit import audit, summary
 from privacy.keys import load_keyring
 from synthetic.generator import generate

@@ -6,9 +6,9 @@ import csv
 
 import duckdb
 
-from pipelines.home import Home
-from pipelines.rotation import rotate
-from pipelines.steps import ingest_file
+from application.home import Home
+from application.rotation import rotate
+from application.steps import ingest_file
 from privacy.keys import load_keyring
 from privacy.linkage import link_records
 from tests.conftest import sample_files

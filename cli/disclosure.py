@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from cli.support import installation, user_errors
 from errors import DisclosureError
-from pipelines.cli_support import installation, user_errors
 
 disclosure_app = typer.Typer(help="Disclosure control of what is published: audit.", no_args_is_help=True)
 

@@ -7,9 +7,9 @@ import logging
 
 import typer
 
+from application.home import Home, is_installation, locate
 from application.settings import Settings
 from errors import RapporteurError, storage_error
-from pipelines.home import Home, is_installation, locate
 from privacy import access_log
 from privacy.keys import Keyring
 

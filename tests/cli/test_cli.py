@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from cli.main import app
 from tests.conftest import sample_files
 
 runner = CliRunner()

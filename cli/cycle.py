@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
+from cli.support import installation, user_errors
 from intake.agreements import HELD_NO_AGREEMENT
 from intake.inbox import Inbox
 from intake.periods import ALL_PROVIDERS, operator
-from pipelines.cli_support import installation, user_errors
 from schemas.standard import FEEDS, check_submission_args
 
 period_app = typer.Typer(
@@ -52,7 +52,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
 ) -> None:
     """Per period, feed and provider: missing, submitted, signed_off or approved, and revisions held."""
-    from pipelines.cycle import period_states
+    from application.cycle import period_states
 
     for p in periods or []:
         check_submission_args(FEEDS[0], "x", p)
@@ -75,7 +75,7 @@ def signoff(
     period: PeriodArg,
 ) -> None:
     """Mark your loaded submission in force for the period (its own, or a whole-history one covering it) final."""
-    from pipelines.cycle import in_force
+    from application.cycle import in_force
 
     check_submission_args(feed, provider, period)
     inbox = _inbox()
@@ -88,7 +88,7 @@ def signoff(
 @user_errors
 def approve(period: PeriodArg, provider: ProviderScope = None) -> None:
     """Approve a period (every provider, or one): it is locked, and new submissions to it wait as revisions."""
-    from pipelines.cycle import period_states
+    from application.cycle import period_states
 
     scope = _scope(provider, period)
     inbox = _inbox()
@@ -155,8 +155,8 @@ YearOpt = Annotated[int, typer.Option("--year", help="The reporting year of the 
 def make(year: YearOpt) -> None:
     """Release the annual report of YEAR: an immutable snapshot of every research table as published, the
     report, the code and data-standard versions and checksums. Refused unless the period is approved."""
+    from application.cycle import release_blockers, release_year
     from errors import RapporteurError
-    from pipelines.cycle import release_blockers, release_year
 
     home = installation("never")
     inbox = Inbox(home.inbox)
@@ -222,7 +222,7 @@ def compare_releases(
 def revisions_since(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False) -> None:
     """Figures already published in a release that the research database now changes, with the release and why:
     the revision table the next report carries."""
-    from pipelines.cycle import published_revisions
+    from application.cycle import published_revisions
 
     home = installation("never")
     changes = published_revisions(home, Inbox(home.inbox))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from application.home import Home
+from application.rotation import rotate, rows_by_version
+from application.steps import ingest_file
 from errors import KeyringError
-from pipelines.home import Home
-from pipelines.rotation import rotate, rows_by_version
-from pipelines.steps import ingest_file
 from privacy.keys import load_keyring
 from tests.conftest import sample_files
 from warehouse.repository import connect, escrow_path, repository_path

@@ -9,13 +9,13 @@ from typing import Annotated
 
 import typer
 
+from application.home import Home
+from cli.cycle import agreements_app, period_app, release_app, revision_app
+from cli.disclosure import disclosure_app
+from cli.keys import keys_app
+from cli.portal import portal, users_app
+from cli.support import installation, keyring_or_demo, user_errors
 from errors import RapporteurError
-from pipelines.cli_cycle import agreements_app, period_app, release_app, revision_app
-from pipelines.cli_disclosure import disclosure_app
-from pipelines.cli_keys import keys_app
-from pipelines.cli_portal import portal, users_app
-from pipelines.cli_support import installation, keyring_or_demo, user_errors
-from pipelines.home import Home
 from schemas.standard import FEEDS
 
 app = typer.Typer(
@@ -104,7 +104,7 @@ def validate(
 
     Row rules decide the exit code; dataset-level expectations (completeness, share of unknown) only warn.
     """
-    from pipelines.steps import check_dataset
+    from application.steps import check_dataset
     from schemas.providers import check_submission
 
     provider = provider or _provider_from_name(file, feed)
@@ -148,7 +148,7 @@ def validate(
 def _validate_bounded(file: Path, feed: str, provider: str, period: str, sheet: str | None, report: Path | None):
     """Validate holding the first MAX_HELD failures only; with `report`, every failure is written to its
     `failures.csv` as found (it appears there only when the file could be read to its end)."""
-    from pipelines.steps import validate_file
+    from application.steps import validate_file
     from schemas.failure_log import MAX_HELD, FailureLog
 
     if report is None:
@@ -204,7 +204,7 @@ def prepare(
 
     Rows that fail validation are left out and listed (exit 1); submit the .parquet file as usual.
     """
-    from pipelines.steps import prepare_file
+    from application.steps import prepare_file
     from privacy.keys import load_provider_keys
     from privacy.pseudonymise import first_level_keys
     from schemas.providers import check_submission
@@ -265,7 +265,7 @@ def ingest(
     """Take one submission through validation, pseudonymisation and loading now. Exit 1 if rows were quarantined.
 
     A file for a period the bureau has approved is only held as a proposed revision (status `held`)."""
-    from pipelines.steps import ingest_file
+    from application.steps import ingest_file
     from schemas.providers import check_submission
 
     check_submission(feed, provider, period)
@@ -295,7 +295,8 @@ def run(
     ] = 3000,
 ) -> None:
     """Run the main job: ingest every waiting submission of both feeds and rebuild the research database."""
-    from pipelines.runner import place_demo_submissions, run_account, run_main_job, summary_lines
+    from application.run import place_demo_submissions, run_account, summary_lines
+    from pipelines.runner import run_main_job
     from schemas.dictionary import write_dictionary
 
     home = installation("here")
@@ -330,8 +331,8 @@ def report(
 ) -> None:
     """Write the annual report for YEAR: trends against baseline, disaggregations, funnel, overlap, hidden
     population, shortfalls and gaps; one self-contained HTML file from the research database."""
+    from application.cycle import published_revisions
     from intake.inbox import Inbox
-    from pipelines.cycle import published_revisions
     from reporting import write_annual_report
 
     home = installation("never")
@@ -399,7 +400,7 @@ def sql(
     bureau's keyring (and its passphrase in RAPPORTEUR_KEY_PASSPHRASE when it is protected) and a
     --purpose, which the access log keeps with who opened them and when.
     """
-    from pipelines.sql_shell import run_sql
+    from cli.sql_shell import run_sql
     from privacy import access_log
 
     if db not in DBS:
@@ -553,8 +554,8 @@ def purge(
 ) -> None:
     """Remove the raw content (sealed file, staging, validation report) of submissions loaded or rejected more
     than the retention period ago; the ledger keeps their counts. Says what it removed."""
+    from application.retention import purge as purge_old
     from intake.inbox import Inbox
-    from pipelines.retention import purge as purge_old
 
     home = installation("never")
     keep = days or home.settings.retention_days

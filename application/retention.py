@@ -14,8 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from application.home import Home
 from intake.inbox import Inbox
-from pipelines.home import Home
 
 DONE = ("loaded", "rejected")  # a submission still waiting, or held as a revision, keeps everything
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from pipelines.home import Home, locate
+from application.home import Home, locate
 
 READ_ONLY = (
     ["status"],
@@ -28,7 +28,7 @@ def _rapporteur(cwd, *args, home=None, **extra):
     if home is not None:
         env["RAPPORTEUR_HOME"] = str(home)
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from application.settings import Settings
+from cli.support import installation, user_errors
 from errors import KeyringError
-from pipelines.cli_support import installation, user_errors
 from privacy.keys import (
     PASSPHRASE_ENV,
     issue_provider_keys,
@@ -72,7 +72,7 @@ def status() -> None:
         typer.echo(f"  version {version}: created {keyring.created.get(version) or 'unknown'}")
     for purpose in ("victim-linkage-l1", "suspect-linkage-l1"):
         typer.echo(f"fingerprint of {purpose}: {keyring.fingerprint(purpose)}")
-    from pipelines.rotation import rows_by_version
+    from application.rotation import rows_by_version
 
     for stem, counts in rows_by_version(home.warehouse, keyring).items():
         typer.echo(
@@ -84,7 +84,7 @@ def status() -> None:
 @user_errors
 def rotate() -> None:
     """Make a new key version and re-key every stored linkage token from the escrow (linkage is kept)."""
-    from pipelines.rotation import rotate as rotate_keys
+    from application.rotation import rotate as rotate_keys
 
     home = installation("never")
     keyring = home.keyring()[0]

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from application.settings import Settings
-from pipelines.cli_support import installation, keyring_or_demo, user_errors
+from cli.support import installation, keyring_or_demo, user_errors
 
 users_app = typer.Typer(help="Accounts of the providers' portal: add, list, disable, reset.", no_args_is_help=True)
 

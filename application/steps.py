@@ -19,9 +19,9 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from application.home import Home
 from errors import UnusableInput
 from intake.inbox import Inbox, Submission
-from pipelines.home import Home
 from privacy.keys import Keyring, fingerprint
 from privacy.pseudonymise import first_level, first_level_keys, pseudonymise, second_level
 from privacy.sealed import open_batches, open_table, seal_batches, seal_table

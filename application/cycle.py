@@ -5,21 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from intake.inbox import Inbox
+from application.home import Home
+from application.monitoring import expected_providers
+from application.reporting_periods import covers
+from intake.inbox import WAITING, Inbox
 from intake.periods import PeriodState, current_loaded, in_force_for
-from pipelines.home import Home
-from pipelines.partitions import covers
 from reporting.releases import Release, make_release, releases, revisions
 from schemas.standard import FEEDS
 from warehouse.research import RESEARCH_FILE
 
-WAITING = ("received", "validated", "pseudonymised")
-
 
 def expected() -> dict[str, list[str]]:
     """The providers the bureau expects, per feed."""
-    from pipelines.checks import expected_providers
-
     return {f: expected_providers(f) for f in FEEDS}
 
 

@@ -13,7 +13,7 @@ import time
 import duckdb
 import pytest
 
-from pipelines.home import Home
+from application.home import Home
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ class Terminal:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: the shell, with the terminal as its controlling terminal
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background job inherits Ctrl-C ignored; a person's is not
-            os.execve(sys.executable, [sys.executable, "-m", "pipelines.cli", "sql", "--db", "research"], _env(home))
+            os.execve(sys.executable, [sys.executable, "-m", "cli.main", "sql", "--db", "research"], _env(home))
         self.seen = ""
 
     def expect(self, text: str, timeout: float = 60) -> str:
@@ -114,7 +114,7 @@ def test_quit_and_exit_leave_the_shell(research):
 def test_dot_commands_from_a_pipe_and_with_c(research):
     """Scripts get the same commands: from standard input, and as -c."""
     script = ".tables\n.schema recent\nSELECT period FROM attrition;\n.quit\nSELECT 'never reached';\n"
-    cmd = [sys.executable, "-m", "pipelines.cli", "sql", "--db", "research"]
+    cmd = [sys.executable, "-m", "cli.main", "sql", "--db", "research"]
     piped = subprocess.run(cmd, input=script, env=_env(research), capture_output=True, text=True, timeout=120)
     assert piped.returncode == 0, piped.stderr
     assert "indicators" in piped.stdout and "CREATE VIEW recent" in piped.stdout and "2024" in piped.stdout
