@@ -211,8 +211,8 @@ def _check_submission(inbox: Inbox, sub: Submission, name: str, keyring: Keyring
                 f"{name}: prepared with a key the bureau does not hold (fingerprint "
                 f"{str(mark.get('victim', '?'))[:16]}); ask the bureau for its current key file"
             )
-        validator, batches = start_prepared(parquet, sub.feed, sub.provider, name, sub.period)
-        return Checked(_closing(source, _rejecting(inbox, sub, batches)), validator.result, True)
+        prepared_validator, batches = start_prepared(parquet, sub.feed, sub.provider, name, sub.period)
+        return Checked(_closing(source, _rejecting(inbox, sub, batches)), prepared_validator.result, True)
     except UnusableInput as exc:
         source.close()
         _reject(inbox, sub, exc)

@@ -89,11 +89,11 @@ def storage_error(exc: BaseException) -> StorageError | None:
         what, where = STORAGE_FAULTS[exc.errno], exc.filename
     else:
         text = str(exc)
-        what = next((t for words, t in STORAGE_WORDS.items() if words in text), None)
-        if what is None or type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb", "sqlite3"):
+        found = next((t for words, t in STORAGE_WORDS.items() if words in text), None)
+        if found is None or type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb", "sqlite3"):
             return None
         quoted = re.search(r'"(/[^"]+)"', text)
-        where = quoted.group(1) if quoted else None
+        what, where = found, quoted.group(1) if quoted else None
     place = f" writing {where}" if where else ""
     return StorageError(
         f"cannot write{place}: {what}; free space or make it writable, then run the same command again "

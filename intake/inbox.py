@@ -107,7 +107,7 @@ class Cipher(Protocol):
     not sealed with this key and `context`.
     """
 
-    def writer(self, path: Path, context: bytes) -> BinaryIO: ...
+    def writer(self, path: Path, context: bytes) -> io.BufferedIOBase: ...
     def reader(self, path: Path, context: bytes) -> BinaryIO: ...
 
 
@@ -161,7 +161,7 @@ class Inbox:
             raise UnusableInput(f"{source.name}: no such file")
         if source.suffix.lower() not in EXTENSIONS:
             raise UnusableInput(f"{source.name}: send a .csv, .xlsx or .parquet file")
-        return self._land(partial(source.open, "rb"), feed, provider, period, reason, sheet)
+        return self._land(lambda: source.open("rb"), feed, provider, period, reason, sheet)
 
     def place_bytes(
         self,
@@ -195,7 +195,7 @@ class Inbox:
         Two passes because the submission id, sealed into the file as its context, depends on the hash.
         """
         with content() as f:
-            sha = hashlib.file_digest(f, "sha256").hexdigest()
+            sha = hashlib.file_digest(f, "sha256").hexdigest()  # type: ignore[arg-type]  # a binary file: readinto
         sid = submission_id(feed, provider, period, sha, sheet)
         known = self.get(sid)
         if known is not None:
@@ -281,8 +281,8 @@ class Inbox:
         for path, feed, provider, period, link in walk(self.root, FEEDS):
             if link or (
                 (path.suffix.lower() in EXTENSIONS or path.name.endswith(SEALED))
-                and PROVIDER_ID.fullmatch(provider)
-                and PERIOD.fullmatch(period)
+                and PROVIDER_ID.fullmatch(provider or "")
+                and PERIOD.fullmatch(period or "")
             ):
                 yield path, feed, provider, period, link
 
@@ -331,6 +331,12 @@ class Inbox:
     def get(self, sid: str) -> Submission | None:
         rows = self._rows("SELECT * FROM submissions WHERE submission_id = ?", (sid,))
         return _submission(rows[0]) if rows else None
+
+    def _known(self, sid: str) -> Submission:
+        """A submission the ledger is known to hold."""
+        sub = self.get(sid)
+        assert sub is not None, "a submission known to the ledger"
+        return sub
 
     def record(self, sid: str) -> dict | None:
         """The ledger row of one submission, with its counts."""
@@ -410,7 +416,7 @@ class Inbox:
         self._held(sid)
         self.periods.decide(sid, "accepted", who)
         self.set_status(sid, "received", "revision accepted by the bureau")
-        return self.get(sid)
+        return self._known(sid)
 
     def reject_revision(self, sid: str, who: str, reason: str) -> Submission:
         """Reject a held revision: its file goes to `rejected/` with the bureau's reason; nothing is loaded."""

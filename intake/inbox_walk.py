@@ -31,7 +31,7 @@ def walk(root: Path, feeds: Iterable[str]) -> Iterator[Entry]:
                         yield Path(entry), feed, folder.name, inner.name, entry.is_symlink()
 
 
-def _entries(folder: Path | os.DirEntry, folders: bool = False) -> list[os.DirEntry]:
+def _entries(folder: Path | os.DirEntry[str], folders: bool = False) -> list[os.DirEntry[str]]:
     """The entries of a folder in name order, dot names left out; with `folders`, only folders and links."""
     try:
         with os.scandir(folder) as it:

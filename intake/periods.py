@@ -137,7 +137,8 @@ class PeriodLedger(LedgerFile):
     def signed(self, submission_id: str, period: str | None = None) -> str | None:
         """When a submission was signed off (for `period`, when given), if it was."""
         sql = "SELECT max(signed_at) AS at FROM signoffs WHERE submission_id = ? AND (? IS NULL OR period = ?)"
-        return self._one(sql, (submission_id, period, period))["at"]
+        row = self._one(sql, (submission_id, period, period))
+        return row["at"] if row else None
 
     # ----------------------------------------------------------------- approval and locks
 
@@ -236,8 +237,10 @@ class PeriodLedger(LedgerFile):
         waiting = sum(r["submission_id"] in held for r in rows)
         approval = self.approval(period, provider)
         # signed off for this period, or as a whole (for its own period, e.g. a whole-history extract)
-        signed = current and (
+        signed = (
             self.signed(current["submission_id"], period) or self.signed(current["submission_id"], current["period"])
+            if current
+            else None
         )
         state = "approved" if approval else "signed_off" if signed else "submitted" if current else "missing"
         return PeriodState(

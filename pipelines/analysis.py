@@ -1,6 +1,7 @@
 """The analysis assets: research database -> hidden population -> annual report, and who submitted per period."""
 
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -165,7 +166,8 @@ def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         """
         label = period_label(context.partition_key)
         ledger = rapporteur.ledger().ledger()
-        results, metadata = [], {"period": label}
+        results: list[dg.AssetCheckResult] = []
+        metadata: dict[str, Any] = {"period": label}
         for feed in FEEDS:
             expected = expected_providers(feed)
             missing = missing_providers(ledger, feed, label, expected)

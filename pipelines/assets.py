@@ -2,6 +2,7 @@
 
 import traceback
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -128,8 +129,8 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
             if step == "validated":
                 checks = validation_check_results(o)
             elif step == "loaded":
-                checks = [reconciliation_result(inbox.record(sub.submission_id))]
-            metadata = _described(sub) | {"status": o.status, "rows_in": o.rows_in}
+                checks = [reconciliation_result(inbox.record(sub.submission_id) or {})]
+            metadata: dict[str, Any] = _described(sub) | {"status": o.status, "rows_in": o.rows_in}
             metadata |= {"rows_loaded": o.rows_loaded, "rows_quarantined": o.rows_quarantined}
             return dg.MaterializeResult(metadata=metadata, check_results=checks)
 

@@ -25,7 +25,12 @@ FORMATS = {"yearly": "%Y", "quarterly": "%Y-%m"}
 
 def submission_partitions(feed_name: str) -> dg.DynamicPartitionsDefinition:
     """The submissions of one feed, keyed by submission id (added by the inbox sensor or `rapporteur run`)."""
-    return dg.DynamicPartitionsDefinition(name=f"{feed_spec(feed_name).table}_submissions")
+    return dg.DynamicPartitionsDefinition(name=submission_partitions_name(feed_name))
+
+
+def submission_partitions_name(feed_name: str) -> str:
+    """The name of a feed's dynamic partitions (the instance keeps its keys under it)."""
+    return f"{feed_spec(feed_name).table}_submissions"
 
 
 def submission_key(sub: Submission) -> str:

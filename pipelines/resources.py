@@ -41,8 +41,7 @@ class RapporteurHome(dg.ConfigurableResource):
         )
 
     def home(self) -> Home:
-        settings = self.settings()
-        return Home(settings.home, settings).ensure()
+        return Home(Path(self.root).resolve(), self.settings()).ensure()
 
     def ledger(self) -> Inbox:
         """The inbox for its ledger only (no key needed)."""

@@ -12,7 +12,7 @@ from pipelines.partitions import (
     YEARS,
     reporting_periods,
     submission_key,
-    submission_partitions,
+    submission_partitions_name,
     submission_tags,
 )
 from pipelines.resources import rapporteur_resource
@@ -40,13 +40,13 @@ def run_main_job(home: Home) -> list[str]:
             waiting = waiting_submissions(inbox, feed_name)
             if not waiting:
                 continue
-            instance.add_dynamic_partitions(submission_partitions(feed_name).name, [submission_key(s) for s in waiting])
+            instance.add_dynamic_partitions(submission_partitions_name(feed_name), [submission_key(s) for s in waiting])
             job = defs.resolve_job_def(ingest_job_name(feed_name))
             for sub in waiting:
                 label = f"submission {sub.submission_id} ({sub.provider})"
                 lines = execute(job, instance, label, submission_key(sub), submission_tags(sub))
                 record = inbox.record(sub.submission_id)
-                if record["status"] == "rejected":  # its blocking check stopped the run: say why, once
+                if record and record["status"] == "rejected":  # its blocking check stopped the run: say why, once
                     lines = [f"{label} rejected: {record['message']}"]
                 failures += lines
         analysis = execute(defs.resolve_job_def(ANALYSIS_JOB), instance, "analysis")

@@ -94,15 +94,16 @@ PROVIDER_KEY_FORMAT = "rapporteur-provider-key/1"
 def issue_provider_keys(keyring: Keyring, path: Path) -> dict[str, str]:
     """Write the first-level linkage keys a provider needs for `prepare` (mode 0600); return fingerprints."""
     keys = {role: keyring.key(f"{role}-linkage-l1") for role in ("victim", "suspect")}
+    fingerprints = {r: fingerprint(k) for r, k in keys.items()}
     spec = {
         "format": PROVIDER_KEY_FORMAT,
         "keys": {r: _b64(k) for r, k in keys.items()},
-        "fingerprints": {r: fingerprint(k) for r, k in keys.items()},
+        "fingerprints": fingerprints,
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(spec, f, indent=2)
-    return spec["fingerprints"]
+    return fingerprints
 
 
 def load_provider_keys(path: Path) -> dict[str, bytes]:

@@ -338,7 +338,11 @@ def run_expectations(
     for spec in specs:
         r = by_name.get(spec.name)
         raised = r is None or _raised(r.exception_info)
-        observed = "could not be evaluated" if raised else _observed(spec, dict(r.result or {}), previous_row_counts)
+        observed = (
+            "could not be evaluated"
+            if r is None or raised
+            else _observed(spec, dict(r.result or {}), previous_row_counts)
+        )
         results.append(
             ExpectationResult(spec.name, spec.column, bool(r is not None and r.success), observed, spec.expected)
         )

@@ -25,7 +25,7 @@ class Rule:
 
     name: str
     column: str
-    passes: Callable[[pd.DataFrame], pd.Series]
+    passes: Callable[..., pd.Series]  # called with the frame alone; a lambda binds its column as a default
     message: str
 
     @property
@@ -94,7 +94,7 @@ def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) ->
                 Rule(
                     "unmapped_code",
                     name,
-                    (lambda d, n=name, c=set(lists[col.codelist]), m=col.type == "codes": _isin_codes(c, m)(d[n])),
+                    (lambda d, n=name, c=set(lists[col.code_list]), m=col.type == "codes": _isin_codes(c, m)(d[n])),
                     f"{name}: the value found is not one of the allowed codes of {name} (the data dictionary, "
                     f"code list {col.codelist}) nor a local code of {{provider}}'s mapping",
                 )

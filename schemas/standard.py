@@ -30,6 +30,12 @@ class Column:
     required: bool = False
     identifier: bool = False
 
+    @property
+    def code_list(self) -> str:
+        """The code list of a coded column (`code` or `codes`)."""
+        assert self.codelist is not None, f"{self.name} is not a coded column"
+        return self.codelist
+
 
 @dataclass(frozen=True)
 class Feed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -35,7 +36,7 @@ def encrypted(
         con.execute(f"LOAD '{httpfs_extension()}'")
         # What DuckDB spills to disk (a large load or query beyond its memory limit) is encrypted too. Once a
         # connection has spilled, DuckDB refuses to change the setting: attaching another file is then no error.
-        if not con.execute("SELECT current_setting('temp_file_encryption')").fetchone()[0]:
+        if not scalar(con, "SELECT current_setting('temp_file_encryption')"):
             con.execute("SET temp_file_encryption = true")
         options = f"ENCRYPTION_KEY '{key.hex()}'" + (", READ_ONLY" if read_only else "")
         quoted = str(path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
@@ -55,3 +56,10 @@ def encrypted(
             raise KeyringError(f"{Path(path).name} does not open with this keyring's database key") from None
         raise
     return con
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The one value of an aggregate query (which always gives one row)."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, "an aggregate gives one row"
+    return row[0]

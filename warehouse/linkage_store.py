@@ -121,7 +121,7 @@ def _sync_kind(con: duckdb.DuckDBPyConnection, store: str, kind: str, keys: str,
             con,
             [],
             lambda: (
-                _create_tables(con, store, kind, replace=True),
+                _create_tables(con, store, kind, replace=True),  # type: ignore[func-returns-value]  # steps in order
                 con.execute(
                     f"INSERT OR REPLACE INTO {store}.linkage_meta VALUES (?, ?, ?)", [kind, RULE_VERSION, keys]
                 ),
@@ -143,7 +143,8 @@ def _sync_kind(con: duckdb.DuckDBPyConnection, store: str, kind: str, keys: str,
 
 def _batches(added: list[str], rows: dict[str, tuple]) -> list[list[str]]:
     """Submissions in groups of about BATCH_ROWS rows."""
-    batches, size = [[]], 0
+    batches: list[list[str]] = [[]]
+    size = 0
     for sid in added:
         if batches[-1] and size + rows[sid][1] > BATCH_ROWS:
             batches.append([])
@@ -193,7 +194,7 @@ def _step(
                 f"INSERT INTO {profiles} BY NAME SELECT * FROM _sync_profiles",
             ],
             lambda: (
-                apply_change(con, links, affected, replacement),
+                apply_change(con, links, affected, replacement),  # type: ignore[func-returns-value]  # steps in order
                 con.execute(
                     f"DELETE FROM {store}.{kind}_submissions WHERE submission_id IN (SELECT unnest($r::VARCHAR[]))",
                     {"r": removed},

@@ -14,7 +14,7 @@ import pyarrow as pa
 from errors import RapporteurError, RepositoryBusy
 from privacy.pseudonymise import ESCROW_PREFIX
 from schemas.standard import feed as feed_spec
-from warehouse.duck import encrypted
+from warehouse.duck import encrypted, scalar
 
 SQL = Path(__file__).parent / "sql"
 # DuckDB's memory while loading: a large submission goes to the file, not memory. DuckDB keeps the blocks it
@@ -94,7 +94,7 @@ def ensure_repository(warehouse_dir: Path, feed: str, key: bytes) -> Path:
 def _ensure_tables(con: duckdb.DuckDBPyConnection, path: Path, feed: str) -> None:
     """The repository's tables, on an open connection; a file of another layout version is a clear error."""
     con.execute((SQL / "common.sql").read_text())
-    found = con.execute("SELECT max(schema_version) FROM repository_meta").fetchone()[0]
+    found = scalar(con, "SELECT max(schema_version) FROM repository_meta")
     if found is None:
         con.execute("INSERT INTO repository_meta VALUES (?)", [SCHEMA_VERSION])
     elif found != SCHEMA_VERSION:

@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -16,7 +17,7 @@ from errors import DisclosureError
 from schemas.research_tables import comment_statements
 from schemas.standard import codelists, coverage
 from warehouse.analysis import STAGES, UNKNOWN, analyse
-from warehouse.duck import encrypted
+from warehouse.duck import encrypted, scalar
 from warehouse.linkage_store import linkage_path
 from warehouse.protection import (
     RECORD_FILE,
@@ -80,7 +81,7 @@ def build_research_database(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1"
             ).fetchall()
         ]
-        counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        counts = {t: scalar(con, f'SELECT count(*) FROM "{t}"') for t in tables}
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -276,7 +277,7 @@ def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP)
         names = sorted({name for lists in group["lists"] for name in lists.split(" + ")})
         histories = np.array([[int(n in lists.split(" + ")) for n in names] for lists in group["lists"]])
         counts = group["persons"].to_numpy(dtype=np.int64)
-        row = {
+        row: dict[str, Any] = {
             "period": int(period),
             "observed": int(counts.sum()),
             "n_lists": len(names),
@@ -349,7 +350,7 @@ def publish_hidden_population(warehouse_dir: Path, estimates: pd.DataFrame) -> i
         con.execute("INSERT INTO hidden_population BY NAME SELECT * FROM _estimates")
         _withhold_observed(con)
         con.unregister("_estimates")
-        rows = con.execute("SELECT count(*) FROM hidden_population").fetchone()[0]
+        rows = scalar(con, "SELECT count(*) FROM hidden_population")
         con.execute("CHECKPOINT")
     finally:
         con.close()
