@@ -387,14 +387,14 @@ def research(home: Path) -> None:
     from warehouse.duck import encrypted
     from warehouse.linkage_store import linkage_path, sync_linkage
     from warehouse.repository import connect, repository_path
-    from warehouse.research import build_research_database
+    from warehouse.research import build_without_estimate
 
     home_ = Home(home)
     keyring, _ = home_.keyring()
     key = keyring.key("database")
     existed = linkage_path(home_.warehouse).exists()
     start, cpu = time.perf_counter(), time.process_time()
-    build_research_database(home_.warehouse, key, overlap_sink=lambda frame: None)
+    build_without_estimate(home_.warehouse, key)
     report = {
         "seconds": time.perf_counter() - start,
         "cpu_seconds": time.process_time() - cpu,
@@ -424,7 +424,7 @@ def research(home: Path) -> None:
         linked, linked_cpu = time.perf_counter() - start, time.process_time() - cpu
         analysis.close()
         start, cpu = time.perf_counter(), time.process_time()
-        build_research_database(home_.warehouse, key, overlap_sink=lambda frame: None)
+        build_without_estimate(home_.warehouse, key)
         report["one_submission"] = {
             "records": synced.records["victim"],
             "link_seconds": linked,

@@ -1,28 +1,21 @@
 """The analysis assets: research database -> hidden population -> annual report, and who submitted per period."""
 
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from application.monitoring import drifted, expected_providers, missing_providers
 from application.reporting_periods import period_label
+from application.research import estimate_hidden_population, overlap_path, rebuild_research_database
 from intake.inbox import Inbox
 from pipelines.assets import WAREHOUSE_POOL, guarded_call
 from pipelines.checks import freshness_result
 from pipelines.partitions import YEARS
 from pipelines.resources import RapporteurHome
-from privacy.sealed import open_table, seal_table
 from schemas.standard import FEEDS
 from schemas.standard import feed as feed_spec
 from warehouse.indicators import key_shares, years_with_data
-from warehouse.research import RESEARCH_FILE, build_research_database, hidden_population, publish_hidden_population
-
-
-def _overlap_path(rapporteur: RapporteurHome) -> Path:
-    """The exact overlap of lists (counts before suppression), staged encrypted between the two steps."""
-    return rapporteur.home().staging / "provider_overlap.sealed"
+from warehouse.research import RESEARCH_FILE
 
 
 @dg.asset(
@@ -42,24 +35,8 @@ def _overlap_path(rapporteur: RapporteurHome) -> Path:
 )
 def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
     """Aggregate tables for researchers and the annual report, rebuilt from both repositories (no pseudonyms)."""
-    import pyarrow as pa
-
     home, keyring = rapporteur.home(), rapporteur.keyring(context.log)
-    staged = _overlap_path(rapporteur)
-
-    def stage_overlap(frame: pd.DataFrame) -> None:
-        seal_table(pa.Table.from_pandas(frame, preserve_index=False), staged, keyring.key("staging"))
-
-    counts = guarded_call(
-        "research database",
-        build_research_database,
-        home.warehouse,
-        keyring.key("database"),
-        home.settings.disclosure_k,
-        home.settings.baseline_year,
-        stage_overlap,
-        context.log,
-    )
+    counts = guarded_call("research database", rebuild_research_database, home, keyring, context.log)
     context.log.info("research database rebuilt: %s", counts)
     drift = drifted(key_shares(home.warehouse / RESEARCH_FILE), home.settings.baseline_year)
     check = dg.AssetCheckResult(
@@ -95,13 +72,10 @@ def disclosure_audit(context: dg.AssetCheckExecutionContext, rapporteur: Rapport
 def hidden_population_asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
     """Multiple systems estimate of the victims no list saw, per year, with 80% and 95% intervals."""
     home = rapporteur.home()
-    staged = _overlap_path(rapporteur)
-    if not staged.exists():
+    if not overlap_path(home).exists():
         raise dg.Failure(description="no staged overlap of lists: materialise research_database first")
-    overlap = open_table(staged, rapporteur.keyring(context.log).key("staging")).to_pandas()
-    estimates = guarded_call("hidden population", hidden_population, overlap, home.settings.disclosure_k)
-    rows = guarded_call("hidden population", publish_hidden_population, home.warehouse, estimates)
-    staged.unlink()
+    keyring = rapporteur.keyring(context.log)
+    rows, estimates = guarded_call("hidden population", estimate_hidden_population, home, keyring)
     years = estimates.dropna(subset=["estimate"])["period"].tolist()
     return dg.MaterializeResult(metadata={"years": rows, "years_with_estimate": ", ".join(map(str, years)) or "none"})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -49,9 +51,7 @@ def encrypted(
             con.close()
         text = str(exc).lower()
         if "lock" in text:
-            raise RepositoryBusy(
-                f"{Path(path).name} is open in another process; wait for it to finish and retry"
-            ) from None
+            raise busy(path) from None
         if "encryption key" in text or "without a key" in text or "encrypt" in text:
             raise KeyringError(f"{Path(path).name} does not open with this keyring's database key") from None
         raise
@@ -63,3 +63,21 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     row = con.execute(sql).fetchone()
     assert row is not None, "an aggregate gives one row"
     return row[0]
+
+
+def busy(path: Path) -> RepositoryBusy:
+    """The error for a database file another process holds open (DuckDB allows one writer per file)."""
+    return RepositoryBusy(f"{Path(path).name} is open in another process; wait for it to finish and retry")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back on any error (then raised again)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with suppress(duckdb.Error):  # a failed COMMIT (disk full) has already ended the transaction
+            con.execute("ROLLBACK")
+        raise

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from privacy.incremental import apply_change, relink_change
 from privacy.linkage import LINKAGE_RULE
+from warehouse.duck import transaction
 from warehouse.persons import SUSPECT, VICTIM, Kind, victim_attributes
 
 LINKAGE_FILE = "linkage.duckdb"
@@ -213,17 +214,11 @@ def _step(
 
 def _transaction(con: duckdb.DuckDBPyConnection, statements: list[str], then=None) -> None:
     """Run `statements`, then `then()`, in one transaction; roll back on any error."""
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         for statement in statements:
             con.execute(statement)
         if then is not None:
             then()
-        con.execute("COMMIT")
-    except BaseException:
-        with suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
-            con.execute("ROLLBACK")
-        raise
 
 
 def linkage_path(warehouse_dir: Path) -> Path:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from errors import RapporteurError, RepositoryBusy
+from errors import RapporteurError
 from privacy.pseudonymise import ESCROW_PREFIX
 from schemas.standard import feed as feed_spec
-from warehouse.duck import encrypted, scalar
+from warehouse.duck import busy, encrypted, scalar, transaction
 
 SQL = Path(__file__).parent / "sql"
 # DuckDB's memory while loading: a large submission goes to the file, not memory. DuckDB keeps the blocks it
@@ -72,9 +72,7 @@ def connect(path: Path, read_only: bool = False, key: bytes | None = None):
             con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
-                raise RepositoryBusy(
-                    f"{Path(path).name} is open in another process; wait for it to finish and retry"
-                ) from None
+                raise busy(path) from None
             raise
     try:
         yield con
@@ -136,7 +134,7 @@ def load_submission(
     with connect(escrow_path(warehouse_dir, feed), key=escrow_key) as escrow:
         escrow.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
         escrow.execute(ESCROW_DDL)
-        with _transaction(escrow):
+        with transaction(escrow):
             escrow.execute("DELETE FROM escrow WHERE submission_id = ?", [submission_id])
             for batch in rows():
                 _insert(escrow, "escrow", _escrow_part(_table(batch)), submission_id)
@@ -145,7 +143,7 @@ def load_submission(
     with connect(path, key=db_key) as con:
         con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
         _ensure_tables(con, path, feed)
-        with _transaction(con):
+        with transaction(con):
             for t in (table, "quarantine", "submissions"):
                 con.execute(f"DELETE FROM {t} WHERE submission_id = ?", [submission_id])
             loaded = 0
@@ -191,18 +189,6 @@ def load_submission(
                 ],
             )
     return LoadResult(submission_id, rows_in, loaded, quarantined, superseded)
-
-
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection):
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException:
-        with suppress(duckdb.Error):  # a failed COMMIT (disk full) has already ended the transaction
-            con.execute("ROLLBACK")
-        raise
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, staged: pa.Table, submission_id: str, *provider: str) -> None:

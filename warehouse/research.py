@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,17 +39,32 @@ def build_research_database(
     db_key: bytes,
     k: int = DEFAULT_K,
     baseline: int | None = None,
-    overlap_sink: Callable[[pd.DataFrame], None] | None = None,
     log: logging.Logger | None = None,
 ) -> dict[str, int]:
-    """Rebuild research.duckdb beside the old one, then rename it into place; return rows per table.
+    """Rebuild research.duckdb beside the old one, then rename it into place, the hidden population estimated
+    in it; return rows per table.
 
     Researchers with the old file open keep their snapshot; new sessions see the new one. `baseline`
-    is the reference year of every indicator (default: the first year it has a value). With
-    `overlap_sink`, the exact overlap of lists goes there and `hidden_population` is left empty,
-    for `publish_hidden_population` to fill (the pipeline's separate step).
+    is the reference year of every indicator (default: the first year it has a value).
     """
-    warehouse_dir = Path(warehouse_dir)
+    return _build(Path(warehouse_dir), db_key, k, baseline, log, estimate=True)[0]
+
+
+def build_without_estimate(
+    warehouse_dir: Path,
+    db_key: bytes,
+    k: int = DEFAULT_K,
+    baseline: int | None = None,
+    log: logging.Logger | None = None,
+) -> tuple[dict[str, int], pd.DataFrame]:
+    """`build_research_database` with `hidden_population` left empty, for `publish_hidden_population` to fill
+    (the pipeline's separate step); returns the rows per table and the exact overlap of lists it needs."""
+    return _build(Path(warehouse_dir), db_key, k, baseline, log, estimate=False)
+
+
+def _build(
+    warehouse_dir: Path, db_key: bytes, k: int, baseline: int | None, log: logging.Logger | None, estimate: bool
+) -> tuple[dict[str, int], pd.DataFrame]:
     repos = {
         alias: ensure_repository(warehouse_dir, feed, db_key)
         for alias, feed in (("va", "victim-assistance"), ("le", "law-enforcement"))
@@ -65,10 +79,9 @@ def build_research_database(
         _reference_tables(con)
         con.execute((SQL / "research.sql").read_text())
         results = analyse(repos, db_key, linkage_path(warehouse_dir))
-        if overlap_sink is not None:
-            overlap_sink(results["provider_overlap"].copy())
+        overlap = results["provider_overlap"].copy()
         published, record, _ = protect_tables(_raw_tables(con, results), k, log)
-        _publish(con, published, results, k, baseline, estimate=overlap_sink is None)
+        _publish(con, published, results, k, baseline, estimate=estimate)
         con.execute("\n".join(comment_statements()))
         for alias in repos:
             con.execute(f"DETACH {alias}")
@@ -87,7 +100,7 @@ def build_research_database(
         con.close()
     write_record(warehouse_dir / RECORD_FILE, db_key, record)
     os.replace(building, target)
-    return counts
+    return counts, overlap
 
 
 def _reference_tables(con: duckdb.DuckDBPyConnection) -> None:
