@@ -12,7 +12,7 @@ import pyarrow as pa
 from application.home import Home
 from privacy.keys import Keyring
 from privacy.sealed import open_table, seal_table
-from warehouse.research import build_without_estimate, hidden_population, publish_hidden_population
+from warehouse.research import build_research, hidden_population, publish_hidden_population
 
 
 def overlap_path(home: Home) -> Path:
@@ -22,8 +22,9 @@ def overlap_path(home: Home) -> Path:
 
 def rebuild_research_database(home: Home, keyring: Keyring, log: logging.Logger | None = None) -> dict[str, int]:
     """Rebuild the research database from both repositories and stage the overlap; return rows per table."""
-    counts, overlap = build_without_estimate(
-        home.warehouse, keyring.key("database"), home.settings.disclosure_k, home.settings.baseline_year, log
+    settings = home.settings
+    counts, overlap = build_research(
+        home.warehouse, keyring.key("database"), settings.disclosure_k, settings.baseline_year, log, estimate=False
     )
     seal_table(pa.Table.from_pandas(overlap, preserve_index=False), overlap_path(home), keyring.key("staging"))
     return counts

@@ -387,14 +387,14 @@ def research(home: Path) -> None:
     from warehouse.duck import encrypted
     from warehouse.linkage_store import linkage_path, sync_linkage
     from warehouse.repository import connect, repository_path
-    from warehouse.research import build_without_estimate
+    from warehouse.research import DEFAULT_K, build_research
 
     home_ = Home(home)
     keyring, _ = home_.keyring()
     key = keyring.key("database")
     existed = linkage_path(home_.warehouse).exists()
     start, cpu = time.perf_counter(), time.process_time()
-    build_without_estimate(home_.warehouse, key)
+    build_research(home_.warehouse, key, DEFAULT_K, None, None, estimate=False)
     report = {
         "seconds": time.perf_counter() - start,
         "cpu_seconds": time.process_time() - cpu,
@@ -424,7 +424,7 @@ def research(home: Path) -> None:
         linked, linked_cpu = time.perf_counter() - start, time.process_time() - cpu
         analysis.close()
         start, cpu = time.perf_counter(), time.process_time()
-        build_without_estimate(home_.warehouse, key)
+        build_research(home_.warehouse, key, DEFAULT_K, None, None, estimate=False)
         report["one_submission"] = {
             "records": synced.records["victim"],
             "link_seconds": linked,

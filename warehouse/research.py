@@ -47,24 +47,14 @@ def build_research_database(
     Researchers with the old file open keep their snapshot; new sessions see the new one. `baseline`
     is the reference year of every indicator (default: the first year it has a value).
     """
-    return _build(Path(warehouse_dir), db_key, k, baseline, log, estimate=True)[0]
+    return build_research(Path(warehouse_dir), db_key, k, baseline, log, estimate=True)[0]
 
 
-def build_without_estimate(
-    warehouse_dir: Path,
-    db_key: bytes,
-    k: int = DEFAULT_K,
-    baseline: int | None = None,
-    log: logging.Logger | None = None,
-) -> tuple[dict[str, int], pd.DataFrame]:
-    """`build_research_database` with `hidden_population` left empty, for `publish_hidden_population` to fill
-    (the pipeline's separate step); returns the rows per table and the exact overlap of lists it needs."""
-    return _build(Path(warehouse_dir), db_key, k, baseline, log, estimate=False)
-
-
-def _build(
+def build_research(
     warehouse_dir: Path, db_key: bytes, k: int, baseline: int | None, log: logging.Logger | None, estimate: bool
 ) -> tuple[dict[str, int], pd.DataFrame]:
+    """The build itself: rows per table and the exact overlap of lists. Without `estimate`, `hidden_population`
+    is left empty for `publish_hidden_population` to fill from that overlap (the pipeline's separate step)."""
     repos = {
         alias: ensure_repository(warehouse_dir, feed, db_key)
         for alias, feed in (("va", "victim-assistance"), ("le", "law-enforcement"))
