@@ -27,13 +27,15 @@ postgres:  ## Debian's PostgreSQL server binaries for the production-storage int
 	  || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } \
 	  || echo "postgresql is missing and cannot be installed without root: the PostgreSQL test will skip (it fails in CI)"
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, the import rules (docs/architecture.md), mypy, and the Dagster definitions
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	RAPPORTEUR_HOME=$$(mktemp -d) DAGSTER_HOME=$$(mktemp -d) $(BIN)/dagster definitions validate -m pipelines.definitions
 
 dev: $(STAMP)  ## the Dagster UI on the same definitions
-	$(BIN)/python -c "from pipelines.home import Home; Home.from_env(\"explicit\")"
+	$(BIN)/python -c "from application.settings import Settings; from application.home import Home; Home.located(Settings.from_env(), \"explicit\")"
 	DAGSTER_HOME=$(RAPPORTEUR_HOME)/dagster $(BIN)/dagster dev -m pipelines.definitions
 
 portal: $(STAMP)  ## the providers' web portal on http://127.0.0.1:8000/ (accounts: rapporteur users add)

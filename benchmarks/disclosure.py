@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ K = 5
 
 def build(root: Path, providers: int, rows: int, seed: int) -> tuple[Path, dict]:
     """Generate a sample, submit its main files and run the main job; the installation and the times."""
-    from pipelines.home import Home
+    from application.home import Home
     from pipelines.runner import run_main_job
     from synthetic.generator import generate
 
@@ -44,7 +43,6 @@ def build(root: Path, providers: int, rows: int, seed: int) -> tuple[Path, dict]
     generate(sample, rows=rows, providers=providers, seed=seed)
     times["generate_s"] = round(time.perf_counter() - t, 1)
     home = Home(root / "home").ensure()
-    os.environ["RAPPORTEUR_HOME"], os.environ["DAGSTER_HOME"] = str(home.root), str(home.dagster)
     keyring, _ = home.keyring(create_demo=True)
     inbox = home.sealed_inbox(keyring)
     for path in sorted(sample.glob("*__*.csv")):

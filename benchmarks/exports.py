@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.home import Home
+from application.home import Home
 from reporting.exports.figures import Published
 from reporting.exports.population import DEMO_FILE
 from reporting.exports.run import KINDS, make_export
@@ -37,7 +37,9 @@ def main(repeat: int) -> None:
             for _ in range(repeat):
                 with tempfile.TemporaryDirectory() as out:
                     start = time.perf_counter()
-                    result = make_export(kind, research, span, Path(out), "NLD", record, home.disclosure_k(), DEMO_FILE)
+                    result = make_export(
+                        kind, research, span, Path(out), "NLD", record, home.settings.disclosure_k, DEMO_FILE
+                    )
                     times.append(time.perf_counter() - start)
             print(
                 f"| {kind} | {len(span)} | {len(result.files)} | {result.audit['export_sums']} | "

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pipelines.steps import validate_file  # noqa: E402
+from application.steps import validate_file  # noqa: E402
 from privacy.keys import Keyring  # noqa: E402
 from privacy.linkage import LINKAGE_RULE, link_records  # noqa: E402
 from privacy.pseudonymise import pseudonymise  # noqa: E402

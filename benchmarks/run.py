@@ -272,7 +272,7 @@ def grow(home: Path, target: int) -> None:
     sys.path.insert(0, str(ROOT))
     import duckdb
 
-    from pipelines.home import Home
+    from application.home import Home
     from privacy.linkage import link_records
     from warehouse.duck import encrypted
     from warehouse.linkage_store import BATCH_ROWS, KINDS, linkage_path
@@ -383,18 +383,18 @@ def research(home: Path) -> None:
     sys.path.insert(0, str(ROOT))
     import duckdb
 
-    from pipelines.home import Home
+    from application.home import Home
     from warehouse.duck import encrypted
     from warehouse.linkage_store import linkage_path, sync_linkage
     from warehouse.repository import connect, repository_path
-    from warehouse.research import build_research_database
+    from warehouse.research import DEFAULT_K, build_research
 
     home_ = Home(home)
     keyring, _ = home_.keyring()
     key = keyring.key("database")
     existed = linkage_path(home_.warehouse).exists()
     start, cpu = time.perf_counter(), time.process_time()
-    build_research_database(home_.warehouse, key, overlap_sink=lambda frame: None)
+    build_research(home_.warehouse, key, DEFAULT_K, None, None, estimate=False)
     report = {
         "seconds": time.perf_counter() - start,
         "cpu_seconds": time.process_time() - cpu,
@@ -424,7 +424,7 @@ def research(home: Path) -> None:
         linked, linked_cpu = time.perf_counter() - start, time.process_time() - cpu
         analysis.close()
         start, cpu = time.perf_counter(), time.process_time()
-        build_research_database(home_.warehouse, key, overlap_sink=lambda frame: None)
+        build_research(home_.warehouse, key, DEFAULT_K, None, None, estimate=False)
         report["one_submission"] = {
             "records": synced.records["victim"],
             "link_seconds": linked,
@@ -445,8 +445,8 @@ def _warm_imports() -> None:
 def ingest(home: Path, path: Path) -> None:
     """`ingest_file` of one extract into `home`, timed inside the process (imports excluded)."""
     _warm_imports()
-    from pipelines.home import Home
-    from pipelines.steps import ingest_file
+    from application.home import Home
+    from application.steps import ingest_file
 
     home_ = Home(home).ensure()
     keyring, _ = home_.keyring(create_demo=True)
@@ -469,8 +469,8 @@ def steps(home: Path, path: Path) -> None:
 
     import pyarrow as pa
 
-    from pipelines import steps as ingest_steps
-    from pipelines.home import Home
+    from application import steps as ingest_steps
+    from application.home import Home
     from privacy.pseudonymise import pseudonymise
     from privacy.sealed import open_batches
     from schemas.validation import BATCH_ROWS
@@ -487,7 +487,7 @@ def steps(home: Path, path: Path) -> None:
         times[label] = [time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]
         return out
 
-    sub = step("seal into the inbox (sources/inbox.py)", lambda: inbox.place(path, FEED, PROVIDER, "all")[0])
+    sub = step("seal into the inbox (intake/inbox.py)", lambda: inbox.place(path, FEED, PROVIDER, "all")[0])
     step(
         "decrypt and read in batches (sources/reader.py)",
         lambda: sum(b.num_rows for b in open_extract(inbox.open(sub), batch_rows=BATCH_ROWS).batches()),

@@ -1,23 +1,21 @@
 """The analysis assets: research database -> hidden population -> annual report, and who submitted per period."""
 
-from pathlib import Path
+from typing import Any
 
 import dagster as dg
-import duckdb
-import pandas as pd
 
+from application.monitoring import drifted, expected_providers, missing_providers
+from application.reporting_periods import period_label
+from application.research import estimate_hidden_population, overlap_path, rebuild_research_database
+from intake.inbox import Inbox
 from pipelines.assets import WAREHOUSE_POOL, guarded_call
-from pipelines.checks import drifted, expected_providers, freshness_result, key_shares, missing_providers
-from pipelines.partitions import YEARS, period_label
+from pipelines.checks import freshness_result
+from pipelines.partitions import YEARS
 from pipelines.resources import RapporteurHome
-from privacy.sealed import open_table, seal_table
-from sources.inbox import FEEDS, Inbox
-from warehouse.research import RESEARCH_FILE, build_research_database, hidden_population, publish_hidden_population
-
-
-def _overlap_path(rapporteur: RapporteurHome) -> Path:
-    """The exact overlap of lists (counts before suppression), staged encrypted between the two steps."""
-    return rapporteur.home().staging / "provider_overlap.sealed"
+from schemas.standard import FEEDS
+from schemas.standard import feed as feed_spec
+from warehouse.indicators import key_shares, years_with_data
+from warehouse.research import RESEARCH_FILE
 
 
 @dg.asset(
@@ -37,26 +35,10 @@ def _overlap_path(rapporteur: RapporteurHome) -> Path:
 )
 def research_database(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
     """Aggregate tables for researchers and the annual report, rebuilt from both repositories (no pseudonyms)."""
-    import pyarrow as pa
-
     home, keyring = rapporteur.home(), rapporteur.keyring(context.log)
-    staged = _overlap_path(rapporteur)
-
-    def stage_overlap(frame: pd.DataFrame) -> None:
-        seal_table(pa.Table.from_pandas(frame, preserve_index=False), staged, keyring.key("staging"))
-
-    counts = guarded_call(
-        "research database",
-        build_research_database,
-        home.warehouse,
-        keyring.key("database"),
-        home.disclosure_k(),
-        home.baseline_year(),
-        stage_overlap,
-        context.log,
-    )
+    counts = guarded_call("research database", rebuild_research_database, home, keyring, context.log)
     context.log.info("research database rebuilt: %s", counts)
-    drift = drifted(key_shares(home.warehouse / RESEARCH_FILE), home.baseline_year())
+    drift = drifted(key_shares(home.warehouse / RESEARCH_FILE), home.settings.baseline_year)
     check = dg.AssetCheckResult(
         check_name="key_share_drift",
         passed=not drift,
@@ -80,7 +62,7 @@ def disclosure_audit(context: dg.AssetCheckExecutionContext, rapporteur: Rapport
     home = rapporteur.home()
     keyring = rapporteur.keyring(context.log)
     _, summary = guarded_call(
-        "disclosure audit", audit_database, home.warehouse, keyring.key("database"), home.disclosure_k()
+        "disclosure audit", audit_database, home.warehouse, keyring.key("database"), home.settings.disclosure_k
     )
     passed = not (summary["under_protected"] or summary["recovered_exactly"])
     return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata=summary)
@@ -90,13 +72,10 @@ def disclosure_audit(context: dg.AssetCheckExecutionContext, rapporteur: Rapport
 def hidden_population_asset(context: dg.AssetExecutionContext, rapporteur: RapporteurHome) -> dg.MaterializeResult:
     """Multiple systems estimate of the victims no list saw, per year, with 80% and 95% intervals."""
     home = rapporteur.home()
-    staged = _overlap_path(rapporteur)
-    if not staged.exists():
+    if not overlap_path(home).exists():
         raise dg.Failure(description="no staged overlap of lists: materialise research_database first")
-    overlap = open_table(staged, rapporteur.keyring(context.log).key("staging")).to_pandas()
-    estimates = guarded_call("hidden population", hidden_population, overlap, home.disclosure_k())
-    rows = guarded_call("hidden population", publish_hidden_population, home.warehouse, estimates)
-    staged.unlink()
+    keyring = rapporteur.keyring(context.log)
+    rows, estimates = guarded_call("hidden population", estimate_hidden_population, home, keyring)
     years = estimates.dropna(subset=["estimate"])["period"].tolist()
     return dg.MaterializeResult(metadata={"years": rows, "years_with_estimate": ", ".join(map(str, years)) or "none"})
 
@@ -115,7 +94,7 @@ def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome)
     `rapporteur run` for the latest complete year with data, or a backfill of the years you choose), so
     the others show as missing: not written yet, not failed.
     """
-    from pipelines.cycle import published_revisions
+    from application.cycle import published_revisions
     from reporting import write_annual_report
 
     home = rapporteur.home()
@@ -129,28 +108,17 @@ def annual_report(context: dg.AssetExecutionContext, rapporteur: RapporteurHome)
         research,
         year,
         home.reports / f"annual-report-{year}.html",
-        home.disclosure_k(),
+        home.settings.disclosure_k,
         published_revisions(home, Inbox(home.inbox)),
     )
     return dg.MaterializeResult(metadata={"year": year, "path": dg.MetadataValue.path(str(path))})
-
-
-def years_with_data(research: Path) -> list[int]:
-    """The reporting years the research database has indicators for (none before the first build)."""
-    if not research.exists():
-        return []
-    con = duckdb.connect(str(research), read_only=True)
-    try:
-        return [r[0] for r in con.execute("SELECT DISTINCT period FROM indicators ORDER BY 1").fetchall()]
-    finally:
-        con.close()
 
 
 def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Who submitted for each reporting period, with a freshness check per feed that names the late providers."""
     checks = [
         dg.AssetCheckSpec(
-            f"{feed.replace('-', '_')}_providers_submitted",
+            f"{feed_spec(feed).table}_providers_submitted",
             asset="provider_submissions",
             description=f"Every expected {feed} provider has a loaded submission covering the period.",
         )
@@ -160,7 +128,7 @@ def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinitio
     @dg.asset(
         name="provider_submissions",
         group_name="analysis",
-        deps=[dg.AssetDep(f"{f.replace('-', '_')}_loaded", partition_mapping=dg.AllPartitionMapping()) for f in FEEDS],
+        deps=[dg.AssetDep(f"{feed_spec(f).table}_loaded", partition_mapping=dg.AllPartitionMapping()) for f in FEEDS],
         partitions_def=periods,
         check_specs=checks,
     )
@@ -172,14 +140,15 @@ def provider_submissions(periods: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         """
         label = period_label(context.partition_key)
         ledger = rapporteur.ledger().ledger()
-        results, metadata = [], {"period": label}
+        results: list[dg.AssetCheckResult] = []
+        metadata: dict[str, Any] = {"period": label}
         for feed in FEEDS:
             expected = expected_providers(feed)
             missing = missing_providers(ledger, feed, label, expected)
             metadata[f"{feed}_submitted"] = len(expected) - len(missing)
             results.append(
                 freshness_result(
-                    f"{feed.replace('-', '_')}_providers_submitted", "provider_submissions", missing, expected, label
+                    f"{feed_spec(feed).table}_providers_submitted", "provider_submissions", missing, expected, label
                 )
             )
         return dg.MaterializeResult(metadata=metadata, check_results=results)

@@ -2,10 +2,13 @@
 
 import traceback
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from pipelines import steps
+from application import steps
+from errors import RapporteurError, storage_error
+from intake.inbox import Inbox, Submission
 from pipelines.checks import (
     reconciliation_result,
     reconciliation_spec,
@@ -15,9 +18,6 @@ from pipelines.checks import (
 from pipelines.partitions import submission_id_of, submission_partitions
 from pipelines.resources import RapporteurHome
 from schemas.standard import feed as feed_spec
-from sources.errors import RapporteurError, storage_error
-from sources.inbox import Inbox, Submission
-from warehouse.repository import REPOSITORIES
 
 # DuckDB allows one writer per file, and a reader locks out writers of other processes: every step that
 # opens a repository (the loads of both feeds, the research build) takes this pool's one slot.
@@ -75,7 +75,7 @@ def _described(sub: Submission) -> dict[str, str]:
 def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
     """The four assets of one feed, partitioned by submission (a factory: both feeds differ only by name)."""
     prefix = feed_spec(feed_name).table
-    repo = REPOSITORIES[feed_name][0]
+    repo = feed_spec(feed_name).repository
     partitions = submission_partitions(feed_name)
     kwargs = {"feed": feed_name, "Feed": feed_name.capitalize(), "repo": repo}
 
@@ -129,8 +129,8 @@ def feed_assets(feed_name: str) -> list[dg.AssetsDefinition]:
             if step == "validated":
                 checks = validation_check_results(o)
             elif step == "loaded":
-                checks = [reconciliation_result(inbox.record(sub.submission_id))]
-            metadata = _described(sub) | {"status": o.status, "rows_in": o.rows_in}
+                checks = [reconciliation_result(inbox.record(sub.submission_id) or {})]
+            metadata: dict[str, Any] = _described(sub) | {"status": o.status, "rows_in": o.rows_in}
             metadata |= {"rows_loaded": o.rows_loaded, "rows_quarantined": o.rows_quarantined}
             return dg.MaterializeResult(metadata=metadata, check_results=checks)
 

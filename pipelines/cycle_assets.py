@@ -3,13 +3,13 @@ bureau's approval job, and the release job, which a blocking check stops unless 
 
 import dagster as dg
 
-from pipelines import cycle
+from application import cycle
+from errors import RapporteurError
+from intake.periods import ALL_PROVIDERS
 from pipelines.assets import guarded_call
 from pipelines.partitions import YEARS
 from pipelines.resources import RapporteurHome
 from reporting.releases import releases
-from sources.errors import RapporteurError
-from sources.periods import ALL_PROVIDERS
 
 APPROVE_JOB = "approve_period"
 RELEASE_JOB = "release_annual_report"
@@ -91,7 +91,7 @@ class ApprovalConfig(dg.Config):
 
 @dg.op(description="Approve (lock) a period for one provider or every provider; the decision is recorded.")
 def approve(context: dg.OpExecutionContext, config: ApprovalConfig, rapporteur: RapporteurHome) -> None:
-    from sources.inbox import check_submission_args
+    from schemas.standard import check_submission_args
 
     try:
         check_submission_args(

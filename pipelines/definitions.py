@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from application.settings import Settings
 from pipelines.analysis import (
     annual_report,
     disclosure_audit,
@@ -15,12 +16,12 @@ from pipelines.dp_assets import dp_domain
 from pipelines.export_assets import export_assets, export_checks
 from pipelines.housekeeping import housekeeping_domain
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB, ingest_job_name
-from pipelines.partitions import cadence_from_env, reporting_periods
-from pipelines.resources import RapporteurHome
+from pipelines.partitions import reporting_periods
+from pipelines.resources import RapporteurHome, rapporteur_resource
 from pipelines.schedules import annual_report_schedule, freshness_schedule, weekly_ingestion
 from pipelines.sensors import analysis_after_loads, inbox_sensor, record_run_failure
+from schemas.standard import FEEDS
 from schemas.standard import feed as feed_spec
-from sources.inbox import FEEDS
 
 
 def feed_domain(feed_name: str) -> dg.Definitions:
@@ -35,12 +36,13 @@ def feed_domain(feed_name: str) -> dg.Definitions:
     return dg.Definitions(
         assets=feed_assets(feed_name),
         jobs=[job],
-        sensors=[inbox_sensor(feed_name, job)],
-        schedules=[weekly_ingestion(feed_name, job)],
+        # define_asset_job's own type is private to Dagster; the helpers take any job
+        sensors=[inbox_sensor(feed_name, job)],  # type: ignore[arg-type]
+        schedules=[weekly_ingestion(feed_name, job)],  # type: ignore[arg-type]
     )
 
 
-def analysis_domain(cadence: str) -> dg.Definitions:
+def analysis_domain(cadence: str, rapporteur: RapporteurHome) -> dg.Definitions:
     """The research database, hidden population, annual report and per-period submissions, with their jobs."""
     analysis = dg.define_asset_job(
         ANALYSIS_JOB,
@@ -66,9 +68,9 @@ def analysis_domain(cadence: str) -> dg.Definitions:
         ],
         asset_checks=[disclosure_audit],
         jobs=[analysis, report, freshness],
-        sensors=[analysis_after_loads(analysis), record_run_failure],
-        schedules=[annual_report_schedule(report), freshness_schedule(freshness, cadence)],
-        resources={"rapporteur": RapporteurHome(root=dg.EnvVar("RAPPORTEUR_HOME"))},
+        sensors=[analysis_after_loads(analysis), record_run_failure],  # type: ignore[arg-type]
+        schedules=[annual_report_schedule(report), freshness_schedule(freshness, cadence)],  # type: ignore[arg-type]
+        resources={"rapporteur": rapporteur},
     )
 
 
@@ -86,11 +88,13 @@ def international_domain() -> dg.Definitions:
     )  # the `rapporteur` resource comes with the analysis domain
 
 
-def build_defs(cadence: str = "yearly") -> dg.Definitions:
-    """Both feeds and the analysis, with reporting periods of the given cadence (yearly or quarterly)."""
+def build_defs(cadence: str = "yearly", rapporteur: RapporteurHome | None = None) -> dg.Definitions:
+    """Both feeds and the analysis, with reporting periods of the given cadence (yearly or quarterly); the
+    resource defaults to the settings' defaults at $RAPPORTEUR_HOME."""
+    rapporteur = rapporteur or rapporteur_resource(Settings(reporting_period=cadence))
     return dg.Definitions.merge(
         *(feed_domain(f) for f in FEEDS),
-        analysis_domain(cadence),
+        analysis_domain(cadence, rapporteur),
         cycle_domain(),
         housekeeping_domain(),
         dp_domain(),
@@ -100,5 +104,6 @@ def build_defs(cadence: str = "yearly") -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """The code location (`dagster dev -m pipelines.definitions`); the cadence is read when it loads."""
-    return build_defs(cadence_from_env())
+    """The code location (`dagster dev -m pipelines.definitions`); the settings are read when it loads."""
+    settings = Settings.from_env()
+    return build_defs(settings.reporting_period, rapporteur_resource(settings))

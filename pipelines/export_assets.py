@@ -5,7 +5,7 @@ import dagster as dg
 from pipelines.assets import guarded_call
 from pipelines.partitions import YEARS
 from pipelines.resources import RapporteurHome
-from reporting.exports.run import KINDS, POPULATION_FILE, make_export, reporting_country
+from reporting.exports.run import KINDS, POPULATION_FILE, make_export
 from warehouse.protection import RECORD_FILE, read_record
 from warehouse.research import RESEARCH_FILE
 
@@ -52,9 +52,9 @@ def export_asset(kind: str) -> dg.AssetsDefinition:
             home.warehouse / RESEARCH_FILE,
             [year],
             out,
-            guarded_call("reporting country", reporting_country),
+            home.settings.country,
             record,
-            home.disclosure_k(),
+            home.settings.disclosure_k,
             population,
         )
         return dg.MaterializeResult(

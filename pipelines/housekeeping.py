@@ -1,9 +1,9 @@
-"""Housekeeping in Dagster: the weekly purge of raw content past the retention period (pipelines.retention)."""
+"""Housekeeping in Dagster: the weekly purge of raw content past the retention period (application.retention)."""
 
 import dagster as dg
 
+from application.retention import purge
 from pipelines.resources import RapporteurHome
-from pipelines.retention import purge, retention_days
 
 PURGE_JOB = "retention_purge"
 
@@ -11,7 +11,7 @@ PURGE_JOB = "retention_purge"
 @dg.op(description="Remove the raw content of submissions loaded or rejected more than the retention period ago.")
 def purge_raw_content(context: dg.OpExecutionContext, rapporteur: RapporteurHome) -> None:
     home = rapporteur.home()
-    days = retention_days()
+    days = home.settings.retention_days
     done = purge(home, rapporteur.ledger(), days)
     context.log.info("retention %d days: raw content of %d submission(s) removed", days, len(done))
     for p in done:

@@ -5,7 +5,6 @@ from schemas.standard import feed as feed_spec
 ANALYSIS_JOB = "analysis"
 ANNUAL_REPORT_JOB = "annual_report_job"
 FRESHNESS_JOB = "provider_freshness"
-WAITING = ("received", "validated", "pseudonymised")  # statuses of a submission that still has steps to run
 
 
 def ingest_job_name(feed_name: str) -> str:

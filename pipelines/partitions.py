@@ -11,15 +11,13 @@ which providers submitted, and the annual report (always per year).
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import dagster as dg
 
+from application.settings import CADENCE_ENV, CADENCES
+from intake.inbox import Submission
 from schemas.standard import feed as feed_spec
-from sources.inbox import Submission
 
-CADENCE_ENV = "RAPPORTEUR_REPORTING_PERIOD"
-CADENCES = ("yearly", "quarterly")
 FIRST_YEAR = dt.datetime(2015, 1, 1)  # the first reporting year the bureau holds (the standard's first year)
 CRONS = {"yearly": "0 0 1 1 *", "quarterly": "0 0 1 1,4,7,10 *"}
 FORMATS = {"yearly": "%Y", "quarterly": "%Y-%m"}
@@ -27,7 +25,12 @@ FORMATS = {"yearly": "%Y", "quarterly": "%Y-%m"}
 
 def submission_partitions(feed_name: str) -> dg.DynamicPartitionsDefinition:
     """The submissions of one feed, keyed by submission id (added by the inbox sensor or `rapporteur run`)."""
-    return dg.DynamicPartitionsDefinition(name=f"{feed_spec(feed_name).table}_submissions")
+    return dg.DynamicPartitionsDefinition(name=submission_partitions_name(feed_name))
+
+
+def submission_partitions_name(feed_name: str) -> str:
+    """The name of a feed's dynamic partitions (the instance keeps its keys under it)."""
+    return f"{feed_spec(feed_name).table}_submissions"
 
 
 def submission_key(sub: Submission) -> str:
@@ -60,39 +63,3 @@ def reporting_periods(cadence: str = "yearly") -> dg.TimeWindowPartitionsDefinit
 
 
 YEARS = reporting_periods("yearly")
-
-
-def cadence_from_env() -> str:
-    """The bureau's reporting cadence (RAPPORTEUR_REPORTING_PERIOD, default yearly); read when definitions load."""
-    return os.environ.get(CADENCE_ENV, "yearly")
-
-
-def period_label(key: str) -> str:
-    """A partition key as the inbox writes periods: `2024` stays, `2024-04` becomes `2024-Q2`."""
-    if len(key) == 4:
-        return key
-    year, month = key.split("-")
-    return f"{year}-Q{(int(month) - 1) // 3 + 1}"
-
-
-def period_bounds(label: str) -> tuple[dt.date, dt.date]:
-    """First day of a period and first day after it, for `2024` or `2024-Q2`."""
-    if "-Q" in label:
-        year, quarter = int(label[:4]), int(label[-1])
-        start = dt.date(year, 3 * quarter - 2, 1)
-        end = dt.date(year + quarter // 4, 3 * quarter + 1 if quarter < 4 else 1, 1)
-        return start, end
-    return dt.date(int(label), 1, 1), dt.date(int(label) + 1, 1, 1)
-
-
-def covers(submission_period: str, received_at: str | None, label: str) -> bool:
-    """Whether a submission for `submission_period` accounts for the reporting period `label`.
-
-    The same period, a quarter of it, or the year holding it cover it; a full extract (`all`)
-    covers a period that had ended when it was received.
-    """
-    if submission_period == "all":
-        return received_at is not None and dt.date.fromisoformat(received_at[:10]) >= period_bounds(label)[1]
-    start, end = period_bounds(label)
-    sub_start, sub_end = period_bounds(submission_period)
-    return sub_start < end and start < sub_end

@@ -2,15 +2,15 @@
 
 import dagster as dg
 
+from application.reporting_periods import period_label
+from application.run import scan_settled, waiting_submissions
 from pipelines.partitions import (
-    period_label,
     reporting_periods,
     submission_key,
-    submission_partitions,
+    submission_partitions_name,
     submission_tags,
 )
 from pipelines.resources import RapporteurHome
-from pipelines.sensors import scan_settled, waiting_submissions
 from schemas.standard import feed as feed_spec
 
 RUNNING = dg.DefaultScheduleStatus.RUNNING
@@ -21,7 +21,6 @@ ANNUAL_REPORT = "0 6 15 2 *"  # 15 February, for the previous year (first quarte
 
 def weekly_ingestion(feed_name: str, job: dg.JobDefinition) -> dg.ScheduleDefinition:
     """Every week, one run for each submission of the feed still waiting (a missed or failed one is retried)."""
-    partitions = submission_partitions(feed_name)
 
     @dg.schedule(
         name=f"{feed_spec(feed_name).table}_weekly_ingestion",
@@ -37,7 +36,9 @@ def weekly_ingestion(feed_name: str, job: dg.JobDefinition) -> dg.ScheduleDefini
         waiting = waiting_submissions(inbox, feed_name)
         if not waiting:
             return dg.SkipReason(f"no {feed_name} submission is waiting")
-        context.instance.add_dynamic_partitions(partitions.name, [submission_key(s) for s in waiting])
+        context.instance.add_dynamic_partitions(
+            submission_partitions_name(feed_name), [submission_key(s) for s in waiting]
+        )
         week = context.scheduled_execution_time.date().isoformat()
         return [
             dg.RunRequest(run_key=f"{s.submission_id}-{week}", partition_key=submission_key(s), tags=submission_tags(s))

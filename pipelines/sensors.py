@@ -1,29 +1,18 @@
 """Sensors: new submissions in each feed's inbox, the analysis after loads, and failed runs for the bureau."""
 
 import datetime as dt
-import time
 
 import dagster as dg
 
-from pipelines.jobs import WAITING, ingest_job_name
+from application.run import scan_settled, waiting_submissions
+from intake.inbox import Submission
+from pipelines.jobs import ingest_job_name
 from pipelines.partitions import submission_key, submission_partitions, submission_tags
 from pipelines.resources import RapporteurHome
+from schemas.standard import FEEDS
 from schemas.standard import feed as feed_spec
-from sources.inbox import FEEDS, Inbox, Submission
 
-SETTLE_SECONDS = 60  # a file copied into the inbox by hand is picked up once it has not changed for this long
 RUNNING = dg.DefaultSensorStatus.RUNNING
-
-
-def waiting_submissions(inbox: Inbox, feed_name: str) -> list[Submission]:
-    """Submissions of a feed that still have steps to run, oldest first."""
-    subs = [s for status in WAITING for s in inbox.pending(feed_name, status)]
-    return sorted(subs, key=lambda s: (s.received_at or "", s.submission_id))
-
-
-def scan_settled(inbox: Inbox) -> list[Submission]:
-    """Seal and register files copied into the inbox by hand, once they have not changed for SETTLE_SECONDS."""
-    return inbox.scan(settled_before=time.time() - SETTLE_SECONDS)
 
 
 def cursor_of(sub: Submission) -> str:

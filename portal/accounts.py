@@ -12,8 +12,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from sources.errors import UnusableInput
-from sources.inbox import PROVIDER_ID
+from errors import UnusableInput
+from schemas.standard import PROVIDER_ID
 
 ROLES = ("provider", "bureau")
 MIN_PASSWORD = 12
@@ -95,7 +95,13 @@ class Accounts:
                 )
             except sqlite3.IntegrityError:
                 raise UnusableInput(f"an account '{org}' exists already") from None
-        return self.get(org)
+        return self._existing(org)
+
+    def _existing(self, org: str) -> Account:
+        """An account just written."""
+        account = self.get(org)
+        assert account is not None, "an account just written"
+        return account
 
     def get(self, org: str) -> Account | None:
         with self._con() as con:
@@ -112,7 +118,7 @@ class Accounts:
             if con.execute("UPDATE accounts SET disabled = 1 WHERE org = ?", (org,)).rowcount == 0:
                 raise UnusableInput(f"no account '{org[:64]}'")
             con.execute("DELETE FROM sessions WHERE org = ?", (org,))
-        return self.get(org)
+        return self._existing(org)
 
     def reset(self, org: str, password: str) -> Account:
         """Give `org` a new password and enable it again; its open sessions end."""
@@ -124,7 +130,7 @@ class Accounts:
             if changed == 0:
                 raise UnusableInput(f"no account '{org[:64]}'")
             con.execute("DELETE FROM sessions WHERE org = ?", (org,))
-        return self.get(org)
+        return self._existing(org)
 
     def verify(self, org: str, password: str) -> Account | None:
         """The account when `password` is right and the account enabled; None otherwise (same cost either way)."""

@@ -19,8 +19,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from application.settings import DEFAULT_MAX_UPLOAD_MB, Network
+from errors import SheetChoice, UnusableInput
+from intake.inbox import Inbox
+from intake.periods import MAX_REASON, current_loaded
 from portal.accounts import Account, Accounts
-from portal.forwarded import ClientAddress, Network
+from portal.forwarded import ClientAddress
 from portal.logs import silence_parsers
 from portal.middleware import PLAIN_500, BodyLimit, Guard, SecurityHeaders
 from portal.sessions import Session, Sessions
@@ -30,14 +34,11 @@ from portal.uploads import HeldUploads, check_upload
 from privacy import access_log
 from schemas.dictionary import dictionary_html, dictionary_markdown, provider_mapping_markdown
 from schemas.providers import check_submission, providers
-from sources.errors import SheetChoice, UnusableInput
-from sources.inbox import FEEDS, PROVIDER_ID, Inbox
-from sources.periods import MAX_REASON, current_loaded
+from schemas.standard import FEEDS, PROVIDER_ID
 
 HERE = Path(__file__).parent
 MAPPINGS = HERE.parent / "schemas" / "mappings"
 COOKIE = "rapporteur_session"
-DEFAULT_MAX_UPLOAD_MB = 50
 NOT_FOUND = "There is no such page, or it is not yours to see."
 GONE = "This upload is not held any more (or is not yours): upload the file again."
 
@@ -99,7 +100,7 @@ def _signed_in(request: Request) -> tuple[Account, Session]:
     """The account of this request's session; a disabled or unknown account counts as signed out."""
     session = _session(request)
     account = _portal(request).accounts.get(session.org) if session and session.org else None
-    if account is None or account.disabled:
+    if session is None or account is None or account.disabled:
         raise _SignInRequired
     return account, session
 
@@ -111,16 +112,18 @@ def _provider(request: Request) -> tuple[Account, Session]:
     return account, session
 
 
-def _check_csrf(session: Session | None, token: object) -> None:
+def _check_csrf(session: Session | None, token: object) -> Session:
+    """The session, when the form's token is its own (else 403)."""
     if session is None or not session.csrf_ok(token if isinstance(token, str) else None):
         raise HTTPException(
             403, "This form has expired or did not come from the portal: reload the page and try again."
         )
+    return session
 
 
-def _log(org: str, request: Request, action: str, target: str = "-") -> None:
+def _log(org: str | None, request: Request, action: str, target: str = "-") -> None:
     """One portal action in the access log: the account, the page, what was done (never a form's content)."""
-    who = org if PROVIDER_ID.fullmatch(org or "") else "unknown id"
+    who = org if org and PROVIDER_ID.fullmatch(org) else "unknown id"
     access_log.record(action, target, access_log.Actor(who, "portal", f"{request.method} {request.url.path[:80]}"))
 
 
@@ -153,9 +156,9 @@ async def signin_form(request: Request) -> Response:
 
 
 async def signin(request: Request) -> Response:
-    portal, session = _portal(request), _session(request)
+    portal = _portal(request)
     form = await _form(request, max_files=0, max_fields=5, max_part_size=4096)
-    _check_csrf(session, form.get("csrf_token"))
+    session = _check_csrf(_session(request), form.get("csrf_token"))
     org, password = str(form.get("org", "")).strip().lower()[:64], str(form.get("password", ""))
     address = request.client.host if request.client else "unknown"
     if not portal.limiter.allowed(org, address):
@@ -443,7 +446,7 @@ def create_app(
     database = portal_database(home_root)
     app = Starlette(
         routes=ROUTES,
-        exception_handlers={HTTPException: _http_error, _SignInRequired: _to_signin, Exception: _server_error},
+        exception_handlers={HTTPException: _http_error, _SignInRequired: _to_signin, Exception: _server_error},  # type: ignore[dict-item]  # Starlette types every handler as taking Exception
         middleware=[
             Middleware(ClientAddress, trusted_proxies=trusted_proxies),
             Middleware(SecurityHeaders),

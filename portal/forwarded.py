@@ -15,25 +15,9 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from application.settings import Network
+
 log = logging.getLogger("rapporteur.portal")
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_trusted_proxies(text: str) -> tuple[Network, ...]:
-    """Addresses or CIDR networks separated by commas or spaces (raises ValueError naming the bad entry)."""
-    networks = []
-    for entry in text.replace(",", " ").split():
-        try:
-            networks.append(_unmapped(ipaddress.ip_network(entry, strict=False)))
-        except ValueError:
-            raise ValueError(f"'{entry[:45]}' is not an IP address or a CIDR network") from None
-    return tuple(networks)
-
-
-def _unmapped(network: Network) -> Network:
-    mapped = getattr(network.network_address, "ipv4_mapped", None)
-    return ipaddress.ip_network(f"{mapped}/{max(network.prefixlen - 96, 0)}") if mapped else network
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

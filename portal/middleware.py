@@ -93,7 +93,7 @@ class Guard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        status = {"code": None}
+        status: dict[str, int | None] = {"code": None}
 
         async def noted(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
+from errors import RapporteurError
 from portal.logs import configure_server_logging
-from sources.errors import RapporteurError
 
 
 def check_port_free(host: str, port: int) -> None:

@@ -3,9 +3,9 @@ with `superseded` derived by the repositories' rule, so the portal never opens a
 
 from __future__ import annotations
 
+from intake.inbox import Inbox
+from intake.periods import current_loaded
 from portal.accounts import Account
-from sources.inbox import Inbox
-from sources.periods import current_loaded
 
 SHOWN = ("submission_id", "feed", "provider", "period", "received_at", "status", "updated_at")
 COUNTS = ("rows_in", "rows_loaded", "rows_quarantined")

@@ -11,13 +11,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, cast
 
-from pipelines.steps import check_dataset, start_prepared, validate_file
+from application.steps import check_dataset, start_prepared, validate_file
+from errors import UnusableInput
 from privacy.sealed import SealedWriter, open_sealed
 from schemas.failure_log import MAX_HELD, FailureLog
 from schemas.validation import Validation
 from schemas.validation_report import allowed_codes, report_sections
-from sources.errors import UnusableInput
 from sources.reader import open_prepared
 
 HOLD_SECONDS = 30 * 60
@@ -105,7 +106,9 @@ def check_upload(
     path = Path(folder) / f"{secrets.token_hex(16)}.sealed"  # not the token: that is the upload's address
     with _checking:
         with SealedWriter(path, key, SEALED_CONTEXT) as out:  # removed again if the file proves unusable
-            result = _validate(data, feed, org, period, filename, key_prints, sheet, FailureLog(MAX_HELD, out))
+            result = _validate(
+                data, feed, org, period, filename, key_prints, sheet, FailureLog(MAX_HELD, cast(BinaryIO, out))
+            )  # a writable binary file
         report = check_dataset(result, feed, org, previous_row_counts, None, filename, show_values=True)
     return CheckedUpload(
         token=token,
@@ -118,7 +121,7 @@ def check_upload(
         rows_in=result.rows_in,
         rows_valid=result.rows_valid,
         rows_quarantined=result.rows_quarantined,
-        failures=result.failure_count,
+        failures=result.failure_count or 0,  # always counted (Validation.__post_init__)
         warnings=tuple(f"{w.name}: {w.observed} (expected {w.expected})" for w in report.warnings),
         report_html=report_sections(filename, feed, org, result, report, f"/uploads/{token}/failures.csv"),
         allowed_codes=tuple(allowed_codes(feed, result)),

@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sources.errors import RapporteurError
+from errors import RapporteurError
 
 LOG_FILE = "access.log"
 HEAD_FILE = "access.head"  # the count and last MAC, keyed: cutting entries off the end is detected too
@@ -69,9 +69,8 @@ def act_as(via: str, command: str, who: str | None = None, purpose: str | None =
 
 def with_purpose(purpose: str) -> None:
     """Add the purpose the user gave to the current actor."""
-    if _state.actor is None:
-        act_as("cli", "unknown")
-    _state.actor = replace(_state.actor, purpose=" ".join(purpose.split())[:MAX_PURPOSE])
+    actor = _state.actor or Actor(os_user(), "cli", "unknown")
+    _state.actor = replace(actor, purpose=" ".join(purpose.split())[:MAX_PURPOSE])
 
 
 def bind(audit_dir: Path, key: bytes) -> None:
@@ -104,10 +103,10 @@ def record(action: str, target: str, actor: Actor | None = None) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         previous = _last_mac(_state.path)
-        entry["mac"] = _mac(_state.key, previous, entry)
+        mac = entry["mac"] = _mac(_state.key, previous, entry)
         os.write(fd, (json.dumps(entry, sort_keys=True) + "\n").encode("utf-8"))
         os.fsync(fd)
-        _write_head(_state.path, _state.key, previous, entry["mac"])
+        _write_head(_state.path, _state.key, previous, mac)
     finally:
         os.close(fd)  # releases the lock
 

@@ -70,7 +70,7 @@ def release_redundant(
     primary: np.ndarray,
     weight: np.ndarray,
     k: int,
-    ties: list[tuple[int, int]] = (),
+    ties: tuple[tuple[int, int], ...] | list[tuple[int, int]] = (),
 ) -> np.ndarray:
     """The pattern with every secondary cell (and its copies) published whose release the audit allows."""
     hidden = np.asarray(hidden, dtype=bool).copy()

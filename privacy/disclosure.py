@@ -92,8 +92,7 @@ def suppress_counts(
     out["suppression"] = np.where(primary, "primary", np.where(supp, "secondary", ""))
     unprotected = []
     for g, gid in zip(groupings, gids, strict=True):
-        bad = np.flatnonzero(_violating(gid, supp, vals, k))
-        for b in bad:
+        for b in np.flatnonzero(_violating(gid, supp, vals, k)):
             unprotected.append((tuple(g), tuple(table[g].iloc[int(np.argmax(gid == b))])))
     out.attrs["unprotected_groups"] = unprotected
     return out

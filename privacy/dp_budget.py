@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sources.errors import BudgetExceeded, UnusableInput
+from errors import BudgetExceeded, UnusableInput
 
 LEDGER_FILE = "budget.jsonl"
 DEFAULT_EPSILON = 2.0

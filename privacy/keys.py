@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from sources.errors import KeyringError
+from errors import KeyringError
 
 KEYRING_FILE = "keyring.json"
 PASSPHRASE_ENV = "RAPPORTEUR_KEY_PASSPHRASE"
@@ -94,15 +94,16 @@ PROVIDER_KEY_FORMAT = "rapporteur-provider-key/1"
 def issue_provider_keys(keyring: Keyring, path: Path) -> dict[str, str]:
     """Write the first-level linkage keys a provider needs for `prepare` (mode 0600); return fingerprints."""
     keys = {role: keyring.key(f"{role}-linkage-l1") for role in ("victim", "suspect")}
+    fingerprints = {r: fingerprint(k) for r, k in keys.items()}
     spec = {
         "format": PROVIDER_KEY_FORMAT,
         "keys": {r: _b64(k) for r, k in keys.items()},
-        "fingerprints": {r: fingerprint(k) for r, k in keys.items()},
+        "fingerprints": fingerprints,
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(spec, f, indent=2)
-    return spec["fingerprints"]
+    return fingerprints
 
 
 def load_provider_keys(path: Path) -> dict[str, bytes]:
@@ -137,7 +138,6 @@ def load_keyring(keys_dir: Path, passphrase: str | None = None) -> Keyring:
         if spec.get("format") != FORMAT:
             raise ValueError("format")
         if spec["protected"]:
-            passphrase = passphrase if passphrase is not None else os.environ.get(PASSPHRASE_ENV)
             if not passphrase:
                 raise KeyringError(f"the keyring is protected: set {PASSPHRASE_ENV} to its passphrase")
             payload = _unseal(spec, passphrase)

@@ -9,6 +9,7 @@ iterations (a handful, each a set-based query), never over rows.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -102,7 +103,7 @@ def link_records(con: duckdb.DuckDBPyConnection, records_sql: str, ambiguous_eve
                    sex::VARCHAR AS sex
             FROM ({records_sql})
         """)
-        dupes = con.execute(f"SELECT count(*) - count(DISTINCT record_key) FROM {rec}").fetchone()[0]
+        dupes = _scalar(con, f"SELECT count(*) - count(DISTINCT record_key) FROM {rec}")
         if dupes:
             raise ValueError(f"record_key is not unique: {dupes} duplicate(s)")
         con.execute(f"""
@@ -133,9 +134,7 @@ def link_records(con: duckdb.DuckDBPyConnection, records_sql: str, ambiguous_eve
                 SELECT s.id, least(s.label, j.label) AS label
                 FROM step s JOIN step j ON j.id = s.label
             """)
-            changed = con.execute(f"""
-                SELECT count(*) FROM {nxt} n JOIN {label} l USING (id) WHERE n.label <> l.label
-            """).fetchone()[0]
+            changed = _scalar(con, f"SELECT count(*) FROM {nxt} n JOIN {label} l USING (id) WHERE n.label <> l.label")
             con.execute(f"DROP TABLE {label}")
             con.execute(f"ALTER TABLE {nxt} RENAME TO {label}")
             if not changed:
@@ -150,3 +149,10 @@ def link_records(con: duckdb.DuckDBPyConnection, records_sql: str, ambiguous_eve
     finally:
         for table in (rec, edge, label, nxt):
             con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The one value of an aggregate query (which always gives one row)."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, "an aggregate gives one row"
+    return row[0]

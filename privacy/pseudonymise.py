@@ -10,6 +10,7 @@ from duckdb.sqltypes import VARCHAR
 
 from privacy.keys import Keyring
 from privacy.normalise import clean_sql, dob_sql, document_sql, name_parts_sql, skeleton_sql
+from schemas.standard import feed as feed_spec
 
 __all__ = [
     "clean_sql",
@@ -40,7 +41,7 @@ def register_hmac(con: duckdb.DuckDBPyConnection, name: str, key: bytes) -> None
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
 
     def keyed(values: pa.Array) -> pa.Array:
-        out = []
+        out: list[str | None] = []
         for value in values.to_pylist():
             if value is None:
                 out.append(None)
@@ -52,7 +53,7 @@ def register_hmac(con: duckdb.DuckDBPyConnection, name: str, key: bytes) -> None
             out.append(o.hexdigest())
         return pa.array(out, pa.string())
 
-    con.create_function(
+    con.create_function(  # type: ignore[call-overload]  # duckdb's stubs know no `type="arrow"` with these
         f"hmac_{name}", keyed, [VARCHAR], VARCHAR, type="arrow", null_handling="special", side_effects=False
     )
 
@@ -76,9 +77,6 @@ def _region(address: str) -> str:
     return f"CASE WHEN {last} IN ('capital', 'north', 'south', 'east', 'west') THEN {last} ELSE 'unknown' END"
 
 
-# The date of the event a record reports, shared by the records of one event across providers.
-EVENT_DATE = {"victim-assistance": "identification_date", "law-enforcement": "investigation_date"}
-
 FEED_COLUMNS = {
     "victim-assistance": """
         date_trunc('month', identification_date)::DATE AS identification_month,
@@ -99,7 +97,9 @@ FEED_COLUMNS = {
 }
 
 
-ROLE = {"victim-assistance": "'victim'", "law-enforcement": "person_role"}
+def _role(feed: str) -> str:
+    """SQL for a record's role: the feed's role column, or 'victim' for a feed of victims only."""
+    return feed_spec(feed).role or "'victim'"
 
 
 def first_level_keys(keyring: Keyring) -> dict[str, bytes]:
@@ -114,6 +114,7 @@ def first_level(valid: pa.Table, feed: str, keys: dict[str, bytes]) -> pa.Table:
     bureau's own pseudonymisation of a raw extract. The provider's record and case ids stay: the
     bureau keys them on arrival (they identify no one outside the provider).
     """
+    spec = feed_spec(feed)
     hmacs = {f"{role}1": key for role, key in keys.items()}
     dob = dob_sql("date_of_birth")
     messages = {
@@ -122,14 +123,14 @@ def first_level(valid: pa.Table, feed: str, keys: dict[str, bytes]) -> pa.Table:
         "skeleton": f"'slk|' || _skeleton || '|' || {dob}",
         # The name's error-tolerant code with the date of the event that brought the record (identification
         # or investigation) and the sex: what links a record whose date of birth is missing (privacy.linkage).
-        "event": f"'ev|' || _skeleton || '|' || {dob_sql(EVENT_DATE[feed])} || '|' || sex",
+        "event": f"'ev|' || _skeleton || '|' || {dob_sql(spec.event_date)} || '|' || sex",
     }
     tokens = [
-        f"CASE WHEN {ROLE[feed]} = 'suspect' THEN {hmac_sql('suspect1', m)} ELSE {hmac_sql('victim1', m)} END "
+        f"CASE WHEN {_role(feed)} = 'suspect' THEN {hmac_sql('suspect1', m)} ELSE {hmac_sql('victim1', m)} END "
         f"AS {ESCROW_PREFIX}{name}"
         for name, m in messages.items()
     ]
-    case_id = ", case_id" if feed == "law-enforcement" else ""
+    case_id = ", case_id" if spec.has_cases else ""
     # The name's words and code depend on the name alone, and names repeat (a national extract has far fewer
     # distinct names than rows): they are computed once per distinct name, in memory only (`_run` never
     # spills), and joined back.
@@ -166,12 +167,12 @@ def second_level(prepared: pa.Table, feed: str, provider: str, keyring: Keyring)
     params: dict[str, object] = {"provider": provider, "key_version": keyring.current}
     hmacs = {"record": keyring.key("record-id")} | {r: keyring.key(f"{r}-linkage") for r in ("victim", "suspect")}
     tokens = [
-        f"CASE WHEN {ROLE[feed]} = 'suspect' THEN {hmac_sql('suspect', ESCROW_PREFIX + name)} "
+        f"CASE WHEN {_role(feed)} = 'suspect' THEN {hmac_sql('suspect', ESCROW_PREFIX + name)} "
         f"ELSE {hmac_sql('victim', ESCROW_PREFIX + name)} END AS {name}_token"
         for name in TOKENS
     ]
     case_message = "$provider || '|' || case_id"
-    case_token = f", {hmac_sql('record', case_message)} AS case_token" if feed == "law-enforcement" else ""
+    case_token = f", {hmac_sql('record', case_message)} AS case_token" if feed_spec(feed).has_cases else ""
     sql = f"""
         SELECT * EXCLUDE (provider_record_id{", case_id" if case_token else ""}),
                {hmac_sql("record", "$provider || '|' || provider_record_id")} AS record_token{case_token},

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from sources.errors import KeyringError
+from errors import KeyringError
 
 MAGIC_V1 = b"RPTSEAL1"
 MAGIC = b"RPTSEAL2"

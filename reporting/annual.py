@@ -191,8 +191,11 @@ class _Report:
         lead += "<p>Suspects: " + ", ".join(f"{num(self.one('suspects', 'stage', s, y))} {s}" for s in STAGES)
         lead += f" in {y}.</p>"
         rows = []
-        for name, *key in [("Unique victims identified", "unique_victims", "total", "all"), *stages]:
-            r = self.one(*key, y)
+        for name, indicator, dimension, category in [
+            ("Unique victims identified", "unique_victims", "total", "all"),
+            *stages,
+        ]:
+            r = self.one(indicator, dimension, category, y)
             base = [NA, NA]
             if r is not None and r["baseline_period"] is not None:  # published even when this year's cell is not
                 base = [str(r["baseline_period"]), num({"value": r["baseline_value"]})]
@@ -200,7 +203,7 @@ class _Report:
             if gaps.published(r):
                 change = [NA if r["change_abs"] is None else f"{r['change_abs']:+,}", pct(r["change_pct"], True)]
                 change.append(e(r["trend"] or "\u2013"))
-            rows.append([e(name), num(r), num(self.one(*key, y - 1)), *base, *change])
+            rows.append([e(name), num(r), num(self.one(indicator, dimension, category, y - 1)), *base, *change])
         head = ["Indicator", str(y), str(y - 1), "Baseline year", "Baseline value", "Change", "Change %"]
         caption = f"Key figures, {y}, with the change against each indicator's baseline"
         return lead + table(caption, [*head, "Trend since previous year"], rows, (7,))
@@ -281,7 +284,7 @@ class _Report:
         body = []
         for r in rows:
             ok = share and gaps.published(r) and gaps.published(total) and total["value"]
-            cells = [pct(100 * r["value"] / total["value"]) if ok else NA] if share else []
+            cells = [pct(100 * r["value"] / total["value"]) if ok and total is not None else NA] if share else []
             cells += [NA if r["baseline_period"] is None else str(r["baseline_period"])]
             cells += [pct(r["change_pct"], True) if gaps.published(r) else NA]
             body.append([e(self.label(dim, r["category"])), num(r), *cells])

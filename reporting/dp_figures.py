@@ -68,9 +68,9 @@ def _attrition(row: dict, cells: dict[tuple, tuple[int, int]]) -> dict:
         s: cells.get(("suspects", row["period"], "stage", s), (None,))[0]
         for s in ("investigated", "prosecuted", "convicted")
     }
-    if None in stages.values():
-        return row
     inv, pros, conv = stages.values()
+    if inv is None or pros is None or conv is None:
+        return row
     return {
         **row,
         **stages,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from html import escape as e
+from typing import TypeGuard
 
 from reporting.markup import NA, NC, SUPP, num, pct, table
 
@@ -12,7 +13,7 @@ UNKNOWN_SHARE = 0.10
 BREAK_CHANGE = 0.50
 
 
-def published(row: dict | None) -> bool:
+def published(row: dict | None) -> TypeGuard[dict]:
     """A row whose value may be shown and used (not suppressed, not missing)."""
     return row is not None and not row.get("suppressed") and row.get("value") is not None
 

@@ -125,12 +125,12 @@ def line_chart(
     for i, x in enumerate(xs):
         out.append(_text(px(i), bottom + 18, str(x), "middle"))
     if mark_x is not None and mark_x in xs:
-        x = px(list(xs).index(mark_x))
+        mark = px(list(xs).index(mark_x))
         out.append(
-            f'<line class="baseline" x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" y2="{bottom}" '
+            f'<line class="baseline" x1="{mark:.1f}" x2="{mark:.1f}" y1="{top - 6}" y2="{bottom}" '
             f'stroke="{INK}" stroke-dasharray="3 3"/>'
         )
-        out.append(_text(x + 4, top - 8, mark_label or f"baseline {mark_x}", "start", "lbl small"))
+        out.append(_text(mark + 4, top - 8, mark_label or f"baseline {mark_x}", "start", "lbl small"))
     for s, (name, ys) in enumerate(series):
         colour, dash = PALETTE[s % len(PALETTE)], DASHES[s % len(DASHES)]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""

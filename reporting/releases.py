@@ -24,9 +24,9 @@ from pathlib import Path
 
 import duckdb
 
+from errors import RapporteurError, UnusableInput
 from reporting.annual import render_annual_report
 from schemas.standard import codelist_version
-from sources.errors import RapporteurError, UnusableInput
 
 RELEASE_NAME = re.compile(r"(?P<year>\d{4})-r(?P<n>[1-9]\d*)\Z")
 MANIFEST = "manifest.json"
@@ -91,7 +91,8 @@ def make_release(
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    number = 1 + max((int(RELEASE_NAME.match(r.name)["n"]) for r in releases(root) if r.year == year), default=0)
+    numbers = (RELEASE_NAME.match(r.name) for r in releases(root) if r.year == year)
+    number = 1 + max((int(m["n"]) for m in numbers if m), default=0)
     name = f"{year}-r{number}"
     building = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
     try:

@@ -286,7 +286,7 @@ def _how_to_read(coverage: dict | None) -> list[Block]:
             "“Not covered by national law” is not zero. In a year before national law made a form an offence, "
             "there can be no count for it: such a cell is shown as not covered, never as 0"
             + (" (see " if coverage is not None else "."),
-            *([Link("National-law coverage", "#coverage"), ")."] if coverage is not None else []),
+            *([Link("National-law coverage", "#coverage"), ")."] if coverage is not None else list[Inline]()),
         ],
         [
             "Identifiers are never stored. Columns marked as identifiers are read only on arrival, replaced by "
@@ -320,7 +320,7 @@ def _feed_section(name: str) -> list[Block]:
         rows.append(
             [
                 Code(col.name),
-                [Code(col.type)] + ([f" ({note})"] if note and note != col.type else []),
+                [Code(col.type), *([f" ({note})"] if note and note != col.type else [])],
                 "yes (required)" if col.required else "no",
                 "yes (identifier)" if col.identifier else "no",
                 _codelist_link(col.codelist),

@@ -18,7 +18,6 @@ modules it loads only for expectations this suite never uses (`DEFERRED_MODULES`
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import statistics
 import sys
@@ -227,18 +226,6 @@ def _observed(spec: _Spec, result: dict, previous_row_counts: Sequence[int]) -> 
     return f"{share:.1%} unknown ({unexpected:,} of {non_blank:,})"
 
 
-def _quiet_environment() -> None:
-    """Before importing GX: no analytics, nothing that could reach the network.
-
-    GX 1.24.1 as installed ships no usage-statistics client and never calls its PyPI version check;
-    analytics are switched off here and in the context config all the same, in case a later release
-    brings them back. Progress bars are switched off through the context's `progress_bars` setting.
-    (The Data Docs pages themselves link CSS/JS from public CDNs: a browser opening them may fetch
-    those; nothing in this process does.)
-    """
-    os.environ["GX_ANALYTICS_ENABLED"] = "false"
-
-
 # Modules Great Expectations imports at start-up for expectations this suite never uses (a KL-divergence
 # expectation and its chart): about half of its import time. They are imported on first use instead.
 DEFERRED_MODULES = ("scipy.stats", "altair")
@@ -283,7 +270,6 @@ def run_expectations(
     them the row-count expectation is left out. With `docs_dir`, a Data Docs site for this validation is
     written in `docs_dir` (its index.html is returned) and nothing is written anywhere else.
     """
-    _quiet_environment()
     gx = _import_gx()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -316,6 +302,10 @@ def run_expectations(
     # Ephemeral context: every store in memory; the only thing written to disk is the docs site above.
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        # No analytics, nothing that could reach the network: GX 1.24.1 ships no usage-statistics client and
+        # never calls its PyPI version check; a context's own `analytics_enabled` wins over GX_ANALYTICS_ENABLED,
+        # in case a later release brings them back. (The Data Docs pages link CSS/JS from public CDNs: a browser
+        # opening them may fetch those; nothing in this process does.)
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
         data_docs_sites=sites,
@@ -348,7 +338,11 @@ def run_expectations(
     for spec in specs:
         r = by_name.get(spec.name)
         raised = r is None or _raised(r.exception_info)
-        observed = "could not be evaluated" if raised else _observed(spec, dict(r.result or {}), previous_row_counts)
+        observed = (
+            "could not be evaluated"
+            if r is None or raised
+            else _observed(spec, dict(r.result or {}), previous_row_counts)
+        )
         results.append(
             ExpectationResult(spec.name, spec.column, bool(r is not None and r.success), observed, spec.expected)
         )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from errors import UnusableInput
 from schemas.standard import FEEDS, Feed, feed
-from sources.errors import UnusableInput
 from sources.extract_stream import ROW
 
 # Names providers commonly use for a standard column (a suggestion only: the file must use the standard name).

@@ -12,9 +12,8 @@ from functools import cache
 
 import yaml
 
-from schemas.standard import HERE
-from sources.errors import UnusableInput
-from sources.inbox import FEEDS, PROVIDER_ID, check_submission_args
+from errors import UnusableInput
+from schemas.standard import FEEDS, HERE, PROVIDER_ID, check_submission_args
 
 MAPPINGS = HERE / "mappings"
 

@@ -25,7 +25,7 @@ class Rule:
 
     name: str
     column: str
-    passes: Callable[[pd.DataFrame], pd.Series]
+    passes: Callable[..., pd.Series]  # called with the frame alone; a lambda binds its column as a default
     message: str
 
     @property
@@ -94,7 +94,7 @@ def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) ->
                 Rule(
                     "unmapped_code",
                     name,
-                    (lambda d, n=name, c=set(lists[col.codelist]), m=col.type == "codes": _isin_codes(c, m)(d[n])),
+                    (lambda d, n=name, c=set(lists[col.code_list]), m=col.type == "codes": _isin_codes(c, m)(d[n])),
                     f"{name}: the value found is not one of the allowed codes of {name} (the data dictionary, "
                     f"code list {col.codelist}) nor a local code of {{provider}}'s mapping",
                 )
@@ -132,7 +132,7 @@ def feed_rules(feed: Feed, period: str = "all", today: dt.date | None = None) ->
             rules.append(
                 Rule("invalid_integer", name, (lambda d, n=name: ~d[f"{n}__bad"]), f"{name} is not a whole number")
             )
-    age_at = "identification_date" if feed.name == "victim-assistance" else "investigation_date"
+    age_at = feed.event_date
     rules += [
         Rule(
             "birth_after_event", "date_of_birth", lambda d: ~d["_birth_after_event"], f"date_of_birth is after {age_at}"

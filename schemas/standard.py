@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import yaml
 
-from sources.inbox import FEEDS, PROVIDER_ID  # noqa: F401  (re-exported: one definition)
+from errors import UnusableInput
 
 HERE = Path(__file__).parent
 UNKNOWN_COUNTRY = "XXX"
+# Anchored at the true end (\Z, not $, which also matches before a final newline) and ASCII digits only
+# (\d also matches other scripts' digits): these ids become folder names. Use `.fullmatch`.
+PROVIDER_ID = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
+PERIOD = re.compile(r"\A(?:all|[0-9]{4}|[0-9]{4}-Q[1-4])\Z")
 
 
 @dataclass(frozen=True)
@@ -25,20 +30,31 @@ class Column:
     required: bool = False
     identifier: bool = False
 
+    @property
+    def code_list(self) -> str:
+        """The code list of a coded column (`code` or `codes`)."""
+        assert self.codelist is not None, f"{self.name} is not a coded column"
+        return self.codelist
+
 
 @dataclass(frozen=True)
 class Feed:
-    """One provider feed: its columns and the repository it loads into."""
+    """One provider feed, as `feeds.yaml` registers it: its columns and where and how it is stored."""
 
     name: str
     description: str
-    repository: str
+    repository: str  # the stem of its repository file (`victims.duckdb`)
+    table: str  # its name as an SQL and asset identifier
+    label: str  # its repository in words
+    event_date: str  # the date of the event a record reports: ages are measured at it
+    period_dates: tuple[str, ...]  # the dates that place a row in a reporting period, latest stage first
+    role: str | None  # the column saying victim or suspect; None: every record is a victim
     columns: dict[str, Column]
 
     @property
-    def table(self) -> str:
-        """The feed's name as an SQL and asset identifier."""
-        return self.name.replace("-", "_")
+    def has_cases(self) -> bool:
+        """Whether records group into cases (`case_id`)."""
+        return "case_id" in self.columns
 
     @property
     def identifiers(self) -> list[str]:
@@ -56,6 +72,20 @@ class Mapping:
 
 def _load(name: str) -> dict:
     return yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
+
+
+# The feeds, in alphabetical order: the one list of them (schemas/feeds.yaml registers each).
+FEEDS: tuple[str, ...] = tuple(sorted(_load("feeds.yaml")["feeds"]))
+
+
+def check_submission_args(feed: str, provider: str, period: str) -> None:
+    """Refuse a feed, provider id or period that is not of the documented form."""
+    if feed not in FEEDS:
+        raise UnusableInput(f"unknown feed '{feed[:40]}': use one of {', '.join(FEEDS)}")
+    if not PROVIDER_ID.fullmatch(provider):
+        raise UnusableInput("provider id must be lowercase letters, digits and hyphens (e.g. ngo-harbour)")
+    if not PERIOD.fullmatch(period):
+        raise UnusableInput("period must be 'all', a year (2024) or a quarter (2024-Q1)")
 
 
 @cache
@@ -77,7 +107,17 @@ def feed(name: str) -> Feed:
     if spec is None:
         raise KeyError(name)
     columns = {n: Column(name=n, **c) for n, c in spec["columns"].items()}
-    return Feed(name, spec["description"], spec["repository"], columns)
+    return Feed(
+        name,
+        spec["description"],
+        spec["repository"],
+        spec["table"],
+        spec["label"],
+        spec["event_date"],
+        tuple(spec["period_dates"]),
+        spec.get("role"),
+        columns,
+    )
 
 
 @cache

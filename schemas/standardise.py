@@ -9,13 +9,6 @@ import pyarrow.compute as pc
 from schemas.standard import Feed, codelists, mapping
 
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y"]
-# The date that places a row in a reporting period, latest stage first.
-EVENT_DATES = {
-    "victim-assistance": ["identification_date"],
-    "law-enforcement": ["conviction_date", "prosecution_date", "investigation_date"],
-}
-# The date a person's age is measured at.
-AGE_AT = {"victim-assistance": "identification_date", "law-enforcement": "investigation_date"}
 
 
 def _q(name: str) -> str:
@@ -91,13 +84,13 @@ def standardise_sql(feed: Feed, provider: str, source: str = "extract") -> tuple
         select.append(f"m{i}.s AS {_q(name)}")
         if col.type == "date":
             select.append(f"({cell} IS NOT NULL AND m{i}.s IS NULL) AS {_q(name + '__bad')}")
-    event = "coalesce(" + ", ".join(_q(c) for c in EVENT_DATES[feed.name]) + ")"
+    event = "coalesce(" + ", ".join(_q(c) for c in feed.period_dates) + ")"
     # Two levels: the inner query types the columns, the outer one derives from typed values.
     sql = (
         f"WITH trimmed AS (SELECT _row, {trimmed} FROM {source}), {', '.join(lookups)} "
         f"SELECT *, year({event}) AS reporting_year, quarter({event}) AS reporting_quarter, "
-        f"date_sub('year', date_of_birth, {_q(AGE_AT[feed.name])}) AS age_at_event, "
-        f"coalesce(date_of_birth > {_q(AGE_AT[feed.name])}, false) AS _birth_after_event, "
+        f"date_sub('year', date_of_birth, {_q(feed.event_date)}) AS age_at_event, "
+        f"coalesce(date_of_birth > {_q(feed.event_date)}, false) AS _birth_after_event, "
         "(provider_record_id IS NOT NULL AND "
         "row_number() OVER (PARTITION BY provider_record_id ORDER BY _row) > 1) AS _duplicate "
         f"FROM (SELECT {', '.join(select)} FROM trimmed t {' '.join(joins)}) ORDER BY _row"

@@ -12,13 +12,13 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
+from errors import UnusableInput, redact
 from schemas.expectations import compact_frame, concat_compact
 from schemas.failure_log import FailureLog
 from schemas.layout import conform_layout
 from schemas.rules import all_codes, feed_rules, future_flags, pandera_schema
 from schemas.standard import Feed, codelists
-from schemas.standardise import EVENT_DATES, standardise
-from sources.errors import UnusableInput, redact
+from schemas.standardise import standardise
 from sources.reader import ROW, Extract
 
 BATCH_ROWS = 100_000  # rows validated at a time: memory grows with this, never with the file
@@ -238,7 +238,7 @@ def validate(
 
 def _unmapped_part(value: str, feed: Feed, column: str) -> str:
     """The first element of a (possibly ';'-separated) cell that is not a standard code."""
-    codes = codelists()[feed.columns[column].codelist]
+    codes = codelists()[feed.columns[column].code_list]
     return next((v for v in value.split(";") if v not in codes), value)
 
 
@@ -261,7 +261,7 @@ def without_values(validation: Validation, feed: Feed) -> Validation:
         lists = codelists()
         for col in feed.columns.values():
             if col.type in ("code", "codes") and col.name in frame:
-                shown = _codes_only(frame[col.name], set(lists[col.codelist]))
+                shown = _codes_only(frame[col.name], set(lists[col.code_list]))
                 if shown is not None:
                     frame[col.name] = shown
     notes = [redact(n, validation.quoted) for n in validation.notes]
@@ -323,10 +323,11 @@ class PreparedValidator:
         self._frames: list[pd.DataFrame] = []
         self._result: Validation | None = None
 
-    def _code_checks(self) -> tuple[list[str], dict[str, list[str]]]:
+    def _code_checks(self) -> tuple[list[str], dict[str, object]]:
         """SQL per coded column of `prepared`: rows with a code outside its list, or blank where required."""
         lists = codelists()
-        checks, params = [], {}
+        checks: list[str] = []
+        params: dict[str, object] = {}
         for col in self.feed.columns.values():
             name = "exploitation_forms" if col.name == "exploitation_form" else col.name
             if col.codelist is None or name not in self.expected.names:
@@ -353,7 +354,7 @@ class PreparedValidator:
         self._params["period_year"] = int(year)
         inside = "reporting_year = $period_year"
         if quarter:
-            months = ", ".join(d.removesuffix("_date") + "_month" for d in EVENT_DATES[self.feed.name])
+            months = ", ".join(d.removesuffix("_date") + "_month" for d in self.feed.period_dates)
             self._params["period_quarter"] = int(quarter)
             inside += f" AND quarter(coalesce({months})) IS NOT DISTINCT FROM $period_quarter"
         return (
@@ -373,8 +374,9 @@ class PreparedValidator:
             ).to_arrow_table()
             marked = self._seen.mark(ids)
             duplicates = "SELECT _row, 'provider_record_id', 'duplicate_record_id' FROM marked WHERE _duplicate"
-            failed = con.execute(" UNION ALL ".join([duplicates, *self._checks]) + " ORDER BY 1, 2, 3", self._params)
-            failed = failed.fetchall()
+            failed = con.execute(
+                " UNION ALL ".join([duplicates, *self._checks]) + " ORDER BY 1, 2, 3", self._params
+            ).fetchall()
         finally:
             con.close()
         self._failures.add(

@@ -37,7 +37,9 @@ def _e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def _table(caption: str, headers: list[str], rows: list[list[object]], numeric: set[int] = frozenset()) -> str:
+def _table(
+    caption: str, headers: list[str], rows: list[list[object]], numeric: frozenset[int] | set[int] = frozenset()
+) -> str:
     head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
     body = "\n".join(
         "<tr>"
@@ -108,8 +110,8 @@ def write_validation_report(
 def allowed_codes(feed_name: str, validation: Validation) -> list[tuple[str, str]]:
     """(column, its code list) of each column where a code was not allowed (counted over every failure)."""
     spec = feed(feed_name)
-    columns = dict.fromkeys(column for rule, column, *_ in validation.failures_by_rule if rule == "unmapped_code")
-    return [(c, spec.columns[c].codelist) for c in columns if c in spec.columns]
+    columns = dict.fromkeys(column for rule, column, *_ in validation.failures_by_rule or () if rule == "unmapped_code")
+    return [(c, spec.columns[c].code_list) for c in columns if c in spec.columns]
 
 
 def report_sections(
@@ -145,7 +147,7 @@ def report_sections(
 
     parts += ['<section aria-labelledby="by-rule">', '<h2 id="by-rule">Failures by rule</h2>']
     if total:
-        rows = [list(counted) for counted in validation.failures_by_rule]
+        rows: list[list[object]] = [list(counted) for counted in validation.failures_by_rule or ()]
         parts.append(_table("Failures grouped by rule and column", ["Rule", "Column", "Rows", "Message"], rows, {2}))
         listed = ", ".join(f"{c} (code list {cl})" for c, cl in allowed_codes(feed, validation))
         if listed:

@@ -8,8 +8,8 @@ from collections.abc import Generator, Iterator
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from errors import UnusableInput
 from sources.encoding import detect_encoding, looks_binary
-from sources.errors import UnusableInput
 from sources.extract_stream import ExtractStream, normalise_header
 from sources.source import Source
 from sources.undecodable_rows import counted

@@ -7,7 +7,7 @@ import re
 
 from charset_normalizer import from_bytes
 
-from sources.errors import UnusableInput
+from errors import UnusableInput
 
 LEGACY_ENCODINGS = ["cp1250", "cp1251", "latin_1", "iso8859_15", "cp1257"]
 # A multi-byte UTF-8 letter: in a file that is not valid UTF-8, two of these mean it mixes encodings.

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import pyarrow.parquet as pq
 
-from sources.errors import UnusableInput
+from errors import UnusableInput
 
 MAX_XLSX_UNPACKED = 512 << 20  # all members together, as the zip's directory states them
 MAX_SHARED_STRINGS = 64 << 20  # openpyxl holds every shared string in memory before the first row

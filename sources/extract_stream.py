@@ -9,7 +9,7 @@ from itertools import chain
 
 import pyarrow as pa
 
-from sources.errors import UnusableInput
+from errors import UnusableInput
 
 ROW = "_row"  # 1 = the first data row after the header
 BATCH_ROWS = 100_000

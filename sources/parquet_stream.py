@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sources.errors import UnusableInput
+from errors import UnusableInput
 from sources.expansion import check_parquet
 from sources.extract_stream import ExtractStream, normalise_header
 from sources.source import Source

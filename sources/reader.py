@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from errors import UnusableInput
 from sources.csv_stream import open_csv
-from sources.errors import UnusableInput
 from sources.expansion import check_parquet
 from sources.extract_stream import BATCH_ROWS, ROW, ExtractStream
 from sources.parquet_stream import open_parquet

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import threading
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import pyarrow as pa
 
-from sources.errors import UnusableInput
+from errors import UnusableInput
 
 Readable = Path | str | bytes | BinaryIO
 
@@ -35,7 +35,7 @@ class Source:
             return io.BytesIO(self.data)
         if self.path is not None:
             return self.path.open("rb")
-        return _Borrowed(self.file, self._lock)
+        return self._borrowed()
 
     def size(self) -> int:
         """The file's size in bytes."""
@@ -43,7 +43,7 @@ class Source:
             return len(self.data)
         if self.path is not None:
             return self.path.stat().st_size
-        with _Borrowed(self.file, self._lock) as f:
+        with self._borrowed() as f:
             return f.seek(0, io.SEEK_END)
 
     def arrow(self) -> str | pa.NativeFile | BinaryIO:
@@ -52,7 +52,12 @@ class Source:
             return pa.BufferReader(self.data)
         if self.path is not None:
             return str(self.path)
-        return _Borrowed(self.file, self._lock)
+        return self._borrowed()
+
+    def _borrowed(self) -> BinaryIO:
+        """The caller's file, read from its start at a position of its own."""
+        assert self.file is not None, "a source is bytes, a path or a file"
+        return cast(BinaryIO, _Borrowed(self.file, self._lock))
 
 
 class _Borrowed(io.RawIOBase):

@@ -7,7 +7,7 @@ from collections.abc import Collection, Generator, Iterator
 
 import pyarrow as pa
 
-from sources.errors import SheetChoice, UnusableInput
+from errors import SheetChoice, UnusableInput
 from sources.expansion import check_xlsx
 from sources.extract_stream import ExtractStream, normalise_header
 from sources.source import Source

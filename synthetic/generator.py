@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 from schemas import standard
 from synthetic.population import YEARS, Model, derive, split
@@ -101,14 +102,15 @@ class _Output:
         self.gt_path = gt_dir / f".{self.name}.part.csv"
         self._gt = self.gt_path.open("w", encoding="utf-8", newline="")
         self.gt = csv.writer(self._gt, lineterminator="\n")
-        self.xlsx_path = out_dir / f"{self.name}.xlsx" if xlsx else None
+        xlsx_path = out_dir / f"{self.name}.xlsx"
+        self.xlsx_path = xlsx_path if xlsx else None
         self._wb = self._ws = None
         if xlsx:
             from openpyxl import Workbook
 
             self._wb = Workbook(write_only=True)
             self._ws = self._wb.create_sheet(prov.feed)
-            self.files.append(self.xlsx_path)
+            self.files.append(xlsx_path)
         for w in self.writers:
             w.writerow(columns)
         if self._ws is not None:
@@ -124,7 +126,7 @@ class _Output:
         for h in self._handles:
             h.close()
         self._gt.close()
-        if self._wb is not None:
+        if self._wb is not None and self.xlsx_path is not None:
             stamp = dt.datetime(*FIXED_TIME)
             self._wb.properties.created = self._wb.properties.modified = stamp
             tmp = self.xlsx_path.with_suffix(".tmp.xlsx")
@@ -154,7 +156,7 @@ class _Counts:
 
     def __init__(self, feed: str, providers: list[str], sexes: list[str]):
         self.providers = {p: {"rows": 0, "valid_rows": 0} for p in providers}
-        self.years = {
+        self.years: dict[int, dict[str, Any]] = {
             y: {
                 "rows": 0,
                 "valid_rows": 0,
@@ -511,7 +513,7 @@ class _Generator:
                     "reason": f"{self.va_rows[0]} rows is more than {XLSX_MAX_ROWS}",
                 }
             )
-        feeds = {}
+        feeds: dict[str, Any] = {}
         for feed in (VA, LE):
             c = self.counts[feed]
             feeds[feed] = {

@@ -99,8 +99,8 @@ class Provider:
             inverse: dict[str, str] = {}
             for loc, std in sorted(local.get(col.name, {}).items()):
                 inverse.setdefault(std, spelled.get(col.name, {}).get(loc, loc))
-            self.local[col.name] = {code: inverse.get(code, code) for code in lists[col.codelist]}
-            known = {c.casefold() for c in lists[col.codelist]} | set(local.get(col.name, {}))
+            self.local[col.name] = {code: inverse.get(code, code) for code in lists[col.code_list]}
+            known = {c.casefold() for c in lists[col.code_list]} | set(local.get(col.name, {}))
             self.junk[col.name] = [j for j in pools.JUNK_CODES if j.casefold() not in known]
         self.case_columns = [c for c in self.local if spec.columns[c].codelist != "country"]
         letters = "".join(p[0] for p in pid.split("-")).upper()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.home import Home
+from application.home import Home
 from synthetic.generator import generate
 
 SAMPLE_ROWS = 1500
@@ -59,7 +59,7 @@ def sample_files(sample_dir: Path):
 def installation_after_run(root: Path, extracts: Path):
     """An installation in `root` (selected through the environment) that ran the main job once over
     every provider CSV in `extracts`."""
-    from pipelines.home import Home
+    from application.home import Home
     from pipelines.runner import run_main_job
 
     home = Home(root).ensure()

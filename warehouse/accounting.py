@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sources.errors import RepositoryBusy
-from warehouse.repository import REPOSITORIES, connect, repository_path
+from errors import RepositoryBusy
+from schemas.standard import feed as feed_spec
+from warehouse.repository import connect, repository_path
 
 # Per submission: the ledger's counts against the rows and quarantined rows the repository really holds.
 ACCOUNTS_SQL = """
@@ -26,7 +27,7 @@ def unreconciled(warehouse_dir: Path, feed: str, db_key: bytes, ledger: list[dic
     if not path.exists():
         return []
     with connect(path, read_only=True, key=db_key) as con:
-        rows = con.execute(ACCOUNTS_SQL.format(table=REPOSITORIES[feed][1])).fetchall()
+        rows = con.execute(ACCOUNTS_SQL.format(table=feed_spec(feed).table)).fetchall()
     inbox = {r["submission_id"]: r for r in ledger or [] if r["feed"] == feed and r["status"] == "loaded"}
     problems = []
     for sid, rows_in, loaded, quarantined, held_rows, held_quarantined in rows:

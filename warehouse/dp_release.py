@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from errors import UnusableInput
 from privacy.dp_budget import BudgetLedger, check_privacy_parameter
 from privacy.dp_contributions import clip_forms, clip_years
 from privacy.dp_synthetic import domains, fit, records, sample, utility
@@ -37,7 +38,6 @@ from privacy.dp_tables import (
     victim_tables,
 )
 from schemas.standard import codelist_version, codelists
-from sources.errors import UnusableInput
 from warehouse.duck import encrypted
 from warehouse.linkage_store import linkage_path
 

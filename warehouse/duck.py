@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from errors import KeyringError, RepositoryBusy
 from privacy import access_log
-from sources.errors import KeyringError, RepositoryBusy
 
 
 @cache
@@ -35,7 +38,7 @@ def encrypted(
         con.execute(f"LOAD '{httpfs_extension()}'")
         # What DuckDB spills to disk (a large load or query beyond its memory limit) is encrypted too. Once a
         # connection has spilled, DuckDB refuses to change the setting: attaching another file is then no error.
-        if not con.execute("SELECT current_setting('temp_file_encryption')").fetchone()[0]:
+        if not scalar(con, "SELECT current_setting('temp_file_encryption')"):
             con.execute("SET temp_file_encryption = true")
         options = f"ENCRYPTION_KEY '{key.hex()}'" + (", READ_ONLY" if read_only else "")
         quoted = str(path).replace("'", "''")  # ATTACH takes no parameters; the path is ours
@@ -48,10 +51,33 @@ def encrypted(
             con.close()
         text = str(exc).lower()
         if "lock" in text:
-            raise RepositoryBusy(
-                f"{Path(path).name} is open in another process; wait for it to finish and retry"
-            ) from None
+            raise busy(path) from None
         if "encryption key" in text or "without a key" in text or "encrypt" in text:
             raise KeyringError(f"{Path(path).name} does not open with this keyring's database key") from None
         raise
     return con
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The one value of an aggregate query (which always gives one row)."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, "an aggregate gives one row"
+    return row[0]
+
+
+def busy(path: Path) -> RepositoryBusy:
+    """The error for a database file another process holds open (DuckDB allows one writer per file)."""
+    return RepositoryBusy(f"{Path(path).name} is open in another process; wait for it to finish and retry")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back on any error (then raised again)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with suppress(duckdb.Error):  # a failed COMMIT (disk full) has already ended the transaction
+            con.execute("ROLLBACK")
+        raise

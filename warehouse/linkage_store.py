@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from privacy.incremental import apply_change, relink_change
 from privacy.linkage import LINKAGE_RULE
+from warehouse.duck import transaction
 from warehouse.persons import SUSPECT, VICTIM, Kind, victim_attributes
 
 LINKAGE_FILE = "linkage.duckdb"
@@ -121,7 +122,7 @@ def _sync_kind(con: duckdb.DuckDBPyConnection, store: str, kind: str, keys: str,
             con,
             [],
             lambda: (
-                _create_tables(con, store, kind, replace=True),
+                _create_tables(con, store, kind, replace=True),  # type: ignore[func-returns-value]  # steps in order
                 con.execute(
                     f"INSERT OR REPLACE INTO {store}.linkage_meta VALUES (?, ?, ?)", [kind, RULE_VERSION, keys]
                 ),
@@ -143,7 +144,8 @@ def _sync_kind(con: duckdb.DuckDBPyConnection, store: str, kind: str, keys: str,
 
 def _batches(added: list[str], rows: dict[str, tuple]) -> list[list[str]]:
     """Submissions in groups of about BATCH_ROWS rows."""
-    batches, size = [[]], 0
+    batches: list[list[str]] = [[]]
+    size = 0
     for sid in added:
         if batches[-1] and size + rows[sid][1] > BATCH_ROWS:
             batches.append([])
@@ -193,7 +195,7 @@ def _step(
                 f"INSERT INTO {profiles} BY NAME SELECT * FROM _sync_profiles",
             ],
             lambda: (
-                apply_change(con, links, affected, replacement),
+                apply_change(con, links, affected, replacement),  # type: ignore[func-returns-value]  # steps in order
                 con.execute(
                     f"DELETE FROM {store}.{kind}_submissions WHERE submission_id IN (SELECT unnest($r::VARCHAR[]))",
                     {"r": removed},
@@ -212,17 +214,11 @@ def _step(
 
 def _transaction(con: duckdb.DuckDBPyConnection, statements: list[str], then=None) -> None:
     """Run `statements`, then `then()`, in one transaction; roll back on any error."""
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         for statement in statements:
             con.execute(statement)
         if then is not None:
             then()
-        con.execute("COMMIT")
-    except BaseException:
-        with suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
-            con.execute("ROLLBACK")
-        raise
 
 
 def linkage_path(warehouse_dir: Path) -> Path:

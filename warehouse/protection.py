@@ -14,9 +14,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from errors import DisclosureError, RapporteurError
 from privacy.audit import Finding, audit, summary
 from privacy.secondary import Protection, protect
-from sources.errors import DisclosureError, RapporteurError
 from warehouse.duck import encrypted
 from warehouse.published import COUNT_TABLES, build_model, cell_name, cells
 

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from errors import RapporteurError
 from privacy.pseudonymise import ESCROW_PREFIX
-from sources.errors import RapporteurError, RepositoryBusy
-from warehouse.duck import encrypted
+from schemas.standard import feed as feed_spec
+from warehouse.duck import busy, encrypted, scalar, transaction
 
 SQL = Path(__file__).parent / "sql"
 # DuckDB's memory while loading: a large submission goes to the file, not memory. DuckDB keeps the blocks it
 # wrote cached up to this limit: at 512MB a 3-million-row load grew by 0.7 GB; at 160MB it stayed flat, no slower.
 LOAD_MEMORY = "192MB"
 SCHEMA_VERSION = 4  # bump with every change to sql/*.sql that an existing file would not have
-# Feed -> (repository file stem, table). No feed writes the other's repository.
-REPOSITORIES = {
-    "victim-assistance": ("victims", "victim_assistance"),
-    "law-enforcement": ("law_enforcement", "law_enforcement"),
-}
 
 
 @dataclass(frozen=True)
@@ -39,12 +35,12 @@ class LoadResult:
 
 
 def repository_path(warehouse_dir: Path, feed: str) -> Path:
-    return Path(warehouse_dir) / f"{REPOSITORIES[feed][0]}.duckdb"
+    return Path(warehouse_dir) / f"{feed_spec(feed).repository}.duckdb"
 
 
 def escrow_path(warehouse_dir: Path, feed: str) -> Path:
     """The escrow of a repository: its first-level tokens, encrypted under the escrow key, for re-keying."""
-    return Path(warehouse_dir) / f"{REPOSITORIES[feed][0]}_escrow.duckdb"
+    return Path(warehouse_dir) / f"{feed_spec(feed).repository}_escrow.duckdb"
 
 
 ESCROW_DDL = """
@@ -76,9 +72,7 @@ def connect(path: Path, read_only: bool = False, key: bytes | None = None):
             con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
-                raise RepositoryBusy(
-                    f"{Path(path).name} is open in another process; wait for it to finish and retry"
-                ) from None
+                raise busy(path) from None
             raise
     try:
         yield con
@@ -98,7 +92,7 @@ def ensure_repository(warehouse_dir: Path, feed: str, key: bytes) -> Path:
 def _ensure_tables(con: duckdb.DuckDBPyConnection, path: Path, feed: str) -> None:
     """The repository's tables, on an open connection; a file of another layout version is a clear error."""
     con.execute((SQL / "common.sql").read_text())
-    found = con.execute("SELECT max(schema_version) FROM repository_meta").fetchone()[0]
+    found = scalar(con, "SELECT max(schema_version) FROM repository_meta")
     if found is None:
         con.execute("INSERT INTO repository_meta VALUES (?)", [SCHEMA_VERSION])
     elif found != SCHEMA_VERSION:
@@ -106,7 +100,7 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection, path: Path, feed: str) -> Non
             f"{path.name} has layout version {found} but this version of rapporteur needs {SCHEMA_VERSION}; "
             "move the file aside (demo data: `make clean`) and load the submissions again"
         )
-    con.execute((SQL / f"{REPOSITORIES[feed][0]}.sql").read_text())
+    con.execute((SQL / f"{feed_spec(feed).repository}.sql").read_text())
 
 
 def load_submission(
@@ -140,16 +134,16 @@ def load_submission(
     with connect(escrow_path(warehouse_dir, feed), key=escrow_key) as escrow:
         escrow.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
         escrow.execute(ESCROW_DDL)
-        with _transaction(escrow):
+        with transaction(escrow):
             escrow.execute("DELETE FROM escrow WHERE submission_id = ?", [submission_id])
             for batch in rows():
                 _insert(escrow, "escrow", _escrow_part(_table(batch)), submission_id)
         escrow.execute("CHECKPOINT")
-    table = REPOSITORIES[feed][1]
+    table = feed_spec(feed).table
     with connect(path, key=db_key) as con:
         con.execute(f"SET memory_limit = '{LOAD_MEMORY}'")
         _ensure_tables(con, path, feed)
-        with _transaction(con):
+        with transaction(con):
             for t in (table, "quarantine", "submissions"):
                 con.execute(f"DELETE FROM {t} WHERE submission_id = ?", [submission_id])
             loaded = 0
@@ -195,18 +189,6 @@ def load_submission(
                 ],
             )
     return LoadResult(submission_id, rows_in, loaded, quarantined, superseded)
-
-
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection):
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException:
-        with suppress(duckdb.Error):  # a failed COMMIT (disk full) has already ended the transaction
-            con.execute("ROLLBACK")
-        raise
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, staged: pa.Table, submission_id: str, *provider: str) -> None:

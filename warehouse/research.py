@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from errors import DisclosureError
 from schemas.research_tables import comment_statements
 from schemas.standard import codelists, coverage
-from sources.errors import DisclosureError
 from warehouse.analysis import STAGES, UNKNOWN, analyse
-from warehouse.duck import encrypted
+from warehouse.duck import encrypted, scalar
 from warehouse.linkage_store import linkage_path
 from warehouse.protection import (
     RECORD_FILE,
@@ -39,17 +39,22 @@ def build_research_database(
     db_key: bytes,
     k: int = DEFAULT_K,
     baseline: int | None = None,
-    overlap_sink: Callable[[pd.DataFrame], None] | None = None,
     log: logging.Logger | None = None,
 ) -> dict[str, int]:
-    """Rebuild research.duckdb beside the old one, then rename it into place; return rows per table.
+    """Rebuild research.duckdb beside the old one, then rename it into place, the hidden population estimated
+    in it; return rows per table.
 
     Researchers with the old file open keep their snapshot; new sessions see the new one. `baseline`
-    is the reference year of every indicator (default: the first year it has a value). With
-    `overlap_sink`, the exact overlap of lists goes there and `hidden_population` is left empty,
-    for `publish_hidden_population` to fill (the pipeline's separate step).
+    is the reference year of every indicator (default: the first year it has a value).
     """
-    warehouse_dir = Path(warehouse_dir)
+    return build_research(Path(warehouse_dir), db_key, k, baseline, log, estimate=True)[0]
+
+
+def build_research(
+    warehouse_dir: Path, db_key: bytes, k: int, baseline: int | None, log: logging.Logger | None, estimate: bool
+) -> tuple[dict[str, int], pd.DataFrame]:
+    """The build itself: rows per table and the exact overlap of lists. Without `estimate`, `hidden_population`
+    is left empty for `publish_hidden_population` to fill from that overlap (the pipeline's separate step)."""
     repos = {
         alias: ensure_repository(warehouse_dir, feed, db_key)
         for alias, feed in (("va", "victim-assistance"), ("le", "law-enforcement"))
@@ -64,10 +69,9 @@ def build_research_database(
         _reference_tables(con)
         con.execute((SQL / "research.sql").read_text())
         results = analyse(repos, db_key, linkage_path(warehouse_dir))
-        if overlap_sink is not None:
-            overlap_sink(results["provider_overlap"].copy())
+        overlap = results["provider_overlap"].copy()
         published, record, _ = protect_tables(_raw_tables(con, results), k, log)
-        _publish(con, published, results, k, baseline, estimate=overlap_sink is None)
+        _publish(con, published, results, k, baseline, estimate=estimate)
         con.execute("\n".join(comment_statements()))
         for alias in repos:
             con.execute(f"DETACH {alias}")
@@ -80,13 +84,13 @@ def build_research_database(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1"
             ).fetchall()
         ]
-        counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        counts = {t: scalar(con, f'SELECT count(*) FROM "{t}"') for t in tables}
         con.execute("CHECKPOINT")
     finally:
         con.close()
     write_record(warehouse_dir / RECORD_FILE, db_key, record)
     os.replace(building, target)
-    return counts
+    return counts, overlap
 
 
 def _reference_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -276,7 +280,7 @@ def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP)
         names = sorted({name for lists in group["lists"] for name in lists.split(" + ")})
         histories = np.array([[int(n in lists.split(" + ")) for n in names] for lists in group["lists"]])
         counts = group["persons"].to_numpy(dtype=np.int64)
-        row = {
+        row: dict[str, Any] = {
             "period": int(period),
             "observed": int(counts.sum()),
             "n_lists": len(names),
@@ -349,7 +353,7 @@ def publish_hidden_population(warehouse_dir: Path, estimates: pd.DataFrame) -> i
         con.execute("INSERT INTO hidden_population BY NAME SELECT * FROM _estimates")
         _withhold_observed(con)
         con.unregister("_estimates")
-        rows = con.execute("SELECT count(*) FROM hidden_population").fetchone()[0]
+        rows = scalar(con, "SELECT count(*) FROM hidden_population")
         con.execute("CHECKPOINT")
     finally:
         con.close()

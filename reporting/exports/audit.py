@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from errors import DisclosureError
 from privacy.audit import CellSystem, audit
 from reporting.exports.figures import PUBLISHED, Figure
-from sources.errors import DisclosureError
 from warehouse.published import build_model, cells
 
 

@@ -51,8 +51,8 @@ def observations(pub: Published, flow_id: str, years: list[int], country: str) -
 
 
 def area(country: str) -> str:
+    from errors import UnusableInput
     from schemas.crosswalk import crosswalk
-    from sources.errors import UnusableInput
 
     entry = crosswalk()["reporting_area"].get(country)
     if entry is None:

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
+from errors import UnusableInput
 from schemas.crosswalk import citizenship_group, citizenship_target, members
 from schemas.standard import coverage
-from sources.errors import UnusableInput
 
 PUBLISHED, CONFIDENTIAL, NOT_AVAILABLE, NOT_COVERED = "published", "confidential", "not_available", "not_covered"
 STATUSES = (PUBLISHED, CONFIDENTIAL, NOT_AVAILABLE, NOT_COVERED)
@@ -45,6 +45,13 @@ class Figure:
     def __post_init__(self) -> None:
         if (self.value is None) == (self.status == PUBLISHED):
             raise ValueError(f"a {self.status} figure with value {self.value}")
+
+    @property
+    def known(self) -> int:
+        """The value of a published figure (a withheld one has none to add)."""
+        if self.value is None:
+            raise ValueError(f"a {self.status} figure has no value")
+        return self.value
 
 
 def not_available() -> Figure:
@@ -143,7 +150,7 @@ class Published:
         parts = [self._value(indicator, year, dimension, c) for c in covered]
         names = tuple(p for f in parts for p in f.parts)
         if all(f.status == PUBLISHED for f in parts):
-            return Figure(sum(f.value for f in parts), PUBLISHED, names)
+            return Figure(sum(f.known for f in parts), PUBLISHED, names)
         if (indicator, dimension) in PARTITIONS:  # the total less every other category
             total = self._value(indicator, year, "total", "all")
             rest = [
@@ -152,7 +159,7 @@ class Published:
                 if c not in covered
             ]
             if total.status == PUBLISHED and all(f.status == PUBLISHED for f in rest):
-                return Figure(total.value - sum(f.value for f in rest), PUBLISHED, names)
+                return Figure(total.known - sum(f.known for f in rest), PUBLISHED, names)
         return Figure(None, CONFIDENTIAL, names)
 
     def categories_of(self, indicator: str, year: int, dimension: str) -> list[str]:

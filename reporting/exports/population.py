@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from sources.errors import UnusableInput
+from errors import UnusableInput
 
 COLUMNS = ("year", "sex", "age", "population")
 SEXES = ("total", "female", "male")

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from errors import UnusableInput
 from reporting.exports.agreement import check_totals
 from reporting.exports.audit import audit_export
 from reporting.exports.eurostat import export_eurostat
@@ -19,21 +20,10 @@ from reporting.exports.glotip import export_glotip
 from reporting.exports.sdg import export_sdg
 from reporting.releases import Release, compare
 from reporting.releases import figures as release_figures
-from sources.errors import UnusableInput
 from warehouse.protection import read_published
 
 KINDS = ("glotip", "eurostat", "sdg")
-COUNTRY_ENV = "RAPPORTEUR_COUNTRY"
-DEFAULT_COUNTRY = "NLD"  # the sample generator's country
 POPULATION_FILE = "population.csv"  # in RAPPORTEUR_HOME: the population figures the SDG asset reads
-
-
-def reporting_country() -> str:
-    """The reporting country (RAPPORTEUR_COUNTRY, ISO alpha-3); one line when it is not a code."""
-    country = os.environ.get(COUNTRY_ENV, DEFAULT_COUNTRY).strip().upper()
-    if len(country) != 3 or not country.isalpha():
-        raise UnusableInput(f"{COUNTRY_ENV} must be an ISO 3166 alpha-3 code such as NLD, not '{country[:10]}'")
-    return country
 
 
 @dataclass
@@ -113,6 +103,7 @@ def make_export(
         elif kind == "eurostat":
             files = export_eurostat(pub, years, building, country)
         else:
+            assert population is not None  # checked above, before anything was made
             files = export_sdg(pub, years, building, country, population)
         totals = check_totals(kind, files, pub, years)
         if release is None or not compare(release_figures(release), current):

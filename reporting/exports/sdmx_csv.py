@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import sdmx
-from sdmx.message import StructureMessage
+from sdmx.message import DataMessage, StructureMessage
 from sdmx.model import common
 from sdmx.model import v21 as m
 from sdmx.writer.csv import to_csv
 
+from errors import RapporteurError
 from reporting.exports.structures import enumerations
-from sources.errors import RapporteurError
 
 
 class ExportInvalid(RapporteurError):
@@ -55,6 +55,8 @@ def write_flow(msg: StructureMessage, flow_id: str, observations: list[Observati
         ]
     )
     frame = to_csv(data, rtype=pd.DataFrame, attributes="o")
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError("sdmx1 did not give a table")
     # sdmx1 hands values over as floats (232.0); a count is written as a whole number, a rate with 2 decimals
     frame["OBS_VALUE"] = [_number(o.value) for o in observations]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +74,8 @@ def read_flow(path: Path, msg: StructureMessage, flow_id: str) -> pd.DataFrame:
     """An SDMX-CSV file read back with sdmx1 against its dataflow: one row per observation, values as text."""
     dfd = msg.dataflow[flow_id]
     data = sdmx.read_sdmx(path, structure=dfd)
+    if not isinstance(data, DataMessage):
+        raise TypeError(f"{path.name} is not SDMX data")
     rows = []
     for ds in data.data:
         for obs in ds.obs:

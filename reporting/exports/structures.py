@@ -199,7 +199,10 @@ def write_structures(out_dir: Path = SDMX_DIR) -> list[Path]:
 
 def load_structure(name: str, folder: Path = SDMX_DIR) -> StructureMessage:
     """A shipped structure file, read with sdmx1."""
-    return sdmx.read_sdmx(folder / name)
+    msg = sdmx.read_sdmx(folder / name)
+    if not isinstance(msg, StructureMessage):
+        raise TypeError(f"{name} is not an SDMX structure message")
+    return msg
 
 
 def enumerations(msg: StructureMessage, flow_id: str) -> dict[str, list[str]]:

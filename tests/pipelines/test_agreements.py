@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sources.inbox import Inbox
+from intake.inbox import Inbox
+from tests.cli.test_cli import _one_line_error, _run
 from tests.conftest import sample_files
-from tests.pipelines.test_cli import _one_line_error, _run
 
 VA, LE = "victim-assistance", "law-enforcement"
 

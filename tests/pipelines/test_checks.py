@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.checks import drifted, expected_providers, missing_providers, reconciliation_result
-from pipelines.partitions import covers, period_bounds, period_label
+from application.monitoring import drifted, expected_providers, missing_providers
+from application.reporting_periods import covers, period_bounds, period_label
+from pipelines.checks import reconciliation_result
 
 
 def test_period_labels_and_bounds():

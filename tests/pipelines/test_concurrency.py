@@ -86,13 +86,13 @@ def paused(*args, **kwargs):
         time.sleep(0.05)
     return result
 target.{name} = paused
-from pipelines.cli import app
+from cli.main import app
 app(sys.argv[3:], prog_name="rapporteur")
 """
 # Another process writing a repository: it holds DuckDB's one-writer lock until told to let go.
 HOLD = """
 import pathlib, sys, time
-from pipelines.home import Home
+from application.home import Home
 from warehouse.repository import connect, repository_path
 home = Home(pathlib.Path(sys.argv[1]))
 with connect(repository_path(home.warehouse, sys.argv[2]), key=home.keyring()[0].key("database")):
@@ -127,7 +127,7 @@ def _with_repository_held(home, tmp_path, feed: str, paused: tuple[str, str], *a
         go.touch()
         out, err = command.communicate(timeout=600)
         status_held = subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", "status"], env=env, capture_output=True, text=True, timeout=300
+            [sys.executable, "-m", "cli.main", "status"], env=env, capture_output=True, text=True, timeout=300
         )
     finally:
         release.touch()
@@ -136,7 +136,7 @@ def _with_repository_held(home, tmp_path, feed: str, paused: tuple[str, str], *a
             holder.wait(timeout=120)
         command.wait(timeout=120)
     status_after = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "status"], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "cli.main", "status"], env=env, capture_output=True, text=True, timeout=300
     )
     return (command.returncode, out.decode(), err.decode()), status_held, status_after
 
@@ -147,7 +147,7 @@ def test_ingest_whose_check_meets_a_busy_repository_says_loaded_and_exits_0(home
     home.keyring(create_demo=True)
     args = ["ingest", "--feed", feed, "--provider", provider, str(path)]
     (code, out, err), held, after = _with_repository_held(
-        home, tmp_path, feed, ("pipelines.steps", "ingest_file"), *args, "--json"
+        home, tmp_path, feed, ("application.steps", "ingest_file"), *args, "--json"
     )
     result = json.loads(out)
     assert result["status"] == "loaded" and result["rows_loaded"] > 0
@@ -160,7 +160,7 @@ def test_ingest_whose_check_meets_a_busy_repository_says_loaded_and_exits_0(home
     assert "victim-assistance: 1 loaded" in after.stdout
     # The line without --json says the same; and trying again is a duplicate, exit 0.
     again = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=os.environ | {"RAPPORTEUR_HOME": str(home.root), "DAGSTER_HOME": str(home.dagster)},
         capture_output=True,
         text=True,

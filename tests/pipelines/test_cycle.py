@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sources.inbox import Inbox
+from intake.inbox import Inbox
 from synthetic.generator import generate
-from tests.pipelines.test_cli import _one_line_error, _run
+from tests.cli.test_cli import _one_line_error, _run
 
 VA, LE = "victim-assistance", "law-enforcement"
 YEAR = "2024"

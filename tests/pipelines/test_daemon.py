@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
-from pipelines.home import REPO_ROOT
+from application.home import REPO_ROOT
+from cli.main import app
 from tests.conftest import sample_files
 
 pytestmark = pytest.mark.integration

@@ -80,8 +80,8 @@ def test_the_analysis_runs_in_order():
 
 
 def test_validation_checks_block_on_rejection_and_warn_on_expectations():
+    from application.steps import Outcome
     from pipelines.checks import validation_check_results, validation_check_specs
-    from pipelines.steps import Outcome
 
     specs = {s.name: s for s in validation_check_specs("victim_assistance_validated")}
     assert specs["submission_readable"].blocking and not specs["dataset_expectations"].blocking

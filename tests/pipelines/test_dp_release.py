@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from cli.main import app
 from privacy.dp_contributions import most_per_person
 from privacy.dp_synthetic import ATTRIBUTES, domains
 from privacy.dp_tables import ADDITIVE, long_format

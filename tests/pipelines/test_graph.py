@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from intake.inbox import Inbox
 from pipelines.runner import run_main_job
-from sources.inbox import Inbox
 from tests.conftest import installation_after_run, sample_files
 from warehouse.repository import connect, repository_path
 

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from cli.main import app
 from pipelines.definitions import build_defs
 from pipelines.resources import RapporteurHome
 from tests.conftest import sample_files

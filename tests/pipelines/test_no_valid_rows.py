@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sources.inbox import Inbox
+from intake.inbox import Inbox
+from tests.cli.test_cli import _run
 from tests.conftest import sample_files
-from tests.pipelines.test_cli import _run
 
 
 def test_a_submission_without_a_valid_row_is_loaded_empty_by_the_main_job(home, sample_dir):

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.home import REPO_ROOT, Home
+from application.home import REPO_ROOT, Home
 from pipelines.jobs import ANALYSIS_JOB, ANNUAL_REPORT_JOB, FRESHNESS_JOB
 from pipelines.partitions import submission_partitions
 from tests.conftest import installation_after_run, sample_files

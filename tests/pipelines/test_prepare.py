@@ -10,11 +10,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.steps import start_prepared
+from application.steps import start_prepared
 from privacy.keys import Keyring, issue_provider_keys
 from sources.reader import open_prepared
+from tests.cli.test_cli import _one_line_error, _run
 from tests.conftest import sample_files
-from tests.pipelines.test_cli import _one_line_error, _run
 from warehouse.repository import connect, repository_path
 
 VA = "victim-assistance"

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from tests.cli.test_cli import _one_line_error, _run
 from tests.conftest import sample_files
-from tests.pipelines.test_cli import _one_line_error, _run
 from tests.robustness.inputs import xlsx_bytes
 
 FEED = "victim-assistance"
@@ -60,8 +60,8 @@ def test_identifiers_with_control_characters_are_refused(home, sample_dir, comma
 
 
 def test_every_identifier_pattern_is_anchored_at_the_true_end():
-    from sources.errors import UnusableInput
-    from sources.inbox import PERIOD, PROVIDER_ID, check_submission_args
+    from errors import UnusableInput
+    from schemas.standard import PERIOD, PROVIDER_ID, check_submission_args
 
     for pattern, good in ((PROVIDER_ID, "ngo-harbour"), (PERIOD, "2024")):
         assert pattern.match(good) and not pattern.match(good + "\n") and not pattern.search(good + "\n")
@@ -125,7 +125,7 @@ def test_several_data_sheets_ask_for_one_by_name(home, sample_dir, tmp_path):
 
 
 def test_submit_keeps_the_chosen_sheet_for_the_run(home, sample_dir, tmp_path):
-    from pipelines.steps import stage_validated
+    from application.steps import stage_validated
 
     path = tmp_path / "extract.xlsx"
     rows = _csv_rows(sample_dir)
@@ -214,7 +214,7 @@ def test_row_numbers_are_explained_once(sample_dir):
 
 
 def test_a_file_dropped_in_for_an_unknown_provider_is_rejected_with_the_reason(home, sample_dir):
-    from pipelines.steps import stage_validated
+    from application.steps import stage_validated
 
     folder = home.inbox / FEED / "ngo-harbur" / "all"
     folder.mkdir(parents=True)

@@ -7,9 +7,9 @@ import json
 import os
 import sqlite3
 
-from sources.inbox import Inbox
+from intake.inbox import Inbox
+from tests.cli.test_cli import _one_line_error, _run
 from tests.conftest import sample_files
-from tests.pipelines.test_cli import _one_line_error, _run
 from warehouse.accounting import unreconciled
 
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 def _rapporteur(home, *args) -> subprocess.CompletedProcess:
     env = os.environ | {"RAPPORTEUR_HOME": str(home.root), "DAGSTER_HOME": str(home.dagster)}
-    cmd = [sys.executable, "-m", "pipelines.cli", *map(str, args)]
+    cmd = [sys.executable, "-m", "cli.main", *map(str, args)]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
 
 

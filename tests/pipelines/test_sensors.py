@@ -11,11 +11,11 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from application.run import SETTLE_SECONDS
+from cli.main import app
 from pipelines.definitions import build_defs
 from pipelines.partitions import submission_key, submission_partitions
 from pipelines.resources import RapporteurHome
-from pipelines.sensors import SETTLE_SECONDS
 from tests.conftest import sample_files
 
 VA = "victim-assistance"

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from intake.inbox import Inbox
 from portal.accounts import Accounts
 from portal.app import create_app, portal_database
 from portal.signin_limits import SigninLimiter
 from privacy.sealed import Sealer
-from sources.inbox import Inbox
 
 PASSWORDS = {"ngo-harbour": "harbour-password-1", "ngo-lighthouse": "lighthouse-password-1", "bureau": "bureau-pass-12"}
 ROLES = {"ngo-harbour": "provider", "ngo-lighthouse": "provider", "bureau": "bureau"}
@@ -95,7 +95,7 @@ def submit(client, token: str):
 @pytest.fixture(scope="session")
 def harbour_csv(sample_dir) -> bytes:
     """ngo-harbour's generated extract without the rows the generator made invalid: a file that passes."""
-    from pipelines.steps import validate_file
+    from application.steps import validate_file
 
     raw = (sample_dir / "victim-assistance__ngo-harbour.csv").read_bytes()
     failing = set(validate_file(raw, "victim-assistance", "ngo-harbour").failures.column("row_number").to_pylist())

@@ -92,7 +92,7 @@ def test_provider_uploads_submits_and_cannot_see_another_provider(server, tmp_pa
 
 
 def test_provider_signs_off_and_a_resubmission_to_an_approved_period_asks_for_a_reason(server, tmp_path, harbour_csv):
-    from tests.pipelines.test_cli import _run
+    from tests.cli.test_cli import _run
 
     sync_playwright = _playwright()
     url, log = server

@@ -7,7 +7,7 @@ import sqlite3
 
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from cli.main import app
 from portal.accounts import Accounts
 from portal.app import portal_database
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from application.settings import parse_trusted_proxies
 from portal.app import create_app
-from portal.forwarded import parse_trusted_proxies
 from portal.signin_limits import SigninLimiter
 from tests.portal.conftest import csrf_of, running_portal, sign_in
 

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from pipelines.steps import check_dataset, load_staged, stage_pseudonymised, stage_validated, validate_file
+from application.steps import check_dataset, load_staged, stage_pseudonymised, stage_validated, validate_file
 from schemas.validation_report import report_sections
 from tests.portal.conftest import CANARY_CODE, sign_in, submit, token_of, upload
 
@@ -57,7 +57,7 @@ def test_an_unusable_file_is_one_plain_message(client):
 
 def test_a_prepared_extract_is_checked_and_its_key_verified(home, client, harbour_csv, tmp_path):
 
-    from pipelines.steps import prepare_file
+    from application.steps import prepare_file
     from privacy.pseudonymise import first_level_keys
 
     source = tmp_path / "harbour.csv"

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from privacy import access_log
+from tests.cli.test_cli import _one_line_error, _run
 from tests.conftest import sample_files
-from tests.pipelines.test_cli import _one_line_error, _run
 
 KEY = bytes(range(32))
 

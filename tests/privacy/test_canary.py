@@ -7,8 +7,9 @@ import csv
 import duckdb
 import pytest
 
+from schemas.standard import FEEDS
 from tests.conftest import installation_after_run, sample_files
-from warehouse.repository import REPOSITORIES, connect, repository_path
+from warehouse.repository import connect, repository_path
 
 pytestmark = pytest.mark.integration
 CANARY_ROWS = 25
@@ -72,7 +73,7 @@ def test_no_canary_in_any_table(planted):
     home, keyring, needles = planted
     lowered = {n.lower() for n in needles}
     checked = 0
-    databases = [(repository_path(home.warehouse, f), keyring.key("database")) for f in REPOSITORIES]
+    databases = [(repository_path(home.warehouse, f), keyring.key("database")) for f in FEEDS]
     databases.append((home.warehouse / "linkage.duckdb", keyring.key("database")))  # the stored linkage
     databases.append((home.warehouse / "research.duckdb", None))
     for path, key in databases:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from errors import BudgetExceeded, UnusableInput
 from privacy.dp_budget import DEFAULT_EPSILON, BudgetLedger
-from sources.errors import BudgetExceeded, UnusableInput
 
 
 def test_spending_is_recorded_and_refused_past_the_budget(tmp_path):

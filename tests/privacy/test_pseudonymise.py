@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from errors import KeyringError
 from privacy.keys import Keyring, create_demo_keyring, load_keyring
 from privacy.pseudonymise import hmac_sql, name_parts_sql, pseudonymise, register_hmac, skeleton_sql
 from privacy.sealed import open_table, seal_table
-from sources.errors import KeyringError
 from tests.schemas.test_validation import GOOD, TODAY, _extract
 
 CON = duckdb.connect()

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from errors import KeyringError
 from privacy.sealed import (
     DAMAGED,
     HEADER,
@@ -33,7 +34,6 @@ from privacy.sealed import (
     seal_batches,
     seal_table,
 )
-from sources.errors import KeyringError
 
 KEY = b"\x02" * 32
 CONTEXT = b"0123456789abcdef"

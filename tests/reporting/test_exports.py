@@ -14,6 +14,7 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
+from errors import DisclosureError
 from reporting.exports.audit import audit_export
 from reporting.exports.eurostat import observations as eurostat_observations
 from reporting.exports.figures import CONFIDENTIAL, NOT_COVERED, PUBLISHED, Figure, Published, indicator_cell
@@ -23,7 +24,6 @@ from reporting.exports.sdg import observations as sdg_observations
 from reporting.exports.sdmx_csv import check_flow, read_flow
 from reporting.exports.structures import EUROSTAT_FLOWS, load_structure
 from schemas.crosswalk import members
-from sources.errors import DisclosureError
 from tests.conftest import installation_after_run
 from tests.pipelines.test_cli import _one_line_error, _run
 from warehouse.protection import RECORD_FILE, read_published, read_record
@@ -178,7 +178,7 @@ def test_an_attacker_with_every_export_and_the_research_tables_recovers_no_withh
         published = read_published(con)
     keyring, _ = home.keyring(create_demo=False)
     record = read_record(home.warehouse / RECORD_FILE, keyring.key("database"))
-    k = home.disclosure_k()
+    k = home.settings.disclosure_k
     result = audit_export(published, record, k, pub.handed)
     assert result == {**result, "recovered_exactly": 0, "under_protected": 0, "narrowed": 0}
     assert result["export_sums"] > 0 and result["export_sums_withheld"] > 0

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
-from sources.inbox import submission_id
+from cli.main import app
+from intake.inbox import submission_id
 from tests.robustness.inputs import CANARY, CASES, PROVIDER, VA, Base, Case, csv_text, load_bases
 
 runner = CliRunner()

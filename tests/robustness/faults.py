@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.home import Home
-from warehouse.repository import REPOSITORIES, connect, escrow_path, repository_path
+from application.home import Home
+from schemas.standard import feed as feed_spec
+from warehouse.repository import connect, escrow_path, repository_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +21,7 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
 def start(home: Path, *args: object, preexec=None) -> subprocess.Popen:
     """`rapporteur ARGS` in a child process on the installation `home`."""
     return subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", *map(str, args)],
+        [sys.executable, "-m", "cli.main", *map(str, args)],
         cwd=REPO_ROOT,
         env=child_env(home),
         stdout=subprocess.PIPE,
@@ -42,7 +43,7 @@ def held(home: Home, feed: str, sid: str) -> tuple[int, int, tuple | None, int]:
     path = repository_path(home.warehouse, feed)
     if not path.exists():
         return 0, 0, None, 0
-    table = REPOSITORIES[feed][1]
+    table = feed_spec(feed).table
     with connect(path, read_only=True, key=keyring.key("database")) as con:
         names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "submissions" not in names:

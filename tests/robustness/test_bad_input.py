@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from pipelines.home import Home
+from application.home import Home
 from sources.spreadsheet import FORMULA_PREFIXES
 from tests.robustness.conftest import case_submission_id, cli, one_line_error
 from tests.robustness.faults import held

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from pipelines.home import Home
+from application.home import Home
 from privacy.keys import keyring_path
 from tests.robustness.conftest import ROWS, WHOLE, cli, one_line_error
 from tests.robustness.conftest import sid as _sid

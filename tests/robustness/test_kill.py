@@ -12,8 +12,8 @@ from collections import Counter
 
 import pytest
 
-from pipelines.home import Home
-from sources.inbox import submission_id
+from application.home import Home
+from intake.inbox import submission_id
 from tests.conftest import sample_files
 from tests.robustness.conftest import cli
 from tests.robustness.faults import held, run, start

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from errors import UnusableInput
 from privacy.keys import Keyring
 from privacy.normalise import clean_sql, document_sql, name_parts_sql, skeleton_sql
 from privacy.pseudonymise import pseudonymise
 from schemas.standard import feed
 from schemas.validation import validate
-from sources.errors import UnusableInput
 from sources.reader import Extract, read_extract
 from sources.spreadsheet import FORMULA_PREFIXES, safe_cell
 from tests.schemas.test_validation import GOOD, _extract

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pipelines.steps import validate_file
+from application.steps import validate_file
 from schemas.expectations import ExpectationReport, ExpectationResult, concat_compact, run_expectations
 from schemas.standard import codelists, feed
 from schemas.standardise import standardise_sql

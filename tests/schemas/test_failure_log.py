@@ -46,7 +46,7 @@ def test_a_bounded_log_holds_the_first_failures_and_counts_and_writes_them_all()
 
 
 def test_validate_report_lists_every_failure_and_holds_the_first(tmp_path, home):
-    from pipelines.cli import app
+    from cli.main import app
 
     rows = _rows(MAX_HELD)  # two failures a row
     extract = tmp_path / "victim-assistance__ngo-harbour.csv"

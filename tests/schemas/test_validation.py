@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from errors import UnusableInput
 from schemas.standard import codelists, feed
 from schemas.validation import UNMAPPED, stored_failures, validate, without_values
-from sources.errors import UnusableInput
 from sources.reader import Extract
 from tests.conftest import sample_files
 

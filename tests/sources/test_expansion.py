@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sources.errors import UnusableInput
+from errors import UnusableInput
 from sources.expansion import MAX_XLSX_CELLS
 from sources.reader import open_extract, open_prepared
-from tests.pipelines.test_cli import _one_line_error, _run
+from tests.cli.test_cli import _one_line_error, _run
 from tests.robustness.inputs import shared_strings_bomb, xlsx_bytes
 
 FEED = "victim-assistance"

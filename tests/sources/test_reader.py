@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sources.errors import UnusableInput
+from errors import UnusableInput
 from sources.reader import read_extract
 
 ROWS = [["r1", "Zoë", "F"], ["r2", "Łukasz; Jr", "M"]]

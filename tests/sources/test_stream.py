@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from errors import UnusableInput
 from sources import csv_stream
-from sources.errors import UnusableInput
 from sources.reader import ROW, open_extract, read_extract
 from sources.undecodable_rows import counted
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from cli.main import app
 from privacy.audit import audit, summary
 from privacy.keys import load_keyring
 from synthetic.generator import generate
@@ -162,8 +162,8 @@ def test_generated_installations_pass_the_audit(tmp_path, providers, rows, seed)
 
 def test_a_build_that_fails_the_audit_publishes_nothing_new(installation, monkeypatch):
     import warehouse.protection as protection
+    from errors import DisclosureError
     from privacy.secondary import Protection
-    from sources.errors import DisclosureError
     from warehouse.research import build_research_database
 
     def primary_only(system, primary, *args, **kwargs):  # counts under k withheld, nothing else

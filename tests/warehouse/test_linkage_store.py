@@ -6,16 +6,16 @@ import csv
 
 import duckdb
 
-from pipelines.home import Home
-from pipelines.rotation import rotate
-from pipelines.steps import ingest_file
+from application.home import Home
+from application.rotation import rotate
+from application.steps import ingest_file
 from privacy.keys import load_keyring
 from privacy.linkage import link_records
 from tests.conftest import sample_files
 from warehouse.duck import encrypted
 from warehouse.linkage_store import SyncResult, linkage_path, sync_linkage
 from warehouse.repository import ensure_repository
-from warehouse.research import build_research_database
+from warehouse.research import build_research
 
 VA, LE = "victim-assistance", "law-enforcement"
 # Every current victim record of both repositories, as the analysis linked them before the stored linkage.
@@ -72,7 +72,7 @@ def _full_relink(home: Home) -> dict:
 
 
 def _indicators(home: Home) -> list:
-    build_research_database(home.warehouse, load_keyring(home.keys).key("database"), k=1, overlap_sink=lambda f: None)
+    build_research(home.warehouse, load_keyring(home.keys).key("database"), 1, None, None, estimate=False)
     con = duckdb.connect(str(home.warehouse / "research.duckdb"), read_only=True)
     try:
         return con.execute(

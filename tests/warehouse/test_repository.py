@@ -118,7 +118,7 @@ def test_research_database_is_rebuilt_whole(tmp_path):
 
 
 def test_a_repository_of_another_layout_is_refused(tmp_path):
-    from sources.errors import RapporteurError
+    from errors import RapporteurError
     from warehouse.repository import ensure_repository
 
     path = ensure_repository(tmp_path, "victim-assistance", KEY)
@@ -129,7 +129,7 @@ def test_a_repository_of_another_layout_is_refused(tmp_path):
 
 
 def test_repositories_are_encrypted_and_need_the_key(tmp_path):
-    from sources.errors import KeyringError
+    from errors import KeyringError
 
     _load(tmp_path, "s1", _rows(3))
     path = repository_path(tmp_path, "victim-assistance")
