@@ -82,6 +82,16 @@ def test_bic_on_five_lists_matches_the_package(name):
 
 @pytest.mark.parametrize("name", [n for n in FAST if "bic_bootstrap" in REFERENCE[n]])
 def test_bic_bootstrap_interval_ends_within_15_percent(name):
+    _check_bic_bootstrap(name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in FIVE if "bic_bootstrap" in REFERENCE[n]])
+def test_bic_bootstrap_on_five_lists_within_15_percent(name):
+    _check_bic_bootstrap(name)
+
+
+def _check_bic_bootstrap(name):
     lists, histories, counts = load(name)
     result = estimate_bic(lists, histories, counts, nboot=1000, seed=1234)
     ref = REFERENCE[name]["bic_bootstrap"]["bca"]
