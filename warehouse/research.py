@@ -279,6 +279,8 @@ HIDDEN_COLUMNS = {
         for c in ("estimate", "lower_95", "upper_95", "model")
     },
     "spread": "Float64",
+    "linkage_missed": "Float64",
+    "linkage_false": "Float64",
     "n_lists": "int64",
     "warnings": "string",
 }
@@ -290,12 +292,15 @@ def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP)
     Every method (stepwise, BIC, Bayesian thresholding; estimation/methods.py) is run and published with
     its 95% interval; `estimate` and its intervals are the combined statement: the median of the
     methods' estimates and the envelope of their intervals (docs/mse.md). `spread` is how far the
-    highest method's estimate lies above the lowest's, as a share of the lowest. A year with fewer than
+    highest method's estimate lies above the lowest's, as a share of the lowest; `linkage_missed` and
+    `linkage_false` how far the stepwise estimate moves under one more dose of missed or false links at
+    the measured rates (estimation/linkage_sensitivity.py). A year with fewer than
     k observed victims, or whose lists do not allow an estimate, gets no number and says why.
     """
     rows = []
     for period, group in overlap.groupby("period", sort=True):
         from estimation import MSEInputError, combine_small_lists  # scipy: only when there is work
+        from estimation.linkage_sensitivity import linkage_sensitivity
         from estimation.methods import available, combine, run_method
 
         names = sorted({name for lists in group["lists"] for name in lists.split(" + ")})
@@ -340,6 +345,9 @@ def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP)
             row["lower_80"], row["upper_80"] = statement.intervals.get("80%", (None, None))
             row["lower_95"], row["upper_95"] = statement.intervals.get("95%", (None, None))
             row["model"] = row.get("model_stepwise")
+            if "stepwise" in results:
+                moved = linkage_sensitivity(names, histories, counts, seed=int(period))
+                row["linkage_missed"], row["linkage_false"] = moved["missed"], moved["false"]
         row["warnings"] = "; ".join(filter(None, notes))
         rows.append(row)
     return pd.DataFrame(rows, columns=list(HIDDEN_COLUMNS)).astype(HIDDEN_COLUMNS)

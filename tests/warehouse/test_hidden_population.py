@@ -42,6 +42,7 @@ def test_every_method_is_published_with_the_combined_statement(overlap):
         assert row["spread"] == pytest.approx(max(estimates) / min(estimates) - 1)
         assert row["lower_80"] <= row["estimate"] <= row["upper_80"] or row["warnings"]
         assert all(isinstance(row[f"model_{m}"], str) and row[f"model_{m}"] for m in MSE_METHODS)
+        assert row["linkage_missed"] >= 0 >= row["linkage_false"]
 
 
 def test_a_year_below_k_gets_no_estimate_from_any_method(overlap):
