@@ -73,8 +73,8 @@ def test_bic_point_estimate_model_and_ranking_match_the_package(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", FIVE)
-def test_bic_on_five_lists_matches_the_package(name):
+@pytest.mark.parametrize("name", [*FIVE, "Ned", "UKdat"])
+def test_bic_on_five_and_six_lists_matches_the_package(name):
     if "bic" not in REFERENCE[name]:
         pytest.skip(f"no R figure for {name}")
     _check_bic_point(name)
