@@ -129,6 +129,69 @@ def generator_seeds(seeds: int, rows: int, providers: int, nboot: int, method: s
     print(f"- every year of every seed: {pooled_hits} of {pooled_total}\n")
 
 
+def method_coverage(seeds: int, rows: int, providers: int, nboot: int, sizes: tuple[int, ...]) -> None:
+    """Coverage of each method's 95% interval and of the combined range, per year, from the generator
+    (every year of `seeds` seeds) and from independent lists of known size N (`sizes`, `seeds` each)."""
+    from estimation.methods import combine, run_method
+
+    hits: dict[str, int] = defaultdict(int)
+    total = 0
+
+    def score(names, histories, counts, truth, seed):
+        nonlocal total
+        results = {
+            m: run_method(m, names, histories, counts, nboot=nboot, seed=seed, resample="population", draws=20000)
+            for m in ("stepwise", "bic", "bayes")
+        }
+        intervals = {m: r.intervals["95%"] for m, r in results.items()}
+        intervals["combined"] = combine(results).intervals["95%"]
+        for m, (lo, hi) in intervals.items():
+            hits[m] += lo <= truth <= hi
+        total += 1
+
+    from synthetic.generator import generate
+
+    for seed in range(1, seeds + 1):
+        out = Path(tempfile.mkdtemp(prefix="mse-methods-"))
+        pop = generate(out, rows=rows, providers=providers, seed=seed)["population"]
+        provs = list(pop["detection_probability"])
+        seen: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        with (out / "ground_truth" / "records.csv").open(newline="") as f:
+            for rec in csv.DictReader(f):
+                if rec["feed"] == "victim-assistance" and rec["person_role"] == "victim" and rec["valid"] == "1":
+                    seen[rec["reporting_year"]][rec["person_id"]].add(provs.index(rec["provider"]))
+        for year, truth in pop["victims_per_year"].items():
+            if seen.get(year):
+                matrix = np.zeros((len(seen[year]), len(provs)), dtype=np.int8)
+                for i, on in enumerate(seen[year].values()):
+                    matrix[i, sorted(on)] = 1
+                histories, counts = table_from_sightings(matrix)
+                score([f"P{j + 1}" for j in range(len(provs))], histories, counts, truth, int(year))
+    generator_total, generator_hits = total, dict(hits)
+    hits.clear()
+    total = 0
+    for n in sizes:
+        for seed in range(seeds):
+            rng = np.random.default_rng(1000 * n + seed)
+            p = rng.uniform(0.15, 0.4, size=4)
+            histories, counts = table_from_sightings(rng.random((n, 4)) < p)
+            score([chr(65 + j) for j in range(4)], histories, counts, n, seed)
+    print(f"## 95% coverage per method (nboot = {nboot}, population bootstrap; bayes 20,000 draws)\n")
+    print("| data | years or tables | stepwise | bic | bayes | combined |\n|---|---|---|---|---|---|")
+    for label, h, t in (
+        (
+            f"generator, {seeds} seeds x every year (rows={rows}, providers={providers})",
+            generator_hits,
+            generator_total,
+        ),
+        (f"independent lists, N in {sizes}, {seeds} tables each", dict(hits), total),
+    ):
+        cells = " | ".join(
+            f"{h.get(m, 0)}/{t} ({h.get(m, 0) / max(t, 1):.0%})" for m in ("stepwise", "bic", "bayes", "combined")
+        )
+        print(f"| {label} | {t} | {cells} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -138,7 +201,15 @@ def main() -> None:
     parser.add_argument("--generator-seed", type=int, default=11)
     parser.add_argument("--generator-seeds", type=int, default=0, help="evaluate over this many generator seeds")
     parser.add_argument("--method", choices=["population", "conditional"], default="population", help="bootstrap")
+    parser.add_argument(
+        "--methods", action="store_true", help="coverage of stepwise, bic, bayes and the combined range side by side"
+    )
+    parser.add_argument("--sizes", default="150,300,500", help="population sizes for --methods' simulated tables")
     args = parser.parse_args()
+    if args.methods:
+        sizes = tuple(int(x) for x in args.sizes.split(","))
+        method_coverage(args.generator_seeds or 3, args.rows, args.providers, args.nboot, sizes)
+        return
     print(f"Bootstrap: {args.method}\n")
     if args.generator_seeds:
         generator_seeds(args.generator_seeds, args.rows, args.providers, args.nboot, args.method)

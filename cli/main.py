@@ -365,35 +365,70 @@ def report(
 def mse(
     file: Annotated[Path, typer.Argument(help="Capture histories: one 0/1 column per list and a `count` column.")],
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates (0: none).")] = 1000,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the bootstrap.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the bootstrap or of the posterior sample.")
+    ] = None,
     method: Annotated[
         str,
         typer.Option(
             "--method",
-            help="conditional: SparseMSE's bootstrap (resamples the observed cases); population: also lets the "
-            "number observed vary, wider intervals that cover better (docs/mse.md).",
+            help="stepwise (SparseMSE), bic (BIC over hierarchical models) or bayes (Bayesian thresholding), as "
+            "MultipleSystemsEstimation; all: the three and the combined statement (docs/mse.md).",
+        ),
+    ] = "stepwise",
+    resample: Annotated[
+        str,
+        typer.Option(
+            "--resample",
+            help="Bootstrap of stepwise and bic. conditional: resamples the observed cases (the R packages'); "
+            "population: also lets the number observed vary, wider intervals that cover better.",
         ),
     ] = "conditional",
     as_json: JsonOpt = False,
 ) -> None:
-    """Estimate the hidden population by multiple systems estimation (as R's SparseMSE, stepwise)."""
-    from estimation import MSEInputError, estimate, read_capture_histories
+    """Estimate the hidden population by multiple systems estimation (stepwise, BIC or Bayesian thresholding)."""
+    from estimation import MSEInputError, read_capture_histories
+    from estimation.methods import available, combine, run_method
 
+    if method in ("conditional", "population"):  # the option's meaning before the three methods
+        method, resample = "stepwise", method
+    if method not in ("stepwise", "bic", "bayes", "all"):
+        raise RapporteurError(f"--method must be stepwise, bic, bayes or all, not {method!r}")
     try:
         lists, histories, counts = read_capture_histories(file)
-        result = estimate(lists, histories, counts, nboot=bootstrap, seed=seed, method=method)
+        methods = available(len(lists)) if method == "all" else (method,)
+        results = {
+            m: run_method(m, lists, histories, counts, nboot=bootstrap, seed=seed, resample=resample) for m in methods
+        }
+        combined = combine(results) if method == "all" else None
     except MSEInputError as exc:
         raise RapporteurError(f"{file.name}: {exc}") from None
     if as_json:
-        typer.echo(json.dumps(result.as_dict()))
+        payload = results[method].as_dict() if combined is None else {m: r.as_dict() for m, r in results.items()}
+        if combined is not None:
+            payload["combined"] = {"estimate": combined.estimate, "intervals": combined.intervals}
+        typer.echo(json.dumps(payload))
         return
-    typer.echo(f"observed: {result.observed}")
-    typer.echo(f"estimated population: {result.estimate:.1f}")
-    typer.echo(f"model: {' + '.join(result.model)}")
-    for name, (low, high) in result.intervals.items():
-        typer.echo(f"{name} interval (BCa, {bootstrap} {method} replicates): {low:.1f} to {high:.1f}")
-    for warning in result.warnings:
-        typer.echo(f"warning: {warning}")
+    for name, result in results.items():
+        if len(results) > 1:
+            typer.echo(f"== {name}")
+        typer.echo(f"observed: {result.observed}")
+        typer.echo(f"estimated population: {result.estimate:.1f}")
+        typer.echo(f"model: {' + '.join(result.model)}")
+        kind = "posterior" if name == "bayes" else f"BCa, {bootstrap} {resample} replicates"
+        for level, (low, high) in result.intervals.items():
+            typer.echo(f"{level} interval ({kind}): {low:.1f} to {high:.1f}")
+        for warning in result.warnings:
+            typer.echo(f"warning: {warning}")
+    if combined is not None:
+        typer.echo("== combined (median of the estimates, envelope of the intervals)")
+        typer.echo(f"estimated population: {combined.estimate:.1f}")
+        for level, (low, high) in combined.intervals.items():
+            typer.echo(f"{level} range: {low:.1f} to {high:.1f}")
+        typer.echo(
+            f"the methods' estimates run from {combined.lowest[1]:.1f} ({combined.lowest[0]}) to "
+            f"{combined.highest[1]:.1f} ({combined.highest[0]}), {combined.spread:.0%} apart"
+        )
 
 
 @app.command()

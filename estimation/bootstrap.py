@@ -24,23 +24,31 @@ def bootstrap_replicates(
     counts: np.ndarray, nboot: int, rng: np.random.Generator, estimate_of: Callable[[np.ndarray], float]
 ) -> np.ndarray:
     """`nboot` estimates, each from a multinomial resample of the observed rows (SparseMSE's rmultinom)."""
+    return np.array([estimate_of(d) for d in multinomial_draws(counts, nboot, rng)], dtype=float)
+
+
+def multinomial_draws(counts: np.ndarray, nboot: int, rng: np.random.Generator) -> np.ndarray:
+    """`nboot` multinomial resamples of the observed counts with their total fixed, one per row."""
     nobs = int(counts.sum())
-    draws = rng.multinomial(nobs, counts / nobs, size=nboot)
-    return np.array([estimate_of(d) for d in draws], dtype=float)
+    return rng.multinomial(nobs, counts / nobs, size=nboot)
+
+
+def population_draws(fitted: np.ndarray, dark: float, nboot: int, rng: np.random.Generator) -> np.ndarray:
+    """`nboot` populations of round(N) persons over the fitted cell means, the unobserved cell dropped.
+
+    `fitted` holds the fitted mean of every observable cell (zero for structural zeros) and `dark` the
+    fitted unobserved cell.
+    """
+    means = np.concatenate([[dark], fitted])
+    size = int(round(means.sum()))
+    return rng.multinomial(size, means / means.sum(), size=nboot)[:, 1:].astype(float)
 
 
 def population_replicates(
     fitted: np.ndarray, dark: float, nboot: int, rng: np.random.Generator, estimate_of: Callable[[np.ndarray], float]
 ) -> np.ndarray:
-    """`nboot` estimates, each from a population of round(N) persons drawn over the fitted cell means.
-
-    `fitted` holds the fitted mean of every observable cell (zero for structural zeros) and `dark` the
-    fitted unobserved cell; `estimate_of` takes the observable cells of one draw.
-    """
-    means = np.concatenate([[dark], fitted])
-    size = int(round(means.sum()))
-    draws = rng.multinomial(size, means / means.sum(), size=nboot)
-    return np.array([estimate_of(d[1:].astype(float)) for d in draws], dtype=float)
+    """`nboot` estimates, each from a population drawn over the fitted cell means (population_draws)."""
+    return np.array([estimate_of(d) for d in population_draws(fitted, dark, nboot, rng)], dtype=float)
 
 
 def jackknife_acceleration(counts: np.ndarray, estimate_of: Callable[[np.ndarray], float]) -> float:
@@ -50,7 +58,13 @@ def jackknife_acceleration(counts: np.ndarray, estimate_of: Callable[[np.ndarray
         c = counts.copy()
         c[j] -= 1
         jack[j] = estimate_of(c)
+    return acceleration(jack, counts)
+
+
+def acceleration(jack: np.ndarray, counts: np.ndarray) -> float:
+    """BCa acceleration from delete-one estimates `jack`, each weighted by its history's count."""
     w = counts.astype(float)
+    jack = np.where(w > 0, jack, 0.0)
     jr = np.sum(w * jack) / np.sum(w) - jack
     denom = 6.0 * np.sum(w * jr**2) ** 1.5
     return float(np.sum(w * jr**3) / denom) if denom > 0 else 0.0

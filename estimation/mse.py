@@ -45,9 +45,12 @@ class MSEResult:
     quantiles: dict[float, float] = field(default_factory=dict)
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    method: str = "stepwise"
+    details: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
+            "method": self.method,
             "observed": self.observed,
             "estimate": self.estimate,
             "model": list(self.model),
@@ -57,6 +60,7 @@ class MSEResult:
             "quantiles": {f"{q:g}": v for q, v in self.quantiles.items()},
             "intervals": {k: [lo, hi] for k, (lo, hi) in self.intervals.items()},
             "warnings": list(self.warnings),
+            "details": dict(self.details),
         }
 
 
@@ -178,6 +182,36 @@ def combine_small_lists(
     return [lists[i] for i in rest] + [label], table, summed, note
 
 
+def prepare(lists, histories, counts) -> tuple[list[str], np.ndarray, np.ndarray, int, list[str]]:
+    """Checks every method shares: drop empty lists (warned), refuse tables no method can estimate from.
+
+    Returns the lists, histories and counts to estimate from, the number observed and the warnings.
+    """
+    lists, histories, counts = _validate(lists, histories, counts)
+    warnings: list[str] = []
+    totals = histories.T.astype(np.int64) @ counts
+    nobs = int(counts.sum())
+    empty = [name for name, t in zip(lists, totals, strict=True) if t == 0]
+    if empty:
+        warnings.append(f"list(s) {', '.join(empty)} have no cases and were left out of the model")
+        keep_lists = totals > 0
+        lists = [x for x, k in zip(lists, keep_lists, strict=True) if k]
+        histories = histories[:, keep_lists]
+    if len(lists) < 2:
+        raise MSEInputError(f"every case is on one list ({lists[0]}): at least two lists with cases are needed")
+    full = [name for name, t in zip(lists, histories.T @ counts, strict=True) if t == nobs]
+    if full:
+        raise MSEInputError(f"list {full[0]} holds every observed case, so nobody is known to be missed by it")
+    if not np.any((histories.sum(1) > 1) & (counts > 0)):
+        raise MSEInputError("no case is on more than one list: without overlaps the population cannot be estimated")
+    few = [f"{n} ({int(t)})" for n, t in zip(lists, histories.T @ counts, strict=True) if t < FEW_CASES]
+    if few:
+        warnings.append(
+            f"list(s) with fewer than {FEW_CASES} cases: {', '.join(few)}; their effects are poorly determined"
+        )
+    return lists, histories, counts, nobs, warnings
+
+
 # ---------------------------------------------------------------- model selection
 
 
@@ -228,33 +262,11 @@ def estimate(
     """
     if method not in METHODS:
         raise MSEInputError(f"bootstrap method must be one of {', '.join(METHODS)}, got {method!r}")
-    lists, histories, counts = _validate(lists, histories, counts)
     if not 0 <= threshold <= 1:
         raise MSEInputError(f"threshold must be between 0 and 1, got {threshold}")
     if int(nboot) != nboot or nboot < 0:
         raise MSEInputError(f"nboot must be a non-negative whole number, got {nboot}")
-    warnings: list[str] = []
-    totals = histories.T.astype(np.int64) @ counts
-    nobs = int(counts.sum())
-    empty = [name for name, t in zip(lists, totals, strict=True) if t == 0]
-    if empty:
-        warnings.append(f"list(s) {', '.join(empty)} have no cases and were left out of the model")
-        keep_lists = totals > 0
-        lists = [x for x, k in zip(lists, keep_lists, strict=True) if k]
-        histories = histories[:, keep_lists]
-    if len(lists) < 2:
-        raise MSEInputError(f"every case is on one list ({lists[0]}): at least two lists with cases are needed")
-    full = [name for name, t in zip(lists, histories.T @ counts, strict=True) if t == nobs]
-    if full:
-        raise MSEInputError(f"list {full[0]} holds every observed case, so nobody is known to be missed by it")
-    if not np.any((histories.sum(1) > 1) & (counts > 0)):
-        raise MSEInputError("no case is on more than one list: without overlaps the population cannot be estimated")
-    few = [f"{n} ({int(t)})" for n, t in zip(lists, histories.T @ counts, strict=True) if t < FEW_CASES]
-    if few:
-        warnings.append(
-            f"list(s) with fewer than {FEW_CASES} cases: {', '.join(few)}; their effects are poorly determined"
-        )
-
+    lists, histories, counts, nobs, warnings = prepare(lists, histories, counts)
     design = Design(len(lists))
     cell_of_row = np.array([design.index[tuple(r)] for r in histories.tolist()], dtype=np.int64)
 

@@ -180,8 +180,9 @@ def _publish(
 def _withhold_observed(con: duckdb.DuckDBPyConnection) -> None:
     """`observed` is the year's unique victims: withheld wherever that total is, with the estimate built on it."""
     con.execute(
-        "UPDATE hidden_population SET observed = NULL, estimate = NULL, lower_80 = NULL, upper_80 = NULL, "
-        "lower_95 = NULL, upper_95 = NULL, model = NULL, warnings = 'withheld with the year''s total' "
+        "UPDATE hidden_population SET "
+        + ", ".join(f"{c} = NULL" for c in HIDDEN_COLUMNS if c not in ("period", "n_lists", "warnings"))
+        + ", warnings = 'withheld with the year''s total' "
         "WHERE period IN (SELECT period FROM indicators "
         "WHERE indicator = 'unique_victims' AND dimension = 'total' AND suppressed)"
     )
@@ -265,77 +266,95 @@ def _with_baselines(frame: pd.DataFrame, baseline: int | None) -> pd.DataFrame:
 
 
 MSE_BOOTSTRAP = 500
+MSE_DRAWS = 20000  # posterior draws of Bayesian thresholding per year
+MSE_METHODS = ("stepwise", "bic", "bayes")
+HIDDEN_COLUMNS = {
+    "period": "int64",
+    "observed": "Int64",
+    "estimate": "Float64",
+    "lower_80": "Float64",
+    "upper_80": "Float64",
+    "lower_95": "Float64",
+    "upper_95": "Float64",
+    "model": "string",
+    **{
+        f"{c}_{m}": ("string" if c == "model" else "Float64")
+        for m in MSE_METHODS
+        for c in ("estimate", "lower_95", "upper_95", "model")
+    },
+    "spread": "Float64",
+    "linkage_missed": "Float64",
+    "linkage_false": "Float64",
+    "n_lists": "int64",
+    "warnings": "string",
+}
 
 
 def hidden_population(overlap: pd.DataFrame, k: int, nboot: int = MSE_BOOTSTRAP) -> pd.DataFrame:
     """Per year, multiple systems estimation on the exact overlap of lists (computed before suppression).
 
-    Only the estimate and its interval are published. A year with fewer than k observed victims, or
-    whose lists do not allow an estimate, gets no number and says why.
+    Every method (stepwise, BIC, Bayesian thresholding; estimation/methods.py) is run and published with
+    its 95% interval; `estimate` and its intervals are the combined statement: the median of the
+    methods' estimates and the envelope of their intervals (docs/mse.md). `spread` is how far the
+    highest method's estimate lies above the lowest's, as a share of the lowest; `linkage_missed` and
+    `linkage_false` how far the stepwise estimate moves under one more dose of missed or false links at
+    the measured rates (estimation/linkage_sensitivity.py). A year with fewer than
+    k observed victims, or whose lists do not allow an estimate, gets no number and says why.
     """
     rows = []
     for period, group in overlap.groupby("period", sort=True):
-        from estimation import MSEInputError, combine_small_lists, estimate  # scipy: only when there is work
+        from estimation import MSEInputError, combine_small_lists  # scipy: only when there is work
+        from estimation.linkage_sensitivity import linkage_sensitivity
+        from estimation.methods import available, combine, run_method
 
         names = sorted({name for lists in group["lists"] for name in lists.split(" + ")})
         histories = np.array([[int(n in lists.split(" + ")) for n in names] for lists in group["lists"]])
         counts = group["persons"].to_numpy(dtype=np.int64)
-        row: dict[str, Any] = {
+        row: dict[str, Any] = dict.fromkeys(HIDDEN_COLUMNS) | {
             "period": int(period),
             "observed": int(counts.sum()),
             "n_lists": len(names),
-            "estimate": None,
-            "lower_80": None,
-            "upper_80": None,
-            "lower_95": None,
-            "upper_95": None,
-            "model": None,
             "warnings": "",
         }
         if row["observed"] < k:
             row["observed"], row["warnings"] = None, f"fewer than {k} victims observed: withheld"
-        else:
-            names, histories, counts, combined = combine_small_lists(names, histories, counts)
-            row["n_lists"] = len(names)
+            rows.append(row)
+            continue
+        names, histories, counts, combined = combine_small_lists(names, histories, counts)
+        row["n_lists"] = len(names)
+        notes, results = [combined], {}
+        for method in available(len(names)):
             try:
-                result = estimate(names, histories, counts, nboot=nboot, seed=int(period), method="population")
+                result = run_method(
+                    method,
+                    names,
+                    histories,
+                    counts,
+                    nboot=nboot,
+                    seed=int(period),
+                    resample="population",
+                    draws=MSE_DRAWS,
+                )
             except MSEInputError as exc:
-                row["warnings"] = "; ".join(filter(None, [combined, str(exc)]))
-            else:
-                row |= {
-                    "estimate": result.estimate,
-                    "model": " + ".join(result.model),
-                    "warnings": "; ".join(filter(None, [combined, *result.warnings])),
-                }
-                row["lower_80"], row["upper_80"] = result.intervals.get("80%", (None, None))
-                row["lower_95"], row["upper_95"] = result.intervals.get("95%", (None, None))
+                notes.append(f"{method}: {exc}")
+                continue
+            results[method] = result
+            notes.extend(f"{method}: {w}" for w in result.warnings)
+            row[f"estimate_{method}"] = result.estimate
+            row[f"lower_95_{method}"], row[f"upper_95_{method}"] = result.intervals.get("95%", (None, None))
+            row[f"model_{method}"] = " + ".join(result.model)
+        if results:
+            statement = combine(results)
+            row["estimate"], row["spread"] = statement.estimate, statement.spread
+            row["lower_80"], row["upper_80"] = statement.intervals.get("80%", (None, None))
+            row["lower_95"], row["upper_95"] = statement.intervals.get("95%", (None, None))
+            row["model"] = row.get("model_stepwise")
+            if "stepwise" in results:
+                moved = linkage_sensitivity(names, histories, counts, seed=int(period))
+                row["linkage_missed"], row["linkage_false"] = moved["missed"], moved["false"]
+        row["warnings"] = "; ".join(filter(None, notes))
         rows.append(row)
-    columns = [
-        "period",
-        "observed",
-        "estimate",
-        "lower_80",
-        "upper_80",
-        "lower_95",
-        "upper_95",
-        "model",
-        "n_lists",
-        "warnings",
-    ]
-    return pd.DataFrame(rows, columns=columns).astype(
-        {
-            "period": "int64",
-            "n_lists": "int64",
-            "model": "string",
-            "warnings": "string",
-            "observed": "Int64",
-            "estimate": "Float64",
-            "lower_80": "Float64",
-            "upper_80": "Float64",
-            "lower_95": "Float64",
-            "upper_95": "Float64",
-        }
-    )
+    return pd.DataFrame(rows, columns=list(HIDDEN_COLUMNS)).astype(HIDDEN_COLUMNS)
 
 
 def publish_hidden_population(warehouse_dir: Path, estimates: pd.DataFrame) -> int:

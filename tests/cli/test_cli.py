@@ -148,6 +148,24 @@ def test_mse_command_matches_the_reference(tmp_path):
     assert "bad.csv" in _one_line_error(_run("mse", bad))
 
 
+def test_mse_command_runs_every_method_and_the_combined_statement():
+    from pathlib import Path
+
+    korea = (
+        Path(__file__).resolve().parents[1] / "estimation" / "fixtures" / "multiple_systems_estimation" / "Korea.csv"
+    )
+    result = _run("mse", korea, "--method", "all", "--bootstrap", 100, "--seed", 3, "--json")
+    body = json.loads(result.stdout)
+    assert result.exit_code == 0 and set(body) == {"stepwise", "bic", "bayes", "combined"}
+    assert abs(body["bic"]["estimate"] - 157.17) < 0.01 and body["bic"]["method"] == "bic"
+    estimates = sorted(body[m]["estimate"] for m in ("stepwise", "bic", "bayes"))
+    assert body["combined"]["estimate"] == estimates[1]
+    assert body["combined"]["intervals"]["95%"][0] == min(
+        body[m]["intervals"]["95%"][0] for m in ("stepwise", "bic", "bayes")
+    )
+    assert "--method must be" in _one_line_error(_run("mse", korea, "--method", "jackknife"))
+
+
 def test_header_text_reaches_the_user_but_not_the_bureau(home, tmp_path):
     """A file without a header has data as column names: the ledger and logs never keep them."""
     bad = tmp_path / "extract.csv"

@@ -265,3 +265,33 @@ def test_broken_series_of_sex_and_age_group_are_named_in_words(html, research_db
         words = "by sex:" if dimension == "sex" else "by age group:"
         assert words in text
         assert f"({', '.join(map(str, years))})" in text, (dimension, category)
+
+
+def test_each_method_and_the_spread_between_them_are_stated(research_db, report_year, tmp_path):
+    db = tmp_path / "research.duckdb"
+    shutil.copy(research_db, db)
+    methods = ("stepwise", "bic", "bayes")
+    extra = ", ".join(
+        f"{c}_{m} {'VARCHAR' if c == 'model' else 'DOUBLE'}"
+        for m in methods
+        for c in ("estimate", "lower_95", "upper_95", "model")
+    )
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE IF EXISTS hidden_population")
+        con.execute(
+            "CREATE TABLE hidden_population (period INTEGER, observed BIGINT, estimate DOUBLE, lower_80 DOUBLE,"
+            f" upper_80 DOUBLE, lower_95 DOUBLE, upper_95 DOUBLE, model VARCHAR, {extra}, spread DOUBLE,"
+            " linkage_missed DOUBLE, linkage_false DOUBLE, n_lists INTEGER, warnings VARCHAR)"
+        )
+        con.execute(
+            "INSERT INTO hidden_population VALUES (?, 123, 157.2, 137, 399, 123, 482, 'b + c + d + b:c',"
+            " 268.8, 123.4, 481.6, 'b + c + d + b:c', 157.2, 132.9, 390.3, 'b + c + d + b:c + c:d',"
+            " 153.8, 134.5, 202.9, 'b + c + d + b:c + c:d', 0.748, 0.037, -0.004, 3, '')",
+            [report_year],
+        )
+    section = render_annual_report(db, report_year).split('<section id="hidden">')[1].split("</section>")[0]
+    assert "<strong>157</strong>" in section and "123\u2013482" in section
+    assert "Stepwise 269, BIC 157, Bayesian thresholding 154" in section
+    assert "the highest is 75% above the lowest (Stepwise against Bayesian thresholding)" in section
+    assert "disagree strongly" in section and "269 (123\u2013482)" in section
+    assert "would move by +3.7%" in section and "by -0.4%" in section
