@@ -35,8 +35,8 @@ class CellSystem:
     A: sparse.csr_matrix
     lo: np.ndarray
     hi: np.ndarray
-    lower: np.ndarray = field(default=None)  # type: ignore[assignment]
-    upper: np.ndarray = field(default=None)  # type: ignore[assignment]
+    lower: np.ndarray = field(default=None)  # type: ignore[arg-type]  # None: 0, filled in __post_init__
+    upper: np.ndarray = field(default=None)  # type: ignore[arg-type]  # None: infinity, filled in __post_init__
 
     def __post_init__(self) -> None:
         n = len(self.names)
@@ -124,6 +124,8 @@ class Attacker:
 
     def reduced_costs(self) -> np.ndarray:
         """Reduced costs of the published cells in the last solve: which of them pin its optimum."""
+        if self._last is None:
+            raise RuntimeError("no LP was solved yet")
         h, rows, _ = self._last
         d = np.zeros(len(self.system))
         if len(rows):
@@ -133,6 +135,8 @@ class Attacker:
 
     def solution(self) -> tuple[np.ndarray, np.ndarray]:
         """The cells of the last solve's part and the values it found for them (a point a reader cannot rule out)."""
+        if self._last is None:
+            raise RuntimeError("no LP was solved yet")
         h, _, cols = self._last
         return cols, np.asarray(h.getSolution().col_value)
 

@@ -10,6 +10,8 @@ are audited again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from privacy.audit import TOL, Attacker, CellSystem
@@ -70,7 +72,7 @@ def release_redundant(
     primary: np.ndarray,
     weight: np.ndarray,
     k: int,
-    ties: tuple[tuple[int, int], ...] | list[tuple[int, int]] = (),
+    ties: Sequence[tuple[int, int]] = (),
 ) -> np.ndarray:
     """The pattern with every secondary cell (and its copies) published whose release the audit allows."""
     hidden = np.asarray(hidden, dtype=bool).copy()

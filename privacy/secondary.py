@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import highspy
@@ -61,7 +62,8 @@ class _Master:
         h.addVars(n, lb, np.ones(n))
         h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(weight, dtype=np.float64))
         h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger))
-        self.h, self.n, self.cuts, self.extra = h, n, 0, []
+        self.h, self.n, self.cuts = h, n, 0
+        self.extra: list = []
         for a, b in ties:  # copies of one cell are published together or not at all
             self.add([a, b], [1.0, -1.0], 0.0, 0.0)
         for cells, cost in series:  # a series broken once costs its price once: break as few as possible
@@ -156,9 +158,9 @@ def protect(
     primary: np.ndarray,
     weight: np.ndarray,
     k: int,
-    ties: list[tuple[int, int]] = (),
+    ties: Sequence[tuple[int, int]] = (),
     log=None,
-    series: list[tuple[list[int], float]] = (),
+    series: Sequence[tuple[list[int], float]] = (),
 ) -> Protection:
     """The cheapest suppression pattern found that passes the audit: every primary cell protected, none exact.
 

@@ -8,6 +8,7 @@ database key (researchers get research.duckdb only). The audit reads both.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -23,7 +24,9 @@ from warehouse.published import COUNT_TABLES, build_model, cell_name, cells
 RECORD_FILE = "disclosure.duckdb"
 
 
-def complete(frame: pd.DataFrame, period: str, keys: list[str], counts: list[str], by: list[str] = ()) -> pd.DataFrame:
+def complete(
+    frame: pd.DataFrame, period: str, keys: list[str], counts: list[str], by: Sequence[str] = ()
+) -> pd.DataFrame:
     """Every combination of period and keys (within each `by` group) seen in any period, zero where absent.
 
     A table that leaves out its zero rows tells the reader that every withheld cell is at least 1.

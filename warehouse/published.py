@@ -91,7 +91,8 @@ class _Relations:
     """Collects candidate relations sum(coef * cell) in [lo, hi] over named cells."""
 
     def __init__(self, index: dict[tuple, int]):
-        self.index, self.rows = index, []
+        self.index: dict[tuple, int] = index
+        self.rows: list[tuple] = []
 
     def add(self, plus: list[tuple], minus: list[tuple], lo: float = 0.0, hi: float = 0.0) -> None:
         terms: dict[int, float] = defaultdict(float)
