@@ -129,8 +129,9 @@ def true_tables(published: dict[str, pd.DataFrame], record: pd.DataFrame) -> dic
     return out
 
 
-def audit_tables(published: dict[str, pd.DataFrame], record: pd.DataFrame, k: int) -> tuple[list[Finding], dict]:
-    """The attacker's audit of published tables, judged against the true values in the bureau's record."""
+def true_values(published: dict[str, pd.DataFrame], record: pd.DataFrame) -> tuple[list[tuple], np.ndarray, np.ndarray]:
+    """Every count cell of the published tables, its true value (withheld ones from the bureau's record), and
+    whether it is withheld."""
     names, values = cells(published)
     truth = dict(zip(record["cell"], record["value"], strict=True))
     hidden = np.isnan(values)
@@ -140,6 +141,12 @@ def audit_tables(published: dict[str, pd.DataFrame], record: pd.DataFrame, k: in
         if key not in truth:
             raise DisclosureError(f"a withheld cell of {names[i][0]} is missing from the bureau's record")
         full[i] = truth[key]
+    return names, full, hidden
+
+
+def audit_tables(published: dict[str, pd.DataFrame], record: pd.DataFrame, k: int) -> tuple[list[Finding], dict]:
+    """The attacker's audit of published tables, judged against the true values in the bureau's record."""
+    names, full, hidden = true_values(published, record)
     model = build_model(published, k, truth=full)
     primary = model.primary
     if (primary & ~hidden).any():

@@ -18,20 +18,8 @@ from scipy import sparse
 from errors import DisclosureError
 from privacy.audit import CellSystem, audit
 from reporting.exports.figures import PUBLISHED, Figure
-from warehouse.published import build_model, cells
-
-
-def _truth(published: dict[str, pd.DataFrame], record: pd.DataFrame) -> tuple[list[tuple], np.ndarray, np.ndarray]:
-    names, values = cells(published)
-    truth = dict(zip(record["cell"], record["value"], strict=True))
-    hidden = np.isnan(values)
-    full = values.copy()
-    for i in np.flatnonzero(hidden):
-        key = "|".join(names[i])
-        if key not in truth:
-            raise DisclosureError(f"a withheld cell of {names[i][0]} is missing from the bureau's record")
-        full[i] = truth[key]
-    return names, full, hidden
+from warehouse.protection import true_values
+from warehouse.published import build_model
 
 
 def with_export(system: CellSystem, figures: Iterable[Figure]) -> tuple[CellSystem, np.ndarray]:
@@ -63,7 +51,7 @@ def with_export(system: CellSystem, figures: Iterable[Figure]) -> tuple[CellSyst
 
 def audit_export(published: dict[str, pd.DataFrame], record: pd.DataFrame, k: int, figures: list[Figure]) -> dict:
     """The audit of the research tables with the export's cells; DisclosureError when the export tells more."""
-    names, full, hidden = _truth(published, record)
+    names, full, hidden = true_values(published, record)
     model = build_model(published, k, truth=full)
     before = {f.name: (f.low, f.high) for f in audit(model.system, hidden, model.primary, k)}
     system, shown = with_export(model.system, figures)
