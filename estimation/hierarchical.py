@@ -154,6 +154,15 @@ class BatchFit:
     converged: np.ndarray
 
 
+def _solve(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve every system lhs[b] @ beta = rhs[b]; where one is singular (a model that is not identifiable on the
+    cells it keeps: `usable` rules it out afterwards) all are solved by least squares, one by one."""
+    try:
+        return np.linalg.solve(lhs, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return np.stack([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(lhs, rhs, strict=True)])
+
+
 def irls_batch(x: np.ndarray, y: np.ndarray, keep: np.ndarray, cols: np.ndarray, npars: np.ndarray) -> BatchFit:
     """Poisson log-linear fits, one per row of `y`, on the cells `keep` and the columns `cols` of `x`.
 
@@ -182,7 +191,7 @@ def irls_batch(x: np.ndarray, y: np.ndarray, keep: np.ndarray, cols: np.ndarray,
         # X'WX for every row at once as one matrix product with the cells' outer products x_c x_c'
         lhs = (w @ outer).reshape(len(active), p, p) * (cf[:, :, None] * cf[:, None, :]) + fixed[active]
         rhs = ((w * z) @ x) * cf
-        new = np.linalg.solve(lhs, rhs[..., None])[..., 0]
+        new = _solve(lhs, rhs)
         beta[active] = new
         eta[active] = new @ x.T
         mu[active] = np.exp(np.minimum(eta[active], 700.0))

@@ -25,7 +25,7 @@ from reporting.exports.sdmx_csv import check_flow, read_flow
 from reporting.exports.structures import EUROSTAT_FLOWS, load_structure
 from schemas.crosswalk import members
 from tests.conftest import installation_after_run
-from tests.pipelines.test_cli import _one_line_error, _run
+from tests.cli.test_cli import _one_line_error, _run
 from warehouse.protection import RECORD_FILE, read_published, read_record
 
 COUNTRY = "NLD"
