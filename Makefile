@@ -44,5 +44,6 @@ portal: $(STAMP)  ## the providers' web portal on http://127.0.0.1:8000/ (accoun
 clean:  ## remove the product's state (var/), keeping the environment
 	rm -rf $(RAPPORTEUR_HOME)
 
-bench: $(STAMP)  ## performance against the floor; writes benchmarks/results.md
+bench: $(STAMP)  ## start-up and performance against the floor; writes benchmarks/startup.md and results.md
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/run.py

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 
-import yaml
-
-from schemas.standard import HERE, UNKNOWN_COUNTRY, codelists
+from schemas.standard import HERE, UNKNOWN_COUNTRY, codelists, read_yaml
 
 CROSSWALK_FILE = HERE / "crosswalks" / "ictip.yaml"
 FORMATS = ("ictip", "glotip", "eurostat", "sdg")
@@ -18,7 +16,7 @@ EU_GROUP = "EU27_2020"
 @functools.cache
 def crosswalk() -> dict:
     """The whole crosswalk file."""
-    return yaml.safe_load(CROSSWALK_FILE.read_text(encoding="utf-8"))
+    return read_yaml(CROSSWALK_FILE)
 
 
 def crosswalk_version() -> str:
@@ -42,7 +40,7 @@ def members(codelist: str, fmt: str) -> dict[str, list[str]]:
 @functools.cache
 def country_groups() -> dict[str, frozenset[str]]:
     """The groups of countries.yaml (EU27_2020 ...), as sets of ISO alpha-3 codes."""
-    data = yaml.safe_load((HERE / "countries.yaml").read_text(encoding="utf-8"))
+    data = read_yaml(HERE / "countries.yaml")
     return {name: frozenset(spec["codes"]) for name, spec in (data.get("groups") or {}).items()}
 
 

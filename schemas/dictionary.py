@@ -11,13 +11,20 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from schemas.crosswalk import FORMATS, crosswalk
 from schemas.providers import MAPPINGS, providers
 from schemas.research_tables import research_tables
 from schemas.rules import feed_rules
-from schemas.standard import FEEDS, HERE, PROVIDER_ID, UNKNOWN_COUNTRY, codelist_version, codelists, feed
+from schemas.standard import (
+    FEEDS,
+    HERE,
+    PROVIDER_ID,
+    UNKNOWN_COUNTRY,
+    codelist_version,
+    codelists,
+    feed,
+    read_yaml,
+)
 
 TITLE = "Data dictionary of the common data set"
 FORMAT_TITLES = ["IC-TIP", "GLOTIP", "Eurostat", "SDG 16.2.2"]
@@ -218,7 +225,7 @@ def render_html(blocks: list[Block], title: str) -> str:
 
 
 def _yaml(path: Path) -> dict:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     return data if isinstance(data, dict) else {}
 
 

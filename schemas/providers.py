@@ -10,10 +10,8 @@ from __future__ import annotations
 import difflib
 from functools import cache
 
-import yaml
-
 from errors import UnusableInput
-from schemas.standard import FEEDS, HERE, PROVIDER_ID, check_submission_args
+from schemas.standard import FEEDS, HERE, PROVIDER_ID, check_submission_args, read_yaml
 
 MAPPINGS = HERE / "mappings"
 
@@ -23,7 +21,7 @@ def _register() -> dict[str, tuple[str, bool]]:
     """Every registered provider id: its feed, and whether it is expected to submit every period."""
     found = {}
     for path in sorted(MAPPINGS.glob("*.yaml")):
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = read_yaml(path)
         if PROVIDER_ID.fullmatch(path.stem) and isinstance(spec, dict) and spec.get("provider") == path.stem:
             found[path.stem] = (str(spec.get("feed") or ""), spec.get("expected", True) is not False)
     return found

@@ -7,9 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
-from schemas.standard import HERE
+from schemas.standard import HERE, read_yaml
 
 SOURCE = HERE / "research_tables.yaml"
 NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -34,7 +32,7 @@ class ResearchTable:
 @cache
 def research_tables() -> tuple[str, tuple[ResearchTable, ...]]:
     """The general note on suppression, and every table in file order."""
-    spec = yaml.safe_load(SOURCE.read_text(encoding="utf-8"))
+    spec = read_yaml(SOURCE)
     tables = []
     for name, t in spec["tables"].items():
         columns = tuple(Column(c, str(v["description"]), v.get("unit")) for c, v in t["columns"].items())

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-import yaml
-
 from schemas import standard
 from synthetic import pools
 from synthetic.population import derive
@@ -55,7 +53,7 @@ def _spelling(pid: str) -> dict[str, dict[str, str]]:
     path = standard.HERE / "mappings" / f"{pid}.yaml"
     if not standard.PROVIDER_ID.fullmatch(pid) or not path.exists():
         return {}
-    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    spec = standard.read_yaml(path) or {}
     return {col: {str(k).strip().casefold(): str(k).strip() for k in m} for col, m in (spec.get("codes") or {}).items()}
 
 

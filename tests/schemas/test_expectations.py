@@ -288,9 +288,14 @@ def test_modules_the_suite_never_uses_are_imported_only_on_first_use():
     use of either gets the real module. In a fresh process: this one may have imported them already."""
     script = """
 import sys
-import tracemalloc
-from tests.schemas.test_expectations import _run
-assert _run("law-enforcement", 20).warnings == []
+import tempfile
+from pathlib import Path
+from schemas.expectations import run_expectations
+from schemas.standard import feed
+from tests.schemas.test_expectations import _frame, _rows
+frame = _frame("law-enforcement", _rows("law-enforcement", 20))
+docs = Path(tempfile.mkdtemp())  # Data Docs wanted: the suite runs in Great Expectations
+assert run_expectations(frame, feed("law-enforcement"), docs_dir=docs).warnings == []
 assert type(sys.modules["scipy.stats"]).__name__ == "_Deferred"
 assert type(sys.modules["altair"]).__name__ == "_Deferred"
 from scipy import stats
@@ -302,16 +307,16 @@ assert type(sys.modules["scipy.stats"]).__name__ == "module"
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def _traced_peak(frame: pd.DataFrame) -> int:
+def _traced_peak(frame: pd.DataFrame, docs: Path) -> int:
     tracemalloc.start()
     try:
-        run_expectations(frame, feed("victim-assistance"), previous_row_counts=[len(frame)])
+        run_expectations(frame, feed("victim-assistance"), previous_row_counts=[len(frame)], docs_dir=docs)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
 
-def test_the_suite_holds_under_a_hundred_bytes_per_row(sample_dir):
+def test_the_suite_holds_under_a_hundred_bytes_per_row(sample_dir, tmp_path):
     """GX keeps each filtered expectation's row labels until the suite is done: they must be 32-bit.
 
     The cost per row is the growth of the traced peak between two sizes of a generated extract's compact
@@ -320,6 +325,38 @@ def test_the_suite_holds_under_a_hundred_bytes_per_row(sample_dir):
     path, _, provider = next(f for f in sample_files(sample_dir) if f[1] == "victim-assistance")
     one = validate_file(path, "victim-assistance", provider).frame
     small, large = (concat_compact([one] * (n // len(one))) for n in (100_000, 400_000))
-    run_expectations(one, feed("victim-assistance"))  # imports, outside the measure
-    per_row = (_traced_peak(large) - _traced_peak(small)) / (len(large) - len(small))
+    docs = tmp_path / "docs"  # Data Docs wanted: the suite runs in Great Expectations
+    run_expectations(one, feed("victim-assistance"), docs_dir=docs)  # imports, outside the measure
+    per_row = (_traced_peak(large, docs) - _traced_peak(small, docs)) / (len(large) - len(small))
     assert per_row < 100, f"{per_row:.0f} bytes per row"
+
+
+def _gx_and_measured(frame: pd.DataFrame, feed_name: str, previous: list[int], docs: Path) -> tuple[list, list]:
+    measured = run_expectations(frame, feed(feed_name), previous).results
+    by_gx = run_expectations(frame, feed(feed_name), previous, docs_dir=docs).results
+    return measured, by_gx
+
+
+@pytest.mark.parametrize(
+    ("feed_name", "n", "previous", "columns"),
+    [
+        ("victim-assistance", 0, [], {}),
+        ("victim-assistance", 10, [4, 5], {"sex": ["unknown"] * 2 + ["female"] * 8}),  # 20%: the bound itself
+        ("victim-assistance", 10, [20, 40], {"sex": ["unknown"] * 3 + [None] * 7}),  # all but 3 blank
+        ("victim-assistance", 8, [16], {"sex": [None] * 8, "provider_record_id": ["a", "a", None] + list("bcdef")}),
+        ("law-enforcement", 12, [5, 30], {"provider_record_id": ["x"] * 12}),
+        ("law-enforcement", 200, [1], {"case_id": [None] * 3 + ["C"] * 197}),  # 98.5% of a required column
+    ],
+)
+def test_measured_without_data_docs_as_great_expectations_measures(tmp_path, feed_name, n, previous, columns):
+    """Without Data Docs the suite is measured in pandas: the same results, word for word, as GX gives."""
+    frame = _frame(feed_name, _rows(feed_name, max(n, 1), **columns)).iloc[:n]  # n = 0: no row at all
+    measured, by_gx = _gx_and_measured(frame, feed_name, previous, tmp_path / "docs")
+    assert measured == by_gx
+
+
+def test_measured_as_great_expectations_measures_on_a_generated_extract(sample_dir, tmp_path):
+    for path, feed_name, provider in sample_files(sample_dir):
+        frame = validate_file(path, feed_name, provider).frame
+        measured, by_gx = _gx_and_measured(frame, feed_name, [len(frame) * 3], tmp_path / feed_name)
+        assert measured == by_gx, path.name
