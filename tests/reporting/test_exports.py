@@ -24,8 +24,8 @@ from reporting.exports.sdg import observations as sdg_observations
 from reporting.exports.sdmx_csv import check_flow, read_flow
 from reporting.exports.structures import EUROSTAT_FLOWS, load_structure
 from schemas.crosswalk import members
-from tests.conftest import installation_after_run
 from tests.cli.test_cli import _one_line_error, _run
+from tests.conftest import installation_after_run
 from warehouse.protection import RECORD_FILE, read_published, read_record
 
 COUNTRY = "NLD"
