@@ -160,7 +160,14 @@ def _solve(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.solve(lhs, rhs[..., None])[..., 0]
     except np.linalg.LinAlgError:
-        return np.stack([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(lhs, rhs, strict=True)])
+        return np.stack([_solve_one(a, b) for a, b in zip(lhs, rhs, strict=True)])
+
+
+def _solve_one(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """One system by least squares; a fit that diverged (not finite) gets NaN, so its BIC is never chosen."""
+    if not (np.isfinite(lhs).all() and np.isfinite(rhs).all()):
+        return np.full(len(rhs), np.nan)
+    return np.linalg.lstsq(lhs, rhs, rcond=None)[0]
 
 
 def irls_batch(x: np.ndarray, y: np.ndarray, keep: np.ndarray, cols: np.ndarray, npars: np.ndarray) -> BatchFit:
