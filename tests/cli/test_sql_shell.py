@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -31,34 +32,14 @@ def _env(home: Home) -> dict[str, str]:
     return os.environ | {"RAPPORTEUR_HOME": str(home.root), "DAGSTER_HOME": str(home.dagster), "TERM": "dumb"}
 
 
-AS_AT_A_TERMINAL = """
-import fcntl, os, signal, sys, termios
-os.setsid()
-fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-signal.signal(signal.SIGINT, signal.SIG_DFL)
-os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
-"""
-
-
 class Terminal:
     """`rapporteur sql` on a pseudo-terminal, as a person at a keyboard runs it."""
 
     def __init__(self, home: Home):
-        # The shell starts through subprocess (fork and exec in C), never os.fork: a test worker holds threads
-        # (DuckDB's, Dagster's), and a Python child forked from it can deadlock on a lock one of them held.
-        # The fresh interpreter below makes the terminal its controlling terminal and gives Ctrl-C back (a
-        # background job inherits it ignored; a person's is not), then becomes the shell.
-        self.fd, tty = pty.openpty()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", AS_AT_A_TERMINAL, "-m", "cli.main", "sql", "--db", "research"],
-            stdin=tty,
-            stdout=tty,
-            stderr=tty,
-            env=_env(home),
-            close_fds=True,
-        )
-        os.close(tty)
-        self.pid = self.proc.pid
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: the shell, with the terminal as its controlling terminal
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background job inherits Ctrl-C ignored; a person's is not
+            os.execve(sys.executable, [sys.executable, "-m", "cli.main", "sql", "--db", "research"], _env(home))
         self.seen = ""
 
     def expect(self, text: str, timeout: float = 60) -> str:
