@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)  ## the main job on the embedded defaults (places demo data when the inbox is empty)
 	$(BIN)/rapporteur run
 
+# The SQL shell's terminal tests run in pytest's own process: started from an xdist worker inside a background
+# job (as CI may run), the shell never printed its prompt (not yet understood; run this way they pass).
 test: $(STAMP) lint browser postgres  ## the whole test suite, one test file per core
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n auto --dist loadfile --ignore=tests/cli/test_sql_shell.py
+	$(BIN)/pytest tests/cli/test_sql_shell.py
 
 browser:  ## Debian's chromium for the browser tests (report, portal; Playwright never downloads one)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
